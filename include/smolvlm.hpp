@@ -1,0 +1,25 @@
+// smolvlm.hpp — one #include gives the whole engine.
+//
+// Header-only C++17 inference for SmolVLM / SmolVLM2 (SigLIP vision encoder +
+// pixel-shuffle connector + Llama-style SmolLM2 decoder) and the text-only
+// SmolLM2 / SmolLM3 models. No dependency beyond the standard library.
+//
+// Layers (includes point downward only):
+//   core/      status, dtype, tensor, arena, threads, cpu features
+//   io/        files, JSON, safetensors, image decoders
+//   kernels/   scalar + SIMD GEMV/GEMM (int4/int8/f32/bf16), runtime dispatch
+//   nn/        model-agnostic blocks: norms, RoPE, attention, MLP
+//   text/      BPE tokenizer, chat templates
+//   model/     configs, weights, SigLIP, connector, Llama, SmolVLM forward pass
+//   pipeline/  preprocessing, sampling, generation, sessions (what apps call)
+#pragma once
+
+#include "smolvlm/version.hpp"
+#include "smolvlm/config.hpp"
+#include "smolvlm/core/status.hpp"
+#include "smolvlm/core/dtype.hpp"
+#include "smolvlm/core/tensor.hpp"
+#include "smolvlm/core/parallel.hpp"
+#include "smolvlm/kernels/matmul.hpp"
+#include "smolvlm/nn/context.hpp"
+#include "smolvlm/io/image.hpp"
