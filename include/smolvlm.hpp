@@ -23,3 +23,6 @@
 #include "smolvlm/kernels/matmul.hpp"
 #include "smolvlm/nn/context.hpp"
 #include "smolvlm/io/image.hpp"
+#include "smolvlm/io/file.hpp"
+#include "smolvlm/io/json.hpp"
+#include "smolvlm/io/safetensors.hpp"

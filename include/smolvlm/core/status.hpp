@@ -80,8 +80,15 @@ public:
     // Prefix context: "reading config.json: " + old message.
     status& prepend(const char* context) {
         if (is_ok() || !context) return *this;
+        // Intentionally truncating: context first, then as much of the old message as fits.
         char tmp[sizeof(msg_)];
-        std::snprintf(tmp, sizeof(tmp), "%s%s", context, msg_);
+        std::size_t c = std::strlen(context);
+        if (c > sizeof(tmp) - 1) c = sizeof(tmp) - 1;
+        std::memcpy(tmp, context, c);
+        std::size_t m = std::strlen(msg_);
+        if (m > sizeof(tmp) - 1 - c) m = sizeof(tmp) - 1 - c;
+        std::memcpy(tmp + c, msg_, m);
+        tmp[c + m] = '\0';
         std::memcpy(msg_, tmp, sizeof(msg_));
         return *this;
     }
