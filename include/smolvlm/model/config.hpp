@@ -1,0 +1,370 @@
+// smolvlm/model/config.hpp — typed, validated model configuration.
+//
+// Reads a Hugging Face model directory: config.json (model_type idefics3, smolvlm,
+// llama = SmolLM2, smollm3) and generation_config.json. Keys a config omits take
+// the Hugging Face defaults of the class that would read them (smolvlm configs omit
+// keys equal to those defaults: vision hidden_act / layer_norm_eps / intermediate_size /
+// num_hidden_layers, text hidden_act...). Values are checked for sanity (positive
+// sizes, heads dividing hidden sizes, caps against absurd allocations) so a hostile
+// config is an error, not a huge allocation later.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../core/status.hpp"
+#include "../io/file.hpp"
+#include "../io/json.hpp"
+
+namespace smolvlm {
+
+enum class model_arch : std::uint8_t { idefics3, smolvlm, llama, smollm3 };
+
+inline const char* model_arch_name(model_arch a) {
+    switch (a) {
+        case model_arch::idefics3: return "idefics3";
+        case model_arch::smolvlm: return "smolvlm";
+        case model_arch::llama: return "llama";
+        case model_arch::smollm3: return "smollm3";
+    }
+    return "?";
+}
+
+// The Llama-style decoder (LlamaConfig / SmolLM3Config keys).
+struct text_config {
+    std::string model_type = "llama";
+    std::int64_t vocab_size = 32000;
+    std::int64_t hidden_size = 4096;
+    std::int64_t intermediate_size = 11008;
+    std::int64_t num_hidden_layers = 32;
+    std::int64_t num_attention_heads = 32;
+    std::int64_t num_key_value_heads = 32;  // default: num_attention_heads
+    std::int64_t head_dim = 128;            // default: hidden_size / num_attention_heads
+    std::int64_t max_position_embeddings = 2048;
+    double rms_norm_eps = 1e-6;
+    double rope_theta = 10000.0;
+    std::string hidden_act = "silu";
+    bool attention_bias = false;
+    bool mlp_bias = false;
+    bool tie_word_embeddings = false;  // for VLMs the top-level flag decides (model_config)
+    // SmolLM3: use_rope[i] == false for the layers that skip RoPE (NoPE layers).
+    std::vector<bool> use_rope;
+    std::int64_t no_rope_layer_interval = 0;
+    std::int64_t bos_token_id = -1, eos_token_id = -1, pad_token_id = -1;
+};
+
+// The SigLIP vision tower (Idefics3VisionConfig / SmolVLMVisionConfig keys).
+struct vision_config {
+    std::int64_t hidden_size = 1152;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 16;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 32;
+    double layer_norm_eps = 1e-6;
+    std::string hidden_act = "gelu_pytorch_tanh";
+
+    std::int64_t patches_per_side() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return patches_per_side() * patches_per_side(); }
+    std::int64_t head_dim() const { return hidden_size / num_attention_heads; }
+};
+
+struct generation_config {
+    std::int64_t bos_token_id = -1;
+    std::vector<std::int64_t> eos_token_ids;
+    std::int64_t pad_token_id = -1;
+    bool do_sample = false;
+    double temperature = 1.0, top_p = 1.0, repetition_penalty = 1.0;
+    std::int64_t top_k = 0;
+};
+
+struct model_config {
+    model_arch arch = model_arch::llama;
+    bool has_vision = false;
+    text_config text;
+    vision_config vision;
+    std::int64_t scale_factor = 2;       // pixel shuffle factor of the connector
+    std::int64_t image_token_id = -1;
+    bool tie_word_embeddings = false;    // top-level flag: true => no lm_head.weight
+    generation_config generation;
+
+    // <image> tokens per tile: (image_size / patch)^2 / scale^2.
+    std::int64_t image_seq_len() const {
+        return vision.num_patches() / (scale_factor * scale_factor);
+    }
+};
+
+namespace detail {
+
+// Reads typed keys from a JSON object with defaults; remembers the first error.
+class config_reader {
+public:
+    config_reader(const json_value* obj, const char* where) : obj_(obj), where_(where) {}
+
+    void i64(const char* key, std::int64_t& out, std::int64_t lo = 1, std::int64_t hi = INT64_MAX) {
+        const json_value* v = get(key);
+        if (!v || v->is_null()) return;
+        if (!v->is_integer()) return fail("%s.%s must be an integer", key);
+        if (v->as_int() < lo || v->as_int() > hi) return fail_range(key, v->as_int(), lo, hi);
+        out = v->as_int();
+    }
+    void f64(const char* key, double& out, double lo, double hi) {
+        const json_value* v = get(key);
+        if (!v || v->is_null()) return;
+        if (!v->is_number()) return fail("%s.%s must be a number", key);
+        const double d = v->as_number();
+        if (!(d >= lo && d <= hi)) return fail("%s.%s is out of range", key);
+        out = d;
+    }
+    void boolean(const char* key, bool& out) {
+        const json_value* v = get(key);
+        if (!v || v->is_null()) return;
+        if (!v->is_bool()) return fail("%s.%s must be true or false", key);
+        out = v->as_bool();
+    }
+    void str(const char* key, std::string& out) {
+        const json_value* v = get(key);
+        if (!v || v->is_null()) return;
+        if (!v->is_string()) return fail("%s.%s must be a string", key);
+        out = v->as_string();
+    }
+    // A token id given as an integer or a list of integers (eos_token_id may be either).
+    void ids(const char* key, std::vector<std::int64_t>& out) {
+        const json_value* v = get(key);
+        if (!v || v->is_null()) return;
+        std::vector<std::int64_t> got;
+        if (v->is_integer()) {
+            got.push_back(v->as_int());
+        } else if (v->is_array()) {
+            for (const auto& e : v->items()) {
+                if (!e.is_integer()) return fail("%s.%s must hold integers", key);
+                got.push_back(e.as_int());
+            }
+        } else {
+            return fail("%s.%s must be an integer or a list", key);
+        }
+        for (std::int64_t id : got)
+            if (id < 0 || id > (std::int64_t(1) << 31)) return fail("%s.%s is out of range", key);
+        out = got;
+    }
+    const json_value* get(const char* key) const { return obj_ ? obj_->find(key) : nullptr; }
+    const status& error() const { return err_; }
+    void fail(const char* fmt, const char* key) {
+        if (err_.is_ok()) err_ = status::fmt(errc::bad_format, fmt, where_, key);
+    }
+    void fail_msg(const char* msg) {
+        if (err_.is_ok()) err_ = status::fmt(errc::bad_format, "%s: %s", where_, msg);
+    }
+
+private:
+    void fail_range(const char* key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
+        if (err_.is_ok())
+            err_ = status::fmt(errc::bad_format, "%s.%s = %lld is out of range [%lld, %lld]", where_, key, (long long)v,
+                               (long long)lo, (long long)hi);
+    }
+    const json_value* obj_;
+    const char* where_;
+    status err_;
+};
+
+// Caps: far above any SmolVLM / SmolLM shape, far below what would exhaust memory.
+inline constexpr std::int64_t k_max_hidden = 65536;
+inline constexpr std::int64_t k_max_layers = 1024;
+inline constexpr std::int64_t k_max_vocab = std::int64_t(1) << 24;
+inline constexpr std::int64_t k_max_heads = 1024;
+
+inline status read_text_config(const json_value* obj, const char* where, text_config& t) {
+    config_reader r(obj, where);
+    r.str("model_type", t.model_type);
+    r.i64("vocab_size", t.vocab_size, 1, k_max_vocab);
+    r.i64("hidden_size", t.hidden_size, 1, k_max_hidden);
+    r.i64("intermediate_size", t.intermediate_size, 1, 4 * k_max_hidden);
+    r.i64("num_hidden_layers", t.num_hidden_layers, 1, k_max_layers);
+    r.i64("num_attention_heads", t.num_attention_heads, 1, k_max_heads);
+    t.num_key_value_heads = t.num_attention_heads;
+    r.i64("num_key_value_heads", t.num_key_value_heads, 1, k_max_heads);
+    t.head_dim = t.hidden_size / t.num_attention_heads;
+    r.i64("head_dim", t.head_dim, 1, k_max_hidden);
+    r.i64("max_position_embeddings", t.max_position_embeddings, 1, std::int64_t(1) << 24);
+    r.f64("rms_norm_eps", t.rms_norm_eps, 0.0, 1.0);
+    r.f64("rope_theta", t.rope_theta, 1e-3, 1e12);
+    r.str("hidden_act", t.hidden_act);
+    r.boolean("attention_bias", t.attention_bias);
+    r.boolean("mlp_bias", t.mlp_bias);
+    r.boolean("tie_word_embeddings", t.tie_word_embeddings);
+    std::vector<std::int64_t> v;
+    r.ids("bos_token_id", v);
+    if (!v.empty()) t.bos_token_id = v[0];
+    v.clear();
+    r.ids("eos_token_id", v);
+    if (!v.empty()) t.eos_token_id = v[0];
+    v.clear();
+    r.ids("pad_token_id", v);
+    if (!v.empty()) t.pad_token_id = v[0];
+    SMOLVLM_TRY(r.error());
+
+    if (t.hidden_act != "silu")
+        return status::fmt(errc::unsupported, "%s: hidden_act '%.32s' is not supported (silu only)", where,
+                           t.hidden_act.c_str());
+    if (const json_value* rs = r.get("rope_scaling"); rs && !rs->is_null())
+        return status::fmt(errc::unsupported, "%s: rope_scaling is not supported", where);
+    if (t.num_attention_heads % t.num_key_value_heads != 0)
+        return status::fmt(errc::bad_format, "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld",
+                           where, (long long)t.num_attention_heads, (long long)t.num_key_value_heads);
+    if (t.head_dim % 2 != 0) return status::fmt(errc::bad_format, "%s: head_dim must be even for RoPE", where);
+
+    t.use_rope.assign(std::size_t(t.num_hidden_layers), true);
+    if (t.model_type == "smollm3") {
+        r.i64("no_rope_layer_interval", t.no_rope_layer_interval, 0, k_max_layers);
+        SMOLVLM_TRY(r.error());
+        // no_rope_layers[i] == 1 means layer i uses RoPE; 0 means it does not.
+        if (const json_value* nr = r.get("no_rope_layers"); nr && nr->is_array()) {
+            if (nr->size() != std::size_t(t.num_hidden_layers))
+                return status::fmt(errc::bad_format, "%s: no_rope_layers has %zu entries for %lld layers", where,
+                                   nr->size(), (long long)t.num_hidden_layers);
+            for (std::size_t i = 0; i < nr->size(); ++i) {
+                if (!nr->items()[i].is_integer())
+                    return status::fmt(errc::bad_format, "%s: no_rope_layers must hold integers", where);
+                t.use_rope[i] = nr->items()[i].as_int() != 0;
+            }
+        } else if (t.no_rope_layer_interval > 0) {
+            for (std::int64_t i = 0; i < t.num_hidden_layers; ++i)
+                t.use_rope[std::size_t(i)] = ((i + 1) % t.no_rope_layer_interval) != 0;
+        }
+    }
+    return status::ok();
+}
+
+inline status read_vision_config(const json_value* obj, vision_config& v) {
+    const char* where = "config.json vision_config";
+    config_reader r(obj, where);
+    r.i64("hidden_size", v.hidden_size, 1, k_max_hidden);
+    r.i64("intermediate_size", v.intermediate_size, 1, 4 * k_max_hidden);
+    r.i64("num_hidden_layers", v.num_hidden_layers, 1, k_max_layers);
+    r.i64("num_attention_heads", v.num_attention_heads, 1, k_max_heads);
+    r.i64("num_channels", v.num_channels, 1, 4);
+    r.i64("image_size", v.image_size, 1, 8192);
+    r.i64("patch_size", v.patch_size, 1, 1024);
+    r.f64("layer_norm_eps", v.layer_norm_eps, 0.0, 1.0);
+    r.str("hidden_act", v.hidden_act);
+    SMOLVLM_TRY(r.error());
+    if (v.num_channels != 3) return status(errc::unsupported, "vision_config.num_channels must be 3");
+    if (v.hidden_act != "gelu_pytorch_tanh" && v.hidden_act != "gelu")
+        return status::fmt(errc::unsupported, "vision hidden_act '%.32s' is not supported", v.hidden_act.c_str());
+    if (v.image_size % v.patch_size != 0)
+        return status(errc::bad_format, "vision image_size is not a multiple of patch_size");
+    if (v.hidden_size % v.num_attention_heads != 0)
+        return status(errc::bad_format, "vision hidden_size is not a multiple of num_attention_heads");
+    return status::ok();
+}
+
+}  // namespace detail
+
+// Parse config.json text.
+inline result<model_config> parse_model_config(std::string_view json_text) {
+    json_options jo;
+    jo.max_depth = 32;
+    auto parsed = parse_json(json_text, jo);
+    if (!parsed) {
+        status s = parsed.error();
+        return s.prepend("config.json: ");
+    }
+    const json_value& root = parsed.value();
+    if (!root.is_object()) return status(errc::bad_format, "config.json: not a JSON object");
+    model_config c;
+    const json_value* mt = root.find("model_type");
+    if (!mt || !mt->is_string()) return status(errc::bad_format, "config.json: no model_type");
+    const std::string& type = mt->as_string();
+    detail::config_reader top(&root, "config.json");
+
+    if (type == "idefics3" || type == "smolvlm") {
+        c.arch = type == "idefics3" ? model_arch::idefics3 : model_arch::smolvlm;
+        c.has_vision = true;
+        c.scale_factor = 2;
+        c.image_token_id = 128257;
+        top.i64("scale_factor", c.scale_factor, 1, 64);
+        top.i64("image_token_id", c.image_token_id, 0, detail::k_max_vocab);
+        c.tie_word_embeddings = false;
+        top.boolean("tie_word_embeddings", c.tie_word_embeddings);
+        SMOLVLM_TRY(top.error());
+        // The composite config builds its text part from LlamaConfig with these overrides.
+        c.text.rms_norm_eps = 1e-5;
+        const json_value* tc = root.find("text_config");
+        if (tc && !tc->is_object()) return status(errc::bad_format, "config.json: text_config is not an object");
+        SMOLVLM_TRY(detail::read_text_config(tc, "config.json text_config", c.text));
+        const json_value* vc = root.find("vision_config");
+        if (vc && !vc->is_object()) return status(errc::bad_format, "config.json: vision_config is not an object");
+        SMOLVLM_TRY(detail::read_vision_config(vc, c.vision));
+        const std::int64_t side = c.vision.patches_per_side();
+        if (side % c.scale_factor != 0)
+            return status::fmt(errc::bad_format, "config.json: %lld patches per side is not a multiple of scale_factor %lld",
+                               (long long)side, (long long)c.scale_factor);
+        if (c.image_token_id >= c.text.vocab_size)
+            return status(errc::bad_format, "config.json: image_token_id is outside the vocabulary");
+    } else if (type == "llama" || type == "smollm3") {
+        c.arch = type == "llama" ? model_arch::llama : model_arch::smollm3;
+        if (type == "smollm3") {
+            c.text.rope_theta = 2000000.0;
+            c.text.tie_word_embeddings = true;
+            c.text.max_position_embeddings = 32768;
+            c.text.rms_norm_eps = 1e-6;
+            c.text.hidden_size = 2048;
+            c.text.intermediate_size = 11008;
+            c.text.num_hidden_layers = 36;
+            c.text.num_attention_heads = 16;
+            c.text.vocab_size = 128256;
+        }
+        SMOLVLM_TRY(detail::read_text_config(&root, "config.json", c.text));
+        c.tie_word_embeddings = c.text.tie_word_embeddings;
+    } else {
+        return status::fmt(errc::unsupported, "config.json: model_type '%.40s' is not supported "
+                           "(idefics3, smolvlm, llama, smollm3)", type.c_str());
+    }
+    c.generation.bos_token_id = c.text.bos_token_id;
+    if (c.text.eos_token_id >= 0) c.generation.eos_token_ids = {c.text.eos_token_id};
+    c.generation.pad_token_id = c.text.pad_token_id;
+    return c;
+}
+
+// Overlay generation_config.json onto cfg.generation.
+inline status parse_generation_config(std::string_view json_text, generation_config& g) {
+    auto parsed = parse_json(json_text);
+    if (!parsed) {
+        status s = parsed.error();
+        return s.prepend("generation_config.json: ");
+    }
+    if (!parsed->is_object()) return status(errc::bad_format, "generation_config.json: not a JSON object");
+    detail::config_reader r(&parsed.value(), "generation_config.json");
+    std::vector<std::int64_t> v;
+    r.ids("bos_token_id", v);
+    if (!v.empty()) g.bos_token_id = v[0];
+    r.ids("eos_token_id", g.eos_token_ids);
+    v.clear();
+    r.ids("pad_token_id", v);
+    if (!v.empty()) g.pad_token_id = v[0];
+    r.boolean("do_sample", g.do_sample);
+    r.f64("temperature", g.temperature, 0.0, 1e6);
+    r.f64("top_p", g.top_p, 0.0, 1.0);
+    r.f64("repetition_penalty", g.repetition_penalty, 0.0, 1e6);
+    r.i64("top_k", g.top_k, 0, INT64_MAX);
+    return r.error();
+}
+
+// Read config.json (+ generation_config.json when present) from a model directory.
+inline result<model_config> load_model_config(const std::string& dir) {
+    const std::string cfg_path = path_join(dir, "config.json");
+    auto text = read_text_file(cfg_path.c_str(), std::size_t(16) << 20);
+    if (!text) return text.take_status();
+    SMOLVLM_ASSIGN_OR_RETURN(model_config c, parse_model_config(text.value()));
+    const std::string gen_path = path_join(dir, "generation_config.json");
+    if (file_exists(gen_path.c_str())) {
+        SMOLVLM_ASSIGN_OR_RETURN(std::string g, read_text_file(gen_path.c_str(), std::size_t(16) << 20));
+        SMOLVLM_TRY(parse_generation_config(g, c.generation));
+    }
+    return c;
+}
+
+}  // namespace smolvlm
