@@ -6,27 +6,111 @@
 //
 //   y[n, rows] = x[n, cols] · W^T  (+ bias[rows])
 //
-// This file holds the types and the plain scalar reference. SIMD versions share the
-// signature and are chosen at run time by kernels/dispatch.hpp.
+// This file holds the types, the plain scalar reference, and the driver every int8/int4
+// kernel shares (quantize the activations once, split output-row panels over threads).
+// SIMD versions share the signature and are chosen at run time by kernels/dispatch.hpp.
+// Weight matrices are made by kernels/pack.hpp (pack_weight), which documents the layout.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "../core/dtype.hpp"
 #include "../core/parallel.hpp"
+#include "quant.hpp"
 
 namespace smolvlm::kernels {
 
 struct weight_matrix {
     dtype type = dtype::f32;      // f32, f16, bf16, q8, q4
-    const void* data = nullptr;   // f32/f16/bf16: [rows, cols]; q8/q4: packed blocks
-    const void* scales = nullptr; // q8/q4: per-group scales (layout in quant.hpp)
+    const void* data = nullptr;   // f32/f16/bf16: [rows, cols]; q8/q4: panel codes (quant.hpp)
+    const void* scales = nullptr; // q8/q4: f16 [panels, cols/32, 16] (quant.hpp)
     std::int64_t rows = 0;        // out_features
     std::int64_t cols = 0;        // in_features
 };
 
 using matmul_fn = void (*)(const weight_matrix& w, const float* x, std::int64_t n, float* y,
                            const float* bias, thread_pool* pool);
+
+// ---- shared driver for the int8/int4 kernels ------------------------------------------
+
+namespace detail {
+
+// Activations quantized for one call: q [n, cols] int8, d and s [n, cols/32] f32
+// (see quantize_act_row).
+struct quantized_acts {
+    const std::int8_t* q = nullptr;
+    const float* d = nullptr;
+    const float* s = nullptr;
+    std::int64_t nb = 0;  // groups per token
+    const std::int8_t* q_row(std::int64_t t) const { return q + t * nb * k_group; }
+    const float* d_row(std::int64_t t) const { return d + t * nb; }
+    const float* s_row(std::int64_t t) const { return s + t * nb; }
+};
+
+// Computes y[t, 16p .. 16p+16) for tokens [0, a.n) and panels [p0, p1) (+ bias).
+using q_panels_fn = void (*)(const weight_matrix& w, const quantized_acts& a, std::int64_t n, float* y,
+                             const float* bias, std::int64_t p0, std::int64_t p1);
+// Quantizes one token row (same contract as quantize_act_row; SIMD versions may be used).
+using q_act_fn = void (*)(const float* x, std::int64_t k, int offset, std::int8_t* q, float* d, float* s);
+
+inline void quantize_acts(q_act_fn quant, const float* x, std::int64_t n, std::int64_t cols, int offset,
+                          std::int8_t* q, float* d, float* s, thread_pool* pool) {
+    const std::int64_t nb = cols / k_group;
+    auto body = [&](std::int64_t t0, std::int64_t t1, int) {
+        for (std::int64_t t = t0; t < t1; ++t) quant(x + t * cols, cols, offset, q + t * cols, d + t * nb, s + t * nb);
+    };
+    if (n >= 8)
+        parallel_for(pool, n, body);
+    else
+        body(0, n, 0);
+}
+
+// y[n, rows] = x[n, cols] · W^T (+bias) for q8/q4 panel weights. Decode-sized calls use
+// a stack buffer (no allocation); bigger ones allocate once, and if that fails fall back
+// to token chunks through the stack buffer.
+inline void q_matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                     thread_pool* pool, int offset, q_act_fn quant, q_panels_fn panels) {
+    const std::int64_t cols = w.cols, nb = cols / k_group;
+    const std::int64_t bytes_per_token = cols + nb * 8;
+    auto run = [&](const float* xc, std::int64_t nc, float* yc, unsigned char* buf) {
+        quantized_acts a;
+        auto* q = reinterpret_cast<std::int8_t*>(buf);
+        auto* d = reinterpret_cast<float*>(buf + nc * cols);
+        auto* s = d + nc * nb;
+        quantize_acts(quant, xc, nc, cols, offset, q, d, s, pool);
+        a.q = q;
+        a.d = d;
+        a.s = s;
+        a.nb = nb;
+        parallel_for(pool, panel_count(w.rows), [&](std::int64_t p0, std::int64_t p1, int) {
+            panels(w, a, nc, yc, bias, p0, p1);
+        });
+    };
+    alignas(64) unsigned char stack_buf[16384];
+    const std::int64_t stack_tokens = std::int64_t(sizeof(stack_buf)) / bytes_per_token;
+    if (n <= stack_tokens) {
+        run(x, n, y, stack_buf);
+        return;
+    }
+    void* heap = SMOLVLM_MALLOC(std::size_t(n * bytes_per_token), k_alignment);
+    if (heap) {
+        run(x, n, y, static_cast<unsigned char*>(heap));
+        SMOLVLM_FREE(heap);
+        return;
+    }
+    if (stack_tokens == 0) {  // cannot even hold one token: out of memory, report zeros
+        std::memset(y, 0, std::size_t(n * w.rows) * sizeof(float));
+        return;
+    }
+    // The token chunks write y rows [t0, t0 + nc): y is [n, rows], so chunks stay contiguous.
+    for (std::int64_t t0 = 0; t0 < n; t0 += stack_tokens) {
+        const std::int64_t nc = n - t0 < stack_tokens ? n - t0 : stack_tokens;
+        run(x + t0 * cols, nc, y + t0 * w.rows, stack_buf);
+    }
+}
+
+}  // namespace detail
 
 namespace scalar {
 
@@ -41,9 +125,38 @@ inline float load_weight(const weight_matrix& w, std::int64_t r, std::int64_t c)
     }
 }
 
-// Reference: plain loops, f32 accumulation in index order. Dense dtypes only.
+// Reference for q8/q4: the same integer arithmetic every SIMD kernel does, in plain loops.
+// Per panel row r and group b:  acc += dw * (dx * sum(code * q) + xs)  with codes signed
+// (offset 0) for q8 and 0..15 (offset 8) for q4.
+inline void q_panels(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t n, float* y,
+                     const float* bias, std::int64_t p0, std::int64_t p1) {
+    const auto* q = static_cast<const std::uint8_t*>(w.data);
+    const auto* sc = static_cast<const std::uint16_t*>(w.scales);
+    const std::int64_t nb = a.nb;
+    for (std::int64_t t = 0; t < n; ++t) {
+        const std::int8_t* xq = a.q_row(t);
+        for (std::int64_t r = p0 * k_panel; r < p1 * k_panel && r < w.rows; ++r) {
+            float acc = 0.0f;
+            for (std::int64_t b = 0; b < nb; ++b) {
+                std::int32_t dot = 0;
+                for (std::int64_t c = b * k_group; c < (b + 1) * k_group; ++c) {
+                    const int wv = w.type == dtype::q4 ? panel_q4_code(q, nb, r, c) : panel_q8_value(q, nb, r, c);
+                    dot += wv * xq[c];
+                }
+                acc += panel_scale(sc, nb, r, b * k_group) * (a.d_row(t)[b] * float(dot) + a.s_row(t)[b]);
+            }
+            y[t * w.rows + r] = acc + (bias ? bias[r] : 0.0f);
+        }
+    }
+}
+
+// Reference: plain loops, f32 accumulation in index order (q8/q4: see q_panels).
 inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
                    thread_pool* pool) {
+    if (w.type == dtype::q8 || w.type == dtype::q4) {
+        detail::q_matmul(w, x, n, y, bias, pool, w.type == dtype::q4 ? 8 : 0, &quantize_act_row, &q_panels);
+        return;
+    }
     parallel_for(pool, w.rows, [&](std::int64_t r0, std::int64_t r1, int) {
         for (std::int64_t t = 0; t < n; ++t) {
             const float* xt = x + t * w.cols;
