@@ -5,6 +5,7 @@
 // because the Hugging Face processor resizes before it converts to RGB.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -12,15 +13,33 @@
 
 namespace smolvlm {
 
+// A non-owning view of 8-bit interleaved pixels: what preprocessing takes. Both a
+// decoded `image` (image::view()) and a raw RGB8 / RGBA8 / GRAY8 frame from a game or a
+// camera (see io/decode.hpp, as_image_view) convert to it without copying; rows may be
+// padded (`stride` bytes apart, stride >= width * channels).
+struct image_view {
+    const std::uint8_t* data = nullptr;
+    int width = 0;
+    int height = 0;
+    int channels = 0;        // 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)
+    std::size_t stride = 0;  // bytes from one row to the next
+
+    const std::uint8_t* row(int y) const { return data + std::size_t(y) * stride; }
+};
+
 struct image {
     int width = 0;
     int height = 0;
     int channels = 0;                   // 1, 2, 3 or 4
     std::vector<std::uint8_t> pixels;   // [height, width, channels]
+    // EXIF orientation tag (1..8) read from the file, NOT applied to `pixels`; 1 = upright.
+    // apply_orientation() in io/decode.hpp does what PIL's ImageOps.exif_transpose does.
+    int orientation = 1;
 
     std::size_t row_bytes() const { return std::size_t(width) * std::size_t(channels); }
     const std::uint8_t* row(int y) const { return pixels.data() + std::size_t(y) * row_bytes(); }
     std::uint8_t* row(int y) { return pixels.data() + std::size_t(y) * row_bytes(); }
+    image_view view() const { return image_view{pixels.data(), width, height, channels, row_bytes()}; }
 };
 
 // Limits a caller sets before decoding untrusted files.
@@ -30,5 +49,59 @@ struct image_limits {
     std::int64_t max_pixels = std::int64_t(64) << 20;  // 64 Mpx
     std::size_t max_bytes = std::size_t(512) << 20;    // decoded-buffer and working-memory cap
 };
+
+namespace detail {
+// Check decoded dimensions against the caller's caps before anything is allocated.
+// `what` prefixes the message ("png", "jpeg", ...).
+inline status check_image_limits(std::int64_t width, std::int64_t height, int channels, const image_limits& lim,
+                                 const char* what) {
+    if (width <= 0 || height <= 0)
+        return status::fmt(errc::bad_format, "%s: invalid dimensions %lldx%lld", what, (long long)width,
+                           (long long)height);
+    if (width > lim.max_width || height > lim.max_height)
+        return status::fmt(errc::unsupported, "%s: %lldx%lld exceeds the %lldx%lld limit", what, (long long)width,
+                           (long long)height, (long long)lim.max_width, (long long)lim.max_height);
+    if (width > lim.max_pixels / height)
+        return status::fmt(errc::unsupported, "%s: %lldx%lld exceeds the %lld-pixel limit", what, (long long)width,
+                           (long long)height, (long long)lim.max_pixels);
+    std::uint64_t bytes = std::uint64_t(width) * std::uint64_t(height) * std::uint64_t(channels);
+    if (bytes > lim.max_bytes)
+        return status::fmt(errc::no_memory, "%s: %llu decoded bytes exceed the %zu-byte limit", what,
+                           (unsigned long long)bytes, lim.max_bytes);
+    return status::ok();
+}
+
+// EXIF orientation (tag 0x0112) from a TIFF-structured EXIF block (what follows
+// "Exif\0\0" in a JPEG APP1 segment, or the whole PNG eXIf chunk). Returns 1 (upright)
+// when the tag is absent, out of range or the block is malformed: a bad EXIF block is
+// never an error for the image itself (PIL ignores it too).
+inline int exif_orientation(const std::uint8_t* p, std::size_t n) {
+    if (n < 8) return 1;
+    bool le;
+    if (p[0] == 'I' && p[1] == 'I') le = true;
+    else if (p[0] == 'M' && p[1] == 'M') le = false;
+    else return 1;
+    auto u16 = [&](std::size_t at) -> std::uint32_t {
+        return le ? std::uint32_t(p[at] | p[at + 1] << 8) : std::uint32_t(p[at] << 8 | p[at + 1]);
+    };
+    auto u32 = [&](std::size_t at) -> std::uint32_t {
+        return le ? (u16(at) | u16(at + 2) << 16) : (u16(at) << 16 | u16(at + 2));
+    };
+    if (u16(2) != 42) return 1;
+    std::uint32_t ifd = u32(4);           // offset of IFD0 from the TIFF header
+    if (ifd > n || n - ifd < 2) return 1;
+    std::uint32_t entries = u16(ifd);
+    for (std::uint32_t i = 0; i < entries; ++i) {
+        std::size_t e = std::size_t(ifd) + 2 + std::size_t(i) * 12;  // 12-byte entries
+        if (e + 12 > n) return 1;
+        if (u16(e) != 0x0112) continue;
+        std::uint32_t type = u16(e + 2), count = u32(e + 4);
+        if (type != 3 || count < 1) return 1;  // SHORT, value stored inline
+        std::uint32_t v = u16(e + 8);
+        return (v >= 1 && v <= 8) ? int(v) : 1;
+    }
+    return 1;
+}
+}  // namespace detail
 
 }  // namespace smolvlm
