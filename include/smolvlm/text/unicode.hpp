@@ -1,0 +1,200 @@
+// smolvlm/text/unicode.hpp — the Unicode pieces the tokenizer needs, and nothing more.
+//
+//   * char_class_of(cp): letter (\p{L}), number (\p{N}, = Rust char::is_numeric),
+//     space (White_Space, = regex \s) or other. Tables in unicode_tables.hpp are
+//     generated from Unicode 14.0.0 (scripts/gen_unicode_tables.py), the version of
+//     the Oniguruma regex engine the Rust `tokenizers` ByteLevel regex runs on.
+//   * next_code_point: a lenient UTF-8 reader (an invalid byte reads as one
+//     "other" character, so bad input never crashes or loops).
+//   * The GPT-2 byte <-> unicode table of byte-level BPE: the 188 printable
+//     bytes ('!'..'~', 0xA1..0xAC, 0xAE..0xFF) stand for themselves; the other
+//     68 bytes map, in order, to U+0100, U+0101, ... (so ' ' = U+0120 'Ġ').
+//   * utf8_decode_lossy: bytes -> valid UTF-8 like Rust String::from_utf8_lossy
+//     (each maximal ill-formed subpart becomes one U+FFFD), with a streaming mode
+//     that holds back an incomplete character at the end.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "../io/json.hpp"  // detail::utf8_sequence_length, detail::utf8_append
+#include "unicode_tables.hpp"
+
+namespace smolvlm {
+
+enum class char_class : std::uint8_t { other, letter, number, space };
+
+namespace detail {
+
+template <std::size_t N>
+inline bool in_ranges(std::uint32_t cp, const code_point_range (&table)[N]) {
+    std::size_t lo = 0, hi = N;  // binary search for the last range with first <= cp
+    while (lo < hi) {
+        const std::size_t mid = (lo + hi) / 2;
+        if (table[mid].first <= cp) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo > 0 && cp <= table[lo - 1].last;
+}
+
+// ASCII classes, precomputed: the common case costs one load.
+struct ascii_class_table {
+    char_class c[128];
+    constexpr ascii_class_table() : c() {
+        for (int i = 0; i < 128; ++i) {
+            char_class k = char_class::other;
+            if ((i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z')) k = char_class::letter;
+            else if (i >= '0' && i <= '9') k = char_class::number;
+            else if ((i >= 0x09 && i <= 0x0d) || i == ' ') k = char_class::space;
+            c[i] = k;
+        }
+    }
+};
+inline constexpr ascii_class_table k_ascii_classes{};
+
+// Marker for "invalid UTF-8 byte" returned by next_code_point.
+inline constexpr std::uint32_t k_invalid_code_point = 0xFFFFFFFFu;
+
+}  // namespace detail
+
+inline char_class char_class_of(std::uint32_t cp) {
+    if (cp < 128) return detail::k_ascii_classes.c[cp];
+    if (cp > 0x10FFFF) return char_class::other;
+    if (detail::in_ranges(cp, detail::k_letter_ranges)) return char_class::letter;
+    if (detail::in_ranges(cp, detail::k_number_ranges)) return char_class::number;
+    if (detail::in_ranges(cp, detail::k_space_ranges)) return char_class::space;
+    return char_class::other;
+}
+
+// Read one character at s[i] (i < n). Returns its byte length (1..4) and stores the
+// code point; an invalid byte is read as a single character k_invalid_code_point.
+inline std::size_t next_code_point(const unsigned char* s, std::size_t i, std::size_t n, std::uint32_t* cp) {
+    if (s[i] < 0x80) {
+        *cp = s[i];
+        return 1;
+    }
+    const int len = detail::utf8_sequence_length(s, i, n, cp);
+    if (len == 0) {
+        *cp = detail::k_invalid_code_point;
+        return 1;
+    }
+    return std::size_t(len);
+}
+
+inline bool is_valid_utf8(const char* data, std::size_t n) {
+    const auto* s = reinterpret_cast<const unsigned char*>(data);
+    std::uint32_t cp;
+    for (std::size_t i = 0; i < n;) {
+        if (s[i] < 0x80) {
+            ++i;
+            continue;
+        }
+        const int len = detail::utf8_sequence_length(s, i, n, &cp);
+        if (len == 0) return false;
+        i += std::size_t(len);
+    }
+    return true;
+}
+
+// ---- GPT-2 byte-level alphabet --------------------------------------------------
+
+// Code point that stands for byte b in byte-level BPE vocabularies.
+inline std::uint32_t byte_to_unicode(std::uint8_t b) {
+    const bool printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae);
+    if (printable) return b;
+    // Non-printable bytes, counted in increasing order, go to 256 + rank.
+    // Ranks: 0x00..0x20 -> 0..32, 0x7f..0xa0 -> 33..66, 0xad -> 67.
+    if (b <= 0x20) return 256u + b;
+    if (b >= 0x7f && b <= 0xa0) return 256u + 33u + (b - 0x7fu);
+    return 256u + 67u;  // 0xad
+}
+
+// Inverse of byte_to_unicode: the byte, or -1 when cp is not in the alphabet.
+inline int unicode_to_byte(std::uint32_t cp) {
+    if (cp < 256) {
+        const auto b = std::uint8_t(cp);
+        return byte_to_unicode(b) == cp ? int(b) : -1;
+    }
+    if (cp < 256 + 33) return int(cp - 256);
+    if (cp < 256 + 67) return int(0x7f + (cp - 256 - 33));
+    if (cp == 256 + 67) return 0xad;
+    return -1;
+}
+
+// ---- lossy UTF-8 ------------------------------------------------------------------
+
+namespace detail {
+
+// Length of the maximal well-formed prefix of a UTF-8 sequence starting at s[i]
+// (Unicode "maximal subpart" rule, as Rust's from_utf8_lossy uses):
+//   returns > 0 and sets *complete when a whole character is there;
+//   returns the length of the ill-formed subpart (>= 1) with *complete = false otherwise;
+//   sets *truncated when that subpart is a valid beginning cut off by the end of input.
+inline std::size_t utf8_scan(const unsigned char* s, std::size_t i, std::size_t n, bool* complete, bool* truncated) {
+    *complete = false;
+    *truncated = false;
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+        *complete = true;
+        return 1;
+    }
+    std::size_t len;
+    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    else if (c == 0xe0) { len = 3; lo = 0xa0; }
+    else if (c == 0xed) { len = 3; hi = 0x9f; }
+    else if (c >= 0xe1 && c <= 0xef) len = 3;
+    else if (c == 0xf0) { len = 4; lo = 0x90; }
+    else if (c == 0xf4) { len = 4; hi = 0x8f; }
+    else if (c >= 0xf1 && c <= 0xf3) len = 4;
+    else return 1;  // 0x80..0xc1, 0xf5..0xff never start a character
+    for (std::size_t k = 1; k < len; ++k) {
+        if (i + k >= n) {
+            *truncated = true;
+            return k;
+        }
+        const unsigned char d = s[i + k];
+        const unsigned char l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xbf;
+        if (d < l || d > h) return k;
+    }
+    *complete = true;
+    return len;
+}
+
+}  // namespace detail
+
+// Append bytes [data, data+n) to out as valid UTF-8, each ill-formed subpart replaced
+// by U+FFFD. When `final` is false an incomplete character at the very end is not
+// consumed. Returns the number of bytes consumed.
+inline std::size_t utf8_decode_lossy(const char* data, std::size_t n, std::string& out, bool final = true) {
+    const auto* s = reinterpret_cast<const unsigned char*>(data);
+    std::size_t i = 0;
+    while (i < n) {
+        // Copy a run of ASCII in one go.
+        std::size_t j = i;
+        while (j < n && s[j] < 0x80) ++j;
+        out.append(data + i, j - i);
+        i = j;
+        if (i >= n) break;
+        bool complete, truncated;
+        const std::size_t len = detail::utf8_scan(s, i, n, &complete, &truncated);
+        if (complete) {
+            out.append(data + i, len);
+        } else {
+            if (truncated && !final) return i;
+            out.append("\xEF\xBF\xBD");  // U+FFFD
+        }
+        i += len;
+    }
+    return n;
+}
+
+inline std::string utf8_decode_lossy(const std::string& bytes) {
+    std::string out;
+    out.reserve(bytes.size());
+    utf8_decode_lossy(bytes.data(), bytes.size(), out, true);
+    return out;
+}
+
+}  // namespace smolvlm
