@@ -32,3 +32,4 @@
 #include "smolvlm/nn/attention.hpp"
 #include "smolvlm/model/config.hpp"
 #include "smolvlm/model/weights.hpp"
+#include "smolvlm/model/llama.hpp"
