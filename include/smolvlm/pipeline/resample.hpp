@@ -1,0 +1,577 @@
+// smolvlm/pipeline/resample.hpp — image resizing bit-identical to Pillow (PIL).
+//
+// The Hugging Face image processors resize uint8 images with PIL's Image.resize, so
+// an engine that wants the reference's pixel_values to the bit must do what Pillow's
+// libImaging/Resample.c does, step by step:
+//
+//   1. For each output coordinate, a window of input samples and its weights are
+//      computed in double precision (precompute_coeffs): the filter support (3 for
+//      LANCZOS, 2 for BICUBIC, 1 for BILINEAR...) is widened by the downscale factor,
+//      the window is [int(center - support + 0.5), int(center + support + 0.5)) clamped
+//      to the image, the weights are normalised to sum 1.
+//   2. The weights become 22-bit fixed point integers (32 - 8 - 2 precision bits),
+//      rounded half away from zero.
+//   3. Two separable passes on uint8 data, horizontal first, with a uint8 intermediate:
+//      each output byte = clip8((2^21 + sum(in * w)) >> 22), int32 arithmetic.
+//      The horizontal pass only computes the input rows that the vertical pass reads.
+//      A pass whose size does not change is skipped; no change at all = exact copy.
+//   4. RGBA and LA images are resampled in premultiplied alpha (Image.resize converts
+//      RGBA -> RGBa, resizes, converts back) with Pillow's integer formulas.
+//   5. NEAREST is a separate path (ImagingScaleAffine): source index = int(x0 + i*dx)
+//      accumulated in double, x0 = dx/2.
+//
+// Also here: PIL's alpha_composite over opaque white (what HF's convert_to_rgb does)
+// and the plain mode conversions of PIL's convert("RGB").
+//
+// Kernels: every pass has a scalar version (the reference) and an AVX2 twin with the
+// same integer arithmetic (tested equal). Work is split over output rows with the
+// caller's thread pool.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "../config.hpp"
+#include "../core/parallel.hpp"
+#include "../core/status.hpp"
+#include "../io/image.hpp"
+
+#if SMOLVLM_SIMD_X86
+#include <immintrin.h>
+#endif
+
+namespace smolvlm {
+
+// Pillow's resampling filters, with PIL's integer codes (Image.Resampling).
+enum class resample_filter : int { nearest = 0, lanczos = 1, bilinear = 2, bicubic = 3, box = 4, hamming = 5 };
+
+inline const char* resample_filter_name(resample_filter f) {
+    switch (f) {
+        case resample_filter::nearest: return "nearest";
+        case resample_filter::lanczos: return "lanczos";
+        case resample_filter::bilinear: return "bilinear";
+        case resample_filter::bicubic: return "bicubic";
+        case resample_filter::box: return "box";
+        case resample_filter::hamming: return "hamming";
+    }
+    return "unknown";
+}
+
+// Which kernels to run. `best` picks AVX2 when the CPU has it.
+enum class resample_isa : std::uint8_t { best, scalar, avx2 };
+
+struct resample_options {
+    resample_isa isa = resample_isa::best;
+    thread_pool* pool = nullptr;  // null: run on the calling thread
+    // Refuse outputs (and intermediates) larger than this many bytes.
+    std::size_t max_bytes = std::size_t(512) << 20;
+};
+
+namespace detail {
+
+// ---------------------------------------------------------------- filters (Resample.c)
+
+inline constexpr double k_pil_pi = 3.14159265358979323846;  // M_PI
+
+inline double pil_sinc(double x) {
+    if (x == 0.0) return 1.0;
+    x = x * k_pil_pi;
+    return std::sin(x) / x;
+}
+inline double pil_filter(resample_filter f, double x) {
+    switch (f) {
+        case resample_filter::box: return (x > -0.5 && x <= 0.5) ? 1.0 : 0.0;
+        case resample_filter::bilinear:
+            if (x < 0.0) x = -x;
+            return x < 1.0 ? 1.0 - x : 0.0;
+        case resample_filter::hamming:
+            if (x < 0.0) x = -x;
+            if (x == 0.0) return 1.0;
+            if (x >= 1.0) return 0.0;
+            x = x * k_pil_pi;
+            return std::sin(x) / x * (0.54f + 0.46f * std::cos(x));
+        case resample_filter::bicubic: {
+            const double a = -0.5;
+            if (x < 0.0) x = -x;
+            if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+            if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+            return 0.0;
+        }
+        case resample_filter::lanczos:
+            if (-3.0 <= x && x < 3.0) return pil_sinc(x) * pil_sinc(x / 3);
+            return 0.0;
+        case resample_filter::nearest: break;
+    }
+    return 0.0;
+}
+inline double pil_filter_support(resample_filter f) {
+    switch (f) {
+        case resample_filter::box: return 0.5;
+        case resample_filter::bilinear: return 1.0;
+        case resample_filter::hamming: return 1.0;
+        case resample_filter::bicubic: return 2.0;
+        case resample_filter::lanczos: return 3.0;
+        case resample_filter::nearest: break;
+    }
+    return 0.0;
+}
+
+inline constexpr int k_pil_precision_bits = 32 - 8 - 2;  // 22
+
+// Fixed-point weights of one 1-D resampling: output i reads input
+// [first[i], first[i] + count[i]) with weights k[i * ksize + t].
+struct resample_coeffs {
+    int ksize = 0;
+    std::vector<int> first;         // [out]
+    std::vector<int> count;         // [out]
+    std::vector<std::int32_t> k;    // [out, ksize], zero past count[i]
+};
+
+// precompute_coeffs + normalize_coeffs_8bpc for the box [0, in_size).
+inline status compute_resample_coeffs(int in_size, int out_size, resample_filter f, resample_coeffs& c) {
+    if (in_size <= 0 || out_size <= 0) return status(errc::invalid_argument, "resample: empty size");
+    double scale = double(float(in_size)) / out_size;  // Pillow: (double)(in1 - in0) / outSize, box in float
+    double filterscale = scale < 1.0 ? 1.0 : scale;
+    const double support = pil_filter_support(f) * filterscale;
+    const double ksize_d = std::ceil(support) * 2 + 1;
+    if (ksize_d > 1e6 || double(out_size) * ksize_d > 1e9)
+        return status::fmt(errc::unsupported, "resample: %d -> %d needs too many weights", in_size, out_size);
+    c.ksize = int(ksize_d);
+    c.first.assign(std::size_t(out_size), 0);
+    c.count.assign(std::size_t(out_size), 0);
+    c.k.assign(std::size_t(out_size) * std::size_t(c.ksize), 0);
+    std::vector<double> w(std::size_t(c.ksize), 0.0);
+    const double ss = 1.0 / filterscale;
+    for (int xx = 0; xx < out_size; ++xx) {
+        const double center = (xx + 0.5) * scale;
+        int xmin = int(center - support + 0.5);  // truncation, as the C cast
+        if (xmin < 0) xmin = 0;
+        int xmax = int(center + support + 0.5);
+        if (xmax > in_size) xmax = in_size;
+        xmax -= xmin;
+        if (xmax > c.ksize) xmax = c.ksize;  // cannot happen; guards the buffer
+        if (xmax < 0) xmax = 0;
+        double ww = 0.0;
+        for (int x = 0; x < xmax; ++x) {
+            w[std::size_t(x)] = pil_filter(f, (x + xmin - center + 0.5) * ss);
+            ww += w[std::size_t(x)];
+        }
+        std::int32_t* k = &c.k[std::size_t(xx) * std::size_t(c.ksize)];
+        for (int x = 0; x < xmax; ++x) {
+            double v = w[std::size_t(x)];
+            if (ww != 0.0) v /= ww;
+            const double s = v * double(1 << k_pil_precision_bits);
+            k[x] = v < 0 ? std::int32_t(-0.5 + s) : std::int32_t(0.5 + s);
+        }
+        c.first[std::size_t(xx)] = xmin;
+        c.count[std::size_t(xx)] = xmax;
+    }
+    return status::ok();
+}
+
+// clip8 of Pillow: (acc >> 22) clamped to [0, 255] (arithmetic shift).
+inline std::uint8_t pil_clip8(std::int32_t acc) {
+    std::int32_t v = acc >> k_pil_precision_bits;
+    return std::uint8_t(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+// ---------------------------------------------------------------- horizontal pass
+
+// One output row: dst[xx*C + c] from src row (C interleaved channels).
+template <int C>
+inline void resample_row_h_scalar(const std::uint8_t* src, std::uint8_t* dst, int out_w, const resample_coeffs& rc) {
+    for (int xx = 0; xx < out_w; ++xx) {
+        const std::int32_t* k = &rc.k[std::size_t(xx) * std::size_t(rc.ksize)];
+        const std::uint8_t* p = src + std::size_t(rc.first[std::size_t(xx)]) * C;
+        const int n = rc.count[std::size_t(xx)];
+        std::int32_t acc[C];
+        for (int c = 0; c < C; ++c) acc[c] = 1 << (k_pil_precision_bits - 1);
+        for (int t = 0; t < n; ++t)
+            for (int c = 0; c < C; ++c) acc[c] += std::int32_t(p[t * C + c]) * k[t];
+        for (int c = 0; c < C; ++c) dst[std::size_t(xx) * C + c] = pil_clip8(acc[c]);
+    }
+}
+
+inline void resample_row_h_scalar_any(int channels, const std::uint8_t* src, std::uint8_t* dst, int out_w,
+                                      const resample_coeffs& rc) {
+    switch (channels) {
+        case 1: resample_row_h_scalar<1>(src, dst, out_w, rc); break;
+        case 2: resample_row_h_scalar<2>(src, dst, out_w, rc); break;
+        case 3: resample_row_h_scalar<3>(src, dst, out_w, rc); break;
+        default: resample_row_h_scalar<4>(src, dst, out_w, rc); break;
+    }
+}
+
+// ---------------------------------------------------------------- vertical pass
+
+// One output row of n bytes: dst[i] = clip8(half + sum_t rows[first + t][i] * k[t]).
+inline void resample_row_v_scalar(const std::uint8_t* src, std::size_t stride, std::uint8_t* dst, std::size_t n,
+                                  const std::int32_t* k, int count) {
+    constexpr std::size_t chunk = 512;
+    std::int32_t acc[chunk];
+    for (std::size_t x0 = 0; x0 < n; x0 += chunk) {
+        const std::size_t m = n - x0 < chunk ? n - x0 : chunk;
+        for (std::size_t i = 0; i < m; ++i) acc[i] = 1 << (k_pil_precision_bits - 1);
+        for (int t = 0; t < count; ++t) {
+            const std::uint8_t* row = src + std::size_t(t) * stride + x0;
+            const std::int32_t kt = k[t];
+            for (std::size_t i = 0; i < m; ++i) acc[i] += std::int32_t(row[i]) * kt;
+        }
+        for (std::size_t i = 0; i < m; ++i) dst[x0 + i] = pil_clip8(acc[i]);
+    }
+}
+
+#if SMOLVLM_SIMD_X86
+inline bool cpu_has_avx2() {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_cpu_supports("avx2");
+#else
+    return false;
+#endif
+}
+
+// AVX2 twin of resample_row_v_scalar: 32 bytes per step, int32 lanes, pmulld.
+SMOLVLM_TARGET("avx2")
+inline void resample_row_v_avx2(const std::uint8_t* src, std::size_t stride, std::uint8_t* dst, std::size_t n,
+                                const std::int32_t* k, int count) {
+    const __m256i half = _mm256_set1_epi32(1 << (k_pil_precision_bits - 1));
+    std::size_t x = 0;
+    for (; x + 32 <= n; x += 32) {
+        __m256i a0 = half, a1 = half, a2 = half, a3 = half;
+        for (int t = 0; t < count; ++t) {
+            const std::uint8_t* row = src + std::size_t(t) * stride + x;
+            const __m256i kt = _mm256_set1_epi32(k[t]);
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row));
+            const __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
+            a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(lo), kt));
+            a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)), kt));
+            a2 = _mm256_add_epi32(a2, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(hi), kt));
+            a3 = _mm256_add_epi32(a3, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)), kt));
+        }
+        a0 = _mm256_srai_epi32(a0, k_pil_precision_bits);
+        a1 = _mm256_srai_epi32(a1, k_pil_precision_bits);
+        a2 = _mm256_srai_epi32(a2, k_pil_precision_bits);
+        a3 = _mm256_srai_epi32(a3, k_pil_precision_bits);
+        // packs (int32 -> int16, in range) then packus (int16 -> uint8, clamps to [0, 255]);
+        // both work per 128-bit lane, so undo the interleave with a permute.
+        __m256i p01 = _mm256_packs_epi32(a0, a1);  // [a0lo a1lo | a0hi a1hi]
+        __m256i p23 = _mm256_packs_epi32(a2, a3);
+        __m256i b = _mm256_packus_epi16(p01, p23);  // [a0lo a1lo a2lo a3lo | a0hi a1hi a2hi a3hi] (4 bytes each)
+        b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + x), b);
+    }
+    if (x < n) resample_row_v_scalar(src + x, stride, dst + x, n - x, k, count);
+}
+
+// AVX2 horizontal pass for 4-byte pixels: two taps per step (8 int32 lanes).
+SMOLVLM_TARGET("avx2")
+inline void resample_row_h4_avx2(const std::uint8_t* src, std::uint8_t* dst, int out_w, int dst_channels,
+                                 const resample_coeffs& rc) {
+    const __m256i sel = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    for (int xx = 0; xx < out_w; ++xx) {
+        const std::int32_t* k = &rc.k[std::size_t(xx) * std::size_t(rc.ksize)];
+        const std::uint8_t* p = src + std::size_t(rc.first[std::size_t(xx)]) * 4;
+        const int n = rc.count[std::size_t(xx)];
+        __m256i acc = _mm256_setzero_si256();
+        int t = 0;
+        for (; t + 2 <= n; t += 2) {
+            const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + t * 4)));
+            const __m256i kk =
+                _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(k + t))), sel);
+            acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, kk));
+        }
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+        s = _mm_add_epi32(s, _mm_set1_epi32(1 << (k_pil_precision_bits - 1)));
+        if (t < n) {
+            std::int32_t px;
+            std::memcpy(&px, p + t * 4, 4);
+            s = _mm_add_epi32(s, _mm_mullo_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(px)), _mm_set1_epi32(k[t])));
+        }
+        s = _mm_srai_epi32(s, k_pil_precision_bits);
+        s = _mm_packus_epi16(_mm_packs_epi32(s, s), s);
+        std::uint32_t out = std::uint32_t(_mm_cvtsi128_si32(s));
+        std::uint8_t* d = dst + std::size_t(xx) * std::size_t(dst_channels);
+        if (dst_channels == 4) std::memcpy(d, &out, 4);
+        else for (int c = 0; c < dst_channels; ++c) d[c] = std::uint8_t(out >> (8 * c));
+    }
+}
+
+// AVX2 horizontal pass for 1-byte pixels: 8 taps per step.
+SMOLVLM_TARGET("avx2")
+inline void resample_row_h1_avx2(const std::uint8_t* src, std::uint8_t* dst, int out_w, const resample_coeffs& rc) {
+    for (int xx = 0; xx < out_w; ++xx) {
+        const std::int32_t* k = &rc.k[std::size_t(xx) * std::size_t(rc.ksize)];
+        const std::uint8_t* p = src + rc.first[std::size_t(xx)];
+        const int n = rc.count[std::size_t(xx)];
+        __m256i acc = _mm256_setzero_si256();
+        int t = 0;
+        for (; t + 8 <= n; t += 8) {
+            const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + t)));
+            const __m256i kk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + t));
+            acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, kk));
+        }
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+        std::int32_t a = _mm_cvtsi128_si32(s) + (1 << (k_pil_precision_bits - 1));
+        for (; t < n; ++t) a += std::int32_t(p[t]) * k[t];
+        dst[xx] = pil_clip8(a);
+    }
+}
+#endif  // SMOLVLM_SIMD_X86
+
+inline bool resample_use_avx2(resample_isa isa) {
+#if SMOLVLM_SIMD_X86
+    if (isa == resample_isa::scalar) return false;
+    return cpu_has_avx2();  // `avx2` on a CPU without it falls back to scalar too
+#else
+    (void)isa;
+    return false;
+#endif
+}
+
+// Separable resample of interleaved uint8 (any channel count 1..4): exact Pillow
+// ImagingResampleInner. `dst` must hold out_h rows of out_w * channels bytes.
+inline status resample_separable(const image_view& src, int out_w, int out_h, resample_filter f, std::uint8_t* dst,
+                                 const resample_options& opt) {
+    const int C = src.channels;
+    const std::size_t out_row = std::size_t(out_w) * std::size_t(C);
+    const bool need_h = out_w != src.width;
+    const bool need_v = out_h != src.height;
+    const bool avx2 = resample_use_avx2(opt.isa);
+
+    resample_coeffs cv;
+    SMOLVLM_TRY(compute_resample_coeffs(src.height, out_h, f, cv));
+    // Only rows [y_first, y_last) of the input are read by the vertical pass.
+    const int y_first = cv.first[0];
+    const int y_last = cv.first[std::size_t(out_h) - 1] + cv.count[std::size_t(out_h) - 1];
+
+    std::vector<std::uint8_t> tmp;
+    image_view mid = src;
+    if (need_h) {
+        resample_coeffs ch;
+        SMOLVLM_TRY(compute_resample_coeffs(src.width, out_w, f, ch));
+        const int rows = need_v ? y_last - y_first : src.height;
+        const int row0 = need_v ? y_first : 0;
+        if (rows > 0 && out_row > opt.max_bytes / std::size_t(rows))
+            return status::fmt(errc::no_memory, "resample: intermediate %dx%d exceeds the byte cap", out_w, rows);
+        std::uint8_t* hdst = dst;
+        if (need_v) {
+            tmp.resize(out_row * std::size_t(rows));
+            hdst = tmp.data();
+        }
+        const std::size_t in_w = std::size_t(src.width);
+        parallel_for(opt.pool, rows, [&](std::int64_t b, std::int64_t e, int) {
+            std::vector<std::uint8_t> padded;  // 4-byte pixels for the AVX2 kernel (RGB / LA rows)
+            for (std::int64_t y = b; y < e; ++y) {
+                const std::uint8_t* in = src.row(int(y) + row0);
+                std::uint8_t* out = hdst + std::size_t(y) * out_row;
+#if SMOLVLM_SIMD_X86
+                if (avx2) {
+                    if (C == 1) {
+                        resample_row_h1_avx2(in, out, out_w, ch);
+                    } else if (C == 4) {
+                        resample_row_h4_avx2(in, out, out_w, 4, ch);
+                    } else {
+                        padded.resize(in_w * 4);
+                        for (std::size_t x = 0; x < in_w; ++x) {
+                            for (int c = 0; c < 4; ++c) padded[x * 4 + std::size_t(c)] = c < C ? in[x * std::size_t(C) + std::size_t(c)] : 0;
+                        }
+                        resample_row_h4_avx2(padded.data(), out, out_w, C, ch);
+                    }
+                    continue;
+                }
+#endif
+                (void)padded;
+                (void)in_w;
+                resample_row_h_scalar_any(C, in, out, out_w, ch);
+            }
+        }, 8);
+        mid = image_view{hdst, out_w, rows, C, out_row};
+        for (auto& v : cv.first) v -= y_first;  // the vertical pass reads the shifted rows
+        if (!need_v) return status::ok();
+    }
+    if (need_v) {
+        const std::size_t n = std::size_t(mid.width) * std::size_t(C);
+        parallel_for(opt.pool, out_h, [&](std::int64_t b, std::int64_t e, int) {
+            for (std::int64_t yy = b; yy < e; ++yy) {
+                const std::int32_t* k = &cv.k[std::size_t(yy) * std::size_t(cv.ksize)];
+                const std::uint8_t* in = mid.row(cv.first[std::size_t(yy)]);
+                std::uint8_t* out = dst + std::size_t(yy) * out_row;
+#if SMOLVLM_SIMD_X86
+                if (avx2) {
+                    resample_row_v_avx2(in, mid.stride, out, n, k, cv.count[std::size_t(yy)]);
+                    continue;
+                }
+#endif
+                resample_row_v_scalar(in, mid.stride, out, n, k, cv.count[std::size_t(yy)]);
+            }
+        }, 4);
+        return status::ok();
+    }
+    // Neither pass: exact copy.
+    for (int y = 0; y < src.height; ++y) std::memcpy(dst + std::size_t(y) * out_row, src.row(y), out_row);
+    return status::ok();
+}
+
+// Pillow's ImagingScaleAffine (NEAREST): index = int(x0 + i * dx), accumulated in double.
+inline void resample_nearest(const image_view& src, int out_w, int out_h, std::uint8_t* dst) {
+    const int C = src.channels;
+    std::vector<int> xin(std::size_t(out_w), -1);
+    const double dx = double(float(src.width)) / out_w;
+    const double dy = double(float(src.height)) / out_h;
+    double xo = 0.0 + dx * 0.5;
+    for (int x = 0; x < out_w; ++x) {
+        const int xi = xo < 0.0 ? -1 : int(xo);
+        xin[std::size_t(x)] = (xi >= 0 && xi < src.width) ? xi : -1;
+        xo += dx;
+    }
+    double yo = 0.0 + dy * 0.5;
+    const std::size_t out_row = std::size_t(out_w) * std::size_t(C);
+    for (int y = 0; y < out_h; ++y) {
+        const int yi = yo < 0.0 ? -1 : int(yo);
+        std::uint8_t* out = dst + std::size_t(y) * out_row;
+        if (yi >= 0 && yi < src.height) {
+            const std::uint8_t* in = src.row(yi);
+            for (int x = 0; x < out_w; ++x) {
+                const int xi = xin[std::size_t(x)];
+                for (int c = 0; c < C; ++c)
+                    out[std::size_t(x) * std::size_t(C) + std::size_t(c)] =
+                        xi >= 0 ? in[std::size_t(xi) * std::size_t(C) + std::size_t(c)] : 0;
+            }
+        } else {
+            std::memset(out, 0, out_row);
+        }
+        yo += dy;
+    }
+}
+
+// MULDIV255 and SHIFTFORDIV255 of Pillow.
+inline std::uint32_t pil_muldiv255(std::uint32_t a, std::uint32_t b) {
+    const std::uint32_t t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+}
+inline std::uint32_t pil_shiftdiv255(std::uint32_t a) { return ((a >> 8) + a) >> 8; }
+
+// RGBA -> RGBa (Convert.c rgbA2rgba); LA -> La likewise on the one colour channel.
+inline void premultiply_alpha(const image_view& src, std::uint8_t* dst) {
+    const int C = src.channels;
+    const std::size_t row = std::size_t(src.width) * std::size_t(C);
+    for (int y = 0; y < src.height; ++y) {
+        const std::uint8_t* in = src.row(y);
+        std::uint8_t* out = dst + std::size_t(y) * row;
+        for (int x = 0; x < src.width; ++x, in += C, out += C) {
+            const std::uint32_t a = in[C - 1];
+            for (int c = 0; c < C - 1; ++c) out[c] = std::uint8_t(pil_muldiv255(in[c], a));
+            out[C - 1] = std::uint8_t(a);
+        }
+    }
+}
+
+// RGBa -> RGBA (Convert.c rgba2rgbA): 255 * v / a, truncated, clipped; a in {0, 255} copies.
+inline void unpremultiply_alpha(std::uint8_t* p, std::size_t n_pixels, int C) {
+    for (std::size_t i = 0; i < n_pixels; ++i, p += C) {
+        const std::uint32_t a = p[C - 1];
+        if (a == 255 || a == 0) continue;
+        for (int c = 0; c < C - 1; ++c) {
+            const std::uint32_t v = 255u * p[c] / a;
+            p[c] = std::uint8_t(v > 255 ? 255 : v);
+        }
+    }
+}
+
+}  // namespace detail
+
+// Image.resize((out_w, out_h), filter) of Pillow on an image of native channel count:
+// 1 = "L", 2 = "LA", 3 = "RGB", 4 = "RGBA" (LA/RGBA resampled in premultiplied alpha).
+// Same size returns an exact copy.
+inline result<image> pil_resize(const image_view& src, int out_w, int out_h, resample_filter f,
+                                const resample_options& opt = {}) {
+    if (!src.data || src.width <= 0 || src.height <= 0) return status(errc::invalid_argument, "resize: empty image");
+    if (src.channels < 1 || src.channels > 4)
+        return status::fmt(errc::unsupported, "resize: %d channels (1..4 supported)", src.channels);
+    if (src.stride < std::size_t(src.width) * std::size_t(src.channels))
+        return status(errc::invalid_argument, "resize: stride shorter than a row");
+    if (out_w <= 0 || out_h <= 0) return status::fmt(errc::invalid_argument, "resize: bad output size %dx%d", out_w, out_h);
+    if (int(f) < 0 || int(f) > 5) return status::fmt(errc::invalid_argument, "resize: unknown filter %d", int(f));
+    const std::uint64_t bytes = std::uint64_t(out_w) * std::uint64_t(out_h) * std::uint64_t(src.channels);
+    if (bytes > opt.max_bytes)
+        return status::fmt(errc::no_memory, "resize: %dx%d output exceeds the %zu-byte cap", out_w, out_h, opt.max_bytes);
+
+    image out;
+    out.width = out_w;
+    out.height = out_h;
+    out.channels = src.channels;
+    out.pixels.resize(std::size_t(bytes));
+    const bool alpha = src.channels == 2 || src.channels == 4;
+    if (f == resample_filter::nearest) {
+        detail::resample_nearest(src, out_w, out_h, out.pixels.data());
+        return out;
+    }
+    if (out_w == src.width && out_h == src.height) {  // Image.resize returns self.copy()
+        for (int y = 0; y < src.height; ++y) std::memcpy(out.row(y), src.row(y), out.row_bytes());
+        return out;
+    }
+    if (alpha) {
+        std::vector<std::uint8_t> pm(std::size_t(src.width) * std::size_t(src.height) * std::size_t(src.channels));
+        detail::premultiply_alpha(src, pm.data());
+        image_view pv{pm.data(), src.width, src.height, src.channels, std::size_t(src.width) * std::size_t(src.channels)};
+        SMOLVLM_TRY(detail::resample_separable(pv, out_w, out_h, f, out.pixels.data(), opt));
+        detail::unpremultiply_alpha(out.pixels.data(), std::size_t(out_w) * std::size_t(out_h), src.channels);
+        return out;
+    }
+    SMOLVLM_TRY(detail::resample_separable(src, out_w, out_h, f, out.pixels.data(), opt));
+    return out;
+}
+
+// HF convert_to_rgb: image.convert("RGBA") composited over an opaque white background
+// with Pillow's ImagingAlphaComposite integer formulas, then convert("RGB").
+// 1 channel: gray replicated; 2: gray + alpha; 3: unchanged values; 4: RGBA.
+// Writes width*height*3 bytes to dst.
+inline void composite_on_white(const image_view& src, std::uint8_t* dst) {
+    const int C = src.channels;
+    constexpr std::uint32_t prec = 7;
+    for (int y = 0; y < src.height; ++y) {
+        const std::uint8_t* in = src.row(y);
+        std::uint8_t* out = dst + std::size_t(y) * std::size_t(src.width) * 3;
+        for (int x = 0; x < src.width; ++x, in += C, out += 3) {
+            std::uint32_t rgb[3];
+            std::uint32_t a = 255;
+            if (C <= 2) rgb[0] = rgb[1] = rgb[2] = in[0];
+            else rgb[0] = in[0], rgb[1] = in[1], rgb[2] = in[2];
+            if (C == 2) a = in[1];
+            if (C == 4) a = in[3];
+            if (a == 0) {
+                out[0] = out[1] = out[2] = 255;
+                continue;
+            }
+            // dst (background) = white, alpha 255.
+            const std::uint32_t blend = 255u * (255u - a);
+            const std::uint32_t outa255 = a * 255u + blend;
+            const std::uint32_t coef1 = a * 255u * 255u * (1u << prec) / outa255;
+            const std::uint32_t coef2 = 255u * (1u << prec) - coef1;
+            for (int c = 0; c < 3; ++c) {
+                const std::uint32_t t = rgb[c] * coef1 + 255u * coef2;
+                out[c] = std::uint8_t(detail::pil_shiftdiv255(t + (0x80u << prec)) >> prec);
+            }
+        }
+    }
+}
+
+// PIL convert("RGB") as transformers.image_utils.load_image does it: alpha dropped (no
+// compositing), gray replicated. Writes width*height*3 bytes.
+inline void convert_rgb_drop_alpha(const image_view& src, std::uint8_t* dst) {
+    const int C = src.channels;
+    for (int y = 0; y < src.height; ++y) {
+        const std::uint8_t* in = src.row(y);
+        std::uint8_t* out = dst + std::size_t(y) * std::size_t(src.width) * 3;
+        for (int x = 0; x < src.width; ++x, in += C, out += 3) {
+            if (C <= 2) out[0] = out[1] = out[2] = in[0];
+            else out[0] = in[0], out[1] = in[1], out[2] = in[2];
+        }
+    }
+}
+
+}  // namespace smolvlm
