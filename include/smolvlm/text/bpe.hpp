@@ -32,7 +32,6 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -101,8 +100,12 @@ public:
     }
     // Id of a vocabulary or added-token string, k_no_token when absent.
     token_id token_to_id(std::string_view token) const {
-        auto it = token_index_.find(std::string(token));
-        return it == token_index_.end() ? k_no_token : it->second;
+        if (index_.empty()) return k_no_token;
+        for (std::size_t i = hash_string(token) & index_mask_;; i = (i + 1) & index_mask_) {
+            const token_id id = index_[i];
+            if (id == k_no_token) return k_no_token;
+            if (tokens_[std::size_t(id)] == token) return id;
+        }
     }
     bool valid_id(token_id id) const { return id >= 0 && std::size_t(id) < tokens_.size() && present_[std::size_t(id)]; }
     bool is_special(token_id id) const { return valid_id(id) && special_[std::size_t(id)]; }
@@ -139,6 +142,19 @@ private:
         std::vector<symbol> symbols;
         std::vector<heap_item> heap;
     };
+
+    // String -> id index: open addressing over ids, keys live in tokens_.
+    static std::size_t hash_string(std::string_view v) {
+        std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+        for (char c : v) h = (h ^ std::uint8_t(c)) * 0x100000001b3ull;
+        return std::size_t(h ^ (h >> 29));
+    }
+    void index_insert(token_id id) {  // a later insert of the same string wins
+        std::size_t i = hash_string(tokens_[std::size_t(id)]) & index_mask_;
+        while (index_[i] != k_no_token && tokens_[std::size_t(index_[i])] != tokens_[std::size_t(id)])
+            i = (i + 1) & index_mask_;
+        index_[i] = id;
+    }
 
     static std::uint64_t pair_key(token_id a, token_id b) { return (std::uint64_t(std::uint32_t(a)) << 32) | std::uint32_t(b); }
     static std::size_t hash_key(std::uint64_t k) {
@@ -177,7 +193,8 @@ private:
     std::vector<std::string> tokens_;  // [vocab_size] vocabulary spelling
     std::vector<std::string> bytes_;   // [vocab_size] decoded bytes
     std::vector<std::uint8_t> present_, special_;
-    std::unordered_map<std::string, token_id> token_index_;
+    std::vector<token_id> index_;  // [power of two] hash slots, k_no_token = empty
+    std::size_t index_mask_ = 0;
     token_id byte_ids_[256] = {};  // id of each single-byte token, k_no_token if none
     std::vector<merge_entry> merges_;
     std::size_t mask_ = 0, n_merges_ = 0;
@@ -324,8 +341,10 @@ inline status tokenizer::build(const json_value& root, std::string_view config_j
     bytes_.assign(n_ids, std::string());
     present_.assign(n_ids, 0);
     special_.assign(n_ids, 0);
-    token_index_.clear();
-    token_index_.reserve(vocab->size() + 256);
+    std::size_t n_slots = 16;
+    while (n_slots < 2 * (vocab->size() + (added ? added->size() : 0)) + 16) n_slots *= 2;
+    index_.assign(n_slots, k_no_token);
+    index_mask_ = n_slots - 1;
     for (const auto& m : vocab->members()) {
         const auto id = std::size_t(m.second.as_int());
         if (present_[id])
@@ -333,13 +352,12 @@ inline status tokenizer::build(const json_value& root, std::string_view config_j
         present_[id] = 1;
         tokens_[id] = m.first;
         bytes_[id] = detail::byte_level_decode_token(m.first);
-        token_index_.emplace(m.first, token_id(id));
+        index_insert(token_id(id));
     }
     // Every model-vocab token must be reachable by BPE from single bytes; bytes are
     // looked up in their GPT-2 spelling.
     for (int b = 0; b < 256; ++b) {
-        auto it = token_index_.find(detail::byte_level_spelling(std::uint8_t(b)));
-        byte_ids_[b] = it == token_index_.end() ? k_no_token : it->second;
+        byte_ids_[b] = token_to_id(detail::byte_level_spelling(std::uint8_t(b)));
     }
 
     // Merges: ["a b", ...] or [["a", "b"], ...]; rank = position.
@@ -369,12 +387,10 @@ inline status tokenizer::build(const json_value& root, std::string_view config_j
         }
         joined.assign(left.data(), left.size());
         joined.append(right.data(), right.size());
-        auto ia = token_index_.find(std::string(left));
-        auto ib = token_index_.find(std::string(right));
-        auto ij = token_index_.find(joined);
-        if (ia == token_index_.end() || ib == token_index_.end() || ij == token_index_.end())
+        const token_id ia = token_to_id(left), ib = token_to_id(right), ij = token_to_id(joined);
+        if (ia == k_no_token || ib == k_no_token || ij == k_no_token)
             return status::fmt(errc::bad_format, "tokenizer.json: merge %zu uses a token that is not in the vocab", r);
-        insert_merge(ia->second, ib->second, std::uint32_t(r), ij->second);
+        insert_merge(ia, ib, std::uint32_t(r), ij);
     }
 
     // Added tokens: they override the vocab entry of the same id (decode uses them first).
@@ -399,7 +415,7 @@ inline status tokenizer::build(const json_value& root, std::string_view config_j
             special_[id] = t.special ? 1 : 0;
             tokens_[id] = t.content;
             bytes_[id] = detail::byte_level_decode_token(t.content);
-            token_index_[t.content] = t.id;
+            index_insert(t.id);
             added_first_byte_[std::uint8_t(t.content[0])] = true;
             added_.push_back(std::move(t));
         }
