@@ -33,3 +33,6 @@
 #include "smolvlm/model/config.hpp"
 #include "smolvlm/model/weights.hpp"
 #include "smolvlm/model/llama.hpp"
+#include "smolvlm/pipeline/sampler.hpp"
+#include "smolvlm/pipeline/model.hpp"
+#include "smolvlm/pipeline/session.hpp"

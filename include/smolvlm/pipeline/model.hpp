@@ -1,0 +1,210 @@
+// smolvlm/pipeline/model.hpp — a loaded model: config, tokenizer, weights, kernels.
+//
+// Loaded once, then shared read-only by any number of sessions (each session owns
+// its KV cache, sampler and scratch). Weights come from a model directory (mmap'd
+// safetensors, used in place) or from caller memory (games / firmware asset systems).
+//
+// Weight formats (`weight_format`):
+//   native : matrices used in place in their stored dtype (f32 / f16 / bf16), no copy
+//   f32    : converted to f32 at load
+//   bf16   : converted to bf16 at load
+//   q8     : every linear layer int8 (32-element groups, f16 scales)
+//   q4     : linear layers int4 (32-element groups); lm_head int8, because it is read
+//            once per token and its error feeds straight into the logits
+// Always kept at stored precision: token embeddings (row lookups, not matmuls),
+// norm weights and biases (f32 copies), the vision patch embedding and position
+// embeddings (tiny, and the first layer sets the error floor of the whole tower).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/cpu.hpp"
+#include "../core/parallel.hpp"
+#include "../core/status.hpp"
+#include "../io/file.hpp"
+#include "../io/safetensors.hpp"
+#include "../kernels/dispatch.hpp"
+#include "../kernels/pack.hpp"
+#include "../model/config.hpp"
+#include "../model/weights.hpp"
+#include "../text/bpe.hpp"
+
+namespace smolvlm {
+
+enum class weight_format : std::uint8_t { native, f32, bf16, q8, q4 };
+
+inline const char* weight_format_name(weight_format f) {
+    switch (f) {
+        case weight_format::native: return "native";
+        case weight_format::f32: return "f32";
+        case weight_format::bf16: return "bf16";
+        case weight_format::q8: return "q8";
+        case weight_format::q4: return "q4";
+    }
+    return "?";
+}
+
+inline result<weight_format> parse_weight_format(std::string_view s) {
+    if (s == "native" || s == "auto") return weight_format::native;
+    if (s == "f32") return weight_format::f32;
+    if (s == "bf16") return weight_format::bf16;
+    if (s == "q8") return weight_format::q8;
+    if (s == "q4") return weight_format::q4;
+    return status(errc::invalid_argument, "weight format must be native, f32, bf16, q8 or q4");
+}
+
+struct model_options {
+    weight_format format = weight_format::native;
+    bool allow_mmap = true;
+    kernels::isa isa = kernels::isa::best;  // force an ISA (tests, benchmarks)
+};
+
+// Files of a model given as memory buffers (nothing is copied for the weights; the
+// safetensors buffer must outlive the model). Empty views mean "absent".
+struct model_memory {
+    std::string_view config_json;
+    std::string_view generation_config_json;
+    std::string_view tokenizer_json;
+    std::string_view tokenizer_config_json;
+    const void* safetensors = nullptr;
+    std::size_t safetensors_size = 0;
+};
+
+class model {
+public:
+    model(const model&) = delete;
+    model& operator=(const model&) = delete;
+
+    // Load a Hugging Face model directory.
+    static result<std::unique_ptr<model>> load(const std::string& dir, const model_options& opt = {},
+                                               thread_pool* pool = nullptr) {
+        std::unique_ptr<model> m(new (std::nothrow) model());
+        if (!m) return status(errc::no_memory, "cannot allocate the model");
+        m->dir_ = dir;
+        SMOLVLM_ASSIGN_OR_RETURN(m->cfg_, load_model_config(dir));
+        const std::string tok_path = path_join(dir, "tokenizer.json");
+        if (!file_exists(tok_path.c_str()))
+            return status::fmt(errc::io, "'%s' has no tokenizer.json (this engine needs the Hugging Face tokenizer file)",
+                               dir.c_str());
+        SMOLVLM_ASSIGN_OR_RETURN(m->tok_, tokenizer::load_file(tok_path));
+        safetensors_options so;
+        so.allow_mmap = opt.allow_mmap;
+        SMOLVLM_ASSIGN_OR_RETURN(m->st_, safetensors_set::open_dir(dir, so));
+        SMOLVLM_TRY(m->finish(opt, pool));
+        return m;
+    }
+
+    // Load from memory buffers (no file system needed).
+    static result<std::unique_ptr<model>> load(const model_memory& mem, const model_options& opt = {},
+                                               thread_pool* pool = nullptr) {
+        std::unique_ptr<model> m(new (std::nothrow) model());
+        if (!m) return status(errc::no_memory, "cannot allocate the model");
+        if (mem.config_json.empty()) return status(errc::invalid_argument, "config.json text is required");
+        if (mem.tokenizer_json.empty()) return status(errc::invalid_argument, "tokenizer.json text is required");
+        if (!mem.safetensors) return status(errc::invalid_argument, "safetensors buffer is required");
+        SMOLVLM_ASSIGN_OR_RETURN(m->cfg_, parse_model_config(mem.config_json));
+        if (!mem.generation_config_json.empty())
+            SMOLVLM_TRY(parse_generation_config(mem.generation_config_json, m->cfg_.generation));
+        SMOLVLM_ASSIGN_OR_RETURN(m->tok_, tokenizer::load_json(mem.tokenizer_json, mem.tokenizer_config_json));
+        SMOLVLM_ASSIGN_OR_RETURN(m->st_, safetensors_set::from_memory(mem.safetensors, mem.safetensors_size));
+        SMOLVLM_TRY(m->finish(opt, pool));
+        return m;
+    }
+
+    const std::string& dir() const { return dir_; }
+    const model_config& config() const { return cfg_; }
+    const tokenizer& tok() const { return tok_; }
+    const model_weights& weights() const { return w_; }
+    const kernels::kernel_table& kernels() const { return kt_; }
+    weight_format format() const { return fmt_; }
+    const safetensors_set& tensors() const { return st_; }
+    // Bytes this model owns beyond the mapped file (converted / quantized weights).
+    std::size_t owned_bytes() const { return owned_bytes_; }
+    // Bytes of weights the matmuls stream per decoded token (for GB/s figures).
+    std::size_t decode_weight_bytes() const { return decode_bytes_; }
+
+    // Token ids that end a turn: generation_config eos ids + <end_of_utterance> + tokenizer eos.
+    std::vector<token_id> stop_ids() const {
+        std::vector<token_id> ids;
+        auto add = [&](std::int64_t id) {
+            if (id < 0) return;
+            for (token_id x : ids)
+                if (x == id) return;
+            ids.push_back(token_id(id));
+        };
+        for (std::int64_t id : cfg_.generation.eos_token_ids) add(id);
+        add(tok_.special_ids().end_of_utterance);
+        add(tok_.eos_id());
+        return ids;
+    }
+
+private:
+    model() = default;
+
+    status finish(const model_options& opt, thread_pool* pool) {
+        kt_ = kernels::select_kernels(detect_cpu(), opt.isa);
+        if (kt_.forced_unavailable) return status(errc::unsupported, "the requested ISA is not available on this CPU");
+        if (std::int64_t(tok_.vocab_size()) > cfg_.text.vocab_size)
+            return status::fmt(errc::bad_format, "tokenizer has %zu tokens but the model's vocabulary is %lld",
+                               tok_.vocab_size(), (long long)cfg_.text.vocab_size);
+        SMOLVLM_ASSIGN_OR_RETURN(w_, bind_weights(cfg_, st_));
+        fmt_ = opt.format;
+        return convert_weights(pool);
+    }
+
+    // Repack every linear layer into the requested format.
+    status convert_weights(thread_pool* pool) {
+        auto target_for = [&](bool is_lm_head) -> dtype {
+            switch (fmt_) {
+                case weight_format::f32: return dtype::f32;
+                case weight_format::bf16: return dtype::bf16;
+                case weight_format::q8: return dtype::q8;
+                case weight_format::q4: return is_lm_head ? dtype::q8 : dtype::q4;
+                case weight_format::native: break;
+            }
+            return dtype::f32;  // unused
+        };
+        auto convert = [&](kernels::weight_matrix& m, bool is_lm_head) -> status {
+            if (fmt_ == weight_format::native) {
+                decode_bytes_ += std::size_t(m.rows * m.cols) * dtype_size(m.type);
+                return status::ok();
+            }
+            dtype target = target_for(is_lm_head);
+            if ((target == dtype::q8 || target == dtype::q4) && m.cols % kernels::k_group != 0)
+                target = dtype::f32;  // shapes without 32-multiples stay dense
+            SMOLVLM_ASSIGN_OR_RETURN(kernels::packed_weight p, kernels::pack_weight(m.data, m.type, m.rows, m.cols, target, pool));
+            m = p.matrix();
+            owned_bytes_ += p.owned_bytes();
+            decode_bytes_ += p.owns_memory() ? p.owned_bytes() : std::size_t(m.rows * m.cols) * dtype_size(m.type);
+            packed_.push_back(std::move(p));
+            return status::ok();
+        };
+        text_weights& t = w_.text;
+        for (auto& L : t.layers)
+            for (kernels::weight_matrix* m : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) SMOLVLM_TRY(convert(*m, false));
+        SMOLVLM_TRY(convert(t.lm_head, true));
+        if (w_.has_vision) {
+            const std::size_t text_bytes = decode_bytes_;
+            for (auto& L : w_.vision.layers)
+                for (kernels::weight_matrix* m : {&L.q, &L.k, &L.v, &L.o, &L.fc1, &L.fc2}) SMOLVLM_TRY(convert(*m, false));
+            SMOLVLM_TRY(convert(w_.vision.connector, false));
+            decode_bytes_ = text_bytes;
+        }
+        return status::ok();
+    }
+
+    std::string dir_;
+    model_config cfg_;
+    tokenizer tok_;
+    safetensors_set st_;
+    model_weights w_;
+    std::vector<kernels::packed_weight> packed_;
+    kernels::kernel_table kt_;
+    weight_format fmt_ = weight_format::native;
+    std::size_t owned_bytes_ = 0, decode_bytes_ = 0;
+};
+
+}  // namespace smolvlm

@@ -1,0 +1,249 @@
+// smolvlm/pipeline/session.hpp — one conversation over a shared model.
+//
+// A session owns the KV cache, the decoder scratch, the sampler state and the ids
+// already in the cache. Several sessions may run over one `model` at once (the model
+// is read-only). Prefill is batched (the whole new part of the prompt goes through
+// each layer together, in chunks of `max_chunk` tokens), then tokens are decoded one
+// at a time. Starting a new turn reuses the cached prefix: only tokens after the
+// longest common prefix with the previous conversation are computed again.
+//
+//   session s(m, {.n_ctx = 2048}, &pool);
+//   s.prefill(ids, image_rows, n_image_rows);     // logits of the last prompt token
+//   s.generate(opts, on_token);                   // sample, stream, stop on EOS
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../core/parallel.hpp"
+#include "../core/status.hpp"
+#include "../model/llama.hpp"
+#include "../nn/context.hpp"
+#include "../text/bpe.hpp"
+#include "model.hpp"
+#include "sampler.hpp"
+
+namespace smolvlm {
+
+struct session_options {
+    std::int64_t n_ctx = 4096;      // KV cache capacity in tokens
+    std::int64_t max_chunk = 256;   // prefill tokens per forward pass (bounds scratch memory)
+};
+
+struct generate_options {
+    std::int64_t max_new_tokens = 256;
+    sampling_params sampling;
+    bool ignore_eos = false;             // generate exactly max_new_tokens
+    std::vector<token_id> stop_ids;      // empty: the model's stop ids
+};
+
+// Called for every generated token with its id and the text it completes (may be empty
+// while a UTF-8 character is incomplete). Return false to stop (cancellation).
+using token_callback = std::function<bool(token_id id, std::string_view piece)>;
+
+struct generation_stats {
+    std::int64_t prompt_tokens = 0;      // tokens in the prompt
+    std::int64_t prefill_tokens = 0;     // of which actually computed (the rest came from the cache)
+    double prefill_ms = 0.0;
+    std::int64_t gen_tokens = 0;
+    double decode_ms = 0.0;
+    bool stopped_by_eos = false;
+    bool cancelled = false;
+};
+
+class session {
+public:
+    session(const model& m, const session_options& opt = {}, thread_pool* pool = nullptr)
+        : m_(m), opt_(opt), dec_(m.config().text, m.weights().text) {
+        ctx_.pool = pool;
+        ctx_.matmul = m.kernels().matmul;
+    }
+
+    // Bytes a session with these options needs (KV cache + scratch + logits).
+    static std::size_t memory_required(const model_config& cfg, const session_options& opt) {
+        return kv_cache::bytes_needed(cfg.text, opt.n_ctx) + llama_scratch::bytes_needed(cfg.text, opt.max_chunk) +
+               std::size_t(cfg.text.vocab_size) * sizeof(float) +
+               std::size_t(opt.max_chunk * cfg.text.hidden_size) * sizeof(float);
+    }
+
+    // Allocate the cache and scratch (called lazily by prefill).
+    status init() {
+        if (ready_) return status::ok();
+        const text_config& t = m_.config().text;
+        if (opt_.n_ctx <= 0 || opt_.max_chunk <= 0) return status(errc::invalid_argument, "n_ctx and max_chunk must be positive");
+        SMOLVLM_TRY(cache_.init(t, opt_.n_ctx));
+        SMOLVLM_TRY(scratch_.init(t, opt_.max_chunk));
+        logits_.assign(std::size_t(t.vocab_size), 0.0f);
+        embeds_.assign(std::size_t(opt_.max_chunk * t.hidden_size), 0.0f);
+        ready_ = true;
+        return status::ok();
+    }
+
+    const nn::context& context() const { return ctx_; }
+    const std::vector<token_id>& tokens() const { return ids_; }
+    const std::vector<float>& logits() const { return logits_; }
+    std::int64_t n_past() const { return cache_.n_past; }
+    const generation_stats& stats() const { return stats_; }
+    void reset() {
+        cache_.truncate(0);
+        ids_.clear();
+    }
+
+    // Run the prompt `ids` (the whole conversation so far). Rows of `image_rows`
+    // ([n_image_rows, hidden]) replace, in order, the embeddings of the tokens equal to
+    // the model's image_token_id. Reuses the longest cached prefix.
+    status prefill(const std::vector<token_id>& ids, const float* image_rows = nullptr, std::int64_t n_image_rows = 0,
+                   llama_trace* trace = nullptr) {
+        SMOLVLM_TRY(init());
+        if (ids.empty()) return status(errc::invalid_argument, "empty prompt");
+        const text_config& t = m_.config().text;
+        const std::int64_t n = std::int64_t(ids.size());
+        if (n > cache_.capacity)
+            return status::fmt(errc::no_memory, "prompt of %lld tokens does not fit the context of %lld (use a larger -c)",
+                               (long long)n, (long long)cache_.capacity);
+        const token_id image_id = token_id(m_.config().image_token_id);
+        std::int64_t n_img = 0;
+        for (token_id id : ids) {
+            if (id < 0 || id >= t.vocab_size)
+                return status::fmt(errc::invalid_argument, "token id %d is outside the vocabulary", int(id));
+            if (m_.config().has_vision && id == image_id) ++n_img;
+        }
+        if (n_img != 0 && n_img != n_image_rows)
+            return status::fmt(errc::invalid_argument, "prompt has %lld image tokens but %lld image feature rows were given",
+                               (long long)n_img, (long long)n_image_rows);
+
+        // Longest common prefix with what the cache holds; keep at least one token to run.
+        std::int64_t p = 0;
+        while (p < std::int64_t(ids_.size()) && p < n && ids_[std::size_t(p)] == ids[std::size_t(p)]) ++p;
+        if (p == n) --p;
+        if (trace) p = 0;  // a trace wants every position
+        cache_.truncate(p);
+        ids_.assign(ids.begin(), ids.begin() + p);
+        std::int64_t img_row = 0;
+        for (std::int64_t i = 0; i < p; ++i)
+            if (m_.config().has_vision && ids[std::size_t(i)] == image_id) ++img_row;
+
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::int64_t D = t.hidden_size;
+        trace_inputs_.clear();
+        if (trace) {
+            trace->layer_outputs.clear();
+            trace->final_hidden.clear();
+        }
+        for (std::int64_t c0 = p; c0 < n; c0 += opt_.max_chunk) {
+            const std::int64_t c1 = std::min(n, c0 + opt_.max_chunk);
+            SMOLVLM_TRY(embed_tokens(m_.weights().text, ids.data() + c0, c1 - c0, embeds_.data()));
+            for (std::int64_t i = c0; i < c1; ++i) {
+                if (m_.config().has_vision && ids[std::size_t(i)] == image_id) {
+                    std::memcpy(embeds_.data() + (i - c0) * D, image_rows + img_row * D, std::size_t(D) * sizeof(float));
+                    ++img_row;
+                }
+            }
+            if (trace) trace_inputs_.insert(trace_inputs_.end(), embeds_.data(), embeds_.data() + (c1 - c0) * D);
+            llama_trace chunk_trace;
+            chunk_trace.capture_layers = trace && trace->capture_layers;
+            SMOLVLM_TRY(dec_.forward(ctx_, cache_, scratch_, embeds_.data(), c1 - c0, trace ? &chunk_trace : nullptr));
+            if (trace) append_trace(*trace, chunk_trace);
+            ids_.insert(ids_.end(), ids.begin() + c0, ids.begin() + c1);
+            if (c1 == n) dec_.logits(ctx_, scratch_.h.data() + (c1 - c0 - 1) * D, 1, logits_.data());
+        }
+        const auto t1 = std::chrono::steady_clock::now();
+        stats_ = generation_stats();
+        stats_.prompt_tokens = n;
+        stats_.prefill_tokens = n - p;
+        stats_.prefill_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+        return status::ok();
+    }
+
+    // The embeddings that went into the last traced prefill: [n, hidden].
+    const std::vector<float>& traced_inputs() const { return trace_inputs_; }
+
+    // Append one token (e.g. the sampled one) and compute the next logits.
+    status push(token_id id) {
+        SMOLVLM_TRY(init());
+        const text_config& t = m_.config().text;
+        if (id < 0 || id >= t.vocab_size) return status(errc::invalid_argument, "token id outside the vocabulary");
+        SMOLVLM_TRY(embed_tokens(m_.weights().text, &id, 1, embeds_.data()));
+        SMOLVLM_TRY(dec_.forward(ctx_, cache_, scratch_, embeds_.data(), 1));
+        dec_.logits(ctx_, scratch_.h.data(), 1, logits_.data());
+        ids_.push_back(id);
+        return status::ok();
+    }
+
+    // Sample / stream / stop. Call after prefill. Generated ids are appended to `out`.
+    status generate(const generate_options& g, const token_callback& on_token, std::vector<token_id>* out = nullptr) {
+        if (!ready_ || ids_.empty()) return status(errc::invalid_argument, "generate() needs a prefill first");
+        const std::vector<token_id> stops = g.stop_ids.empty() ? m_.stop_ids() : g.stop_ids;
+        sampler smp(g.sampling);
+        stream_decoder text(m_.tok(), /*skip_special=*/true);
+        std::vector<float> work(logits_.size());
+        const auto t0 = std::chrono::steady_clock::now();
+        for (std::int64_t step = 0; step < g.max_new_tokens; ++step) {
+            std::memcpy(work.data(), logits_.data(), work.size() * sizeof(float));
+            const token_id id = smp.sample(work.data(), std::int64_t(work.size()), ids_);
+            ++stats_.gen_tokens;
+            if (out) out->push_back(id);
+            bool is_stop = false;
+            for (token_id s : stops) is_stop = is_stop || s == id;
+            const std::string piece = (is_stop && !g.ignore_eos) ? text.finish() : text.push(id);
+            if (on_token && !on_token(id, piece)) {
+                stats_.cancelled = true;
+                ids_.push_back(id);  // keep the cache and ids consistent: the token is sampled, not yet run
+                cache_sync_pending_ = true;
+                break;
+            }
+            if (is_stop && !g.ignore_eos) {
+                stats_.stopped_by_eos = true;
+                ids_.push_back(id);
+                cache_sync_pending_ = true;
+                break;
+            }
+            if (step + 1 == g.max_new_tokens) {  // last token: no need to run it now
+                ids_.push_back(id);
+                cache_sync_pending_ = true;
+                if (on_token) {
+                    const std::string rest = text.finish();
+                    if (!rest.empty()) on_token(-1, rest);
+                }
+                break;
+            }
+            SMOLVLM_TRY(push(id));
+        }
+        stats_.decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (cache_sync_pending_) {
+            // ids_ ends with a token whose K/V are not in the cache yet: the next prefill's
+            // prefix match must not count it.
+            cache_.truncate(std::int64_t(ids_.size()) - 1);
+            ids_.pop_back();
+            cache_sync_pending_ = false;
+        }
+        return status::ok();
+    }
+
+private:
+    static void append_trace(llama_trace& dst, const llama_trace& src) {
+        if (dst.layer_outputs.size() < src.layer_outputs.size()) dst.layer_outputs.resize(src.layer_outputs.size());
+        for (std::size_t l = 0; l < src.layer_outputs.size(); ++l)
+            dst.layer_outputs[l].insert(dst.layer_outputs[l].end(), src.layer_outputs[l].begin(), src.layer_outputs[l].end());
+        dst.final_hidden.insert(dst.final_hidden.end(), src.final_hidden.begin(), src.final_hidden.end());
+    }
+
+    const model& m_;
+    session_options opt_;
+    nn::context ctx_;
+    llama_decoder dec_;
+    kv_cache cache_;
+    llama_scratch scratch_;
+    std::vector<float> logits_, embeds_, trace_inputs_;
+    std::vector<token_id> ids_;
+    generation_stats stats_;
+    bool ready_ = false;
+    bool cache_sync_pending_ = false;
+};
+
+}  // namespace smolvlm

@@ -1,0 +1,107 @@
+// Session: prefill + greedy generation through the public API, prefix reuse across turns.
+#include <smolvlm/pipeline/session.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../test_util.hpp"
+
+using namespace smolvlm;
+
+namespace {
+const std::string k_case = "idefics3_bf16_text_only";
+
+std::vector<token_id> golden_ids(const safetensors_file& g, const char* name) {
+    std::vector<std::int64_t> v;
+    REQUIRE(read_as_i64(*g.find(name), v).is_ok());
+    return std::vector<token_id>(v.begin(), v.end());
+}
+}  // namespace
+
+TEST_CASE("session generates the golden greedy ids for text fixtures", "[pipeline][session][golden]") {
+    const std::string dir = smolvlm_test::fixtures_dir() + "/" + k_case;
+    SMOLVLM_REQUIRE_SHARED(dir + "/golden.safetensors");
+    thread_pool pool(2);
+    auto m = model::load(dir + "/model", {}, &pool);
+    REQUIRE(m.is_ok());
+    auto g = safetensors_file::open((dir + "/golden.safetensors").c_str());
+    REQUIRE(g.is_ok());
+    const std::vector<token_id> prompt = golden_ids(g.value(), "input_ids");
+    const std::vector<token_id> expect = golden_ids(g.value(), "generated_ids");
+
+    session s(*m.value(), {}, &pool);
+    REQUIRE(s.prefill(prompt).is_ok());
+    std::vector<float> ref;
+    REQUIRE(read_as_f32(*g->find("logits_last"), ref).is_ok());
+    float err = 0.0f;
+    for (std::size_t i = 0; i < ref.size(); ++i) err = std::max(err, std::fabs(ref[i] - s.logits()[i]));
+    CHECK(err < 8e-4f);  // golden.json suggested_atol for logits_last of this case
+
+    generate_options go;
+    go.max_new_tokens = 16;
+    go.ignore_eos = true;
+    std::vector<token_id> out;
+    std::string text;
+    REQUIRE(s.generate(go, [&](token_id, std::string_view piece) { text += piece; return true; }, &out).is_ok());
+    CHECK(out == expect);
+    CHECK(s.stats().gen_tokens == 16);
+    CHECK(text == m.value()->tok().decode(out, true));
+}
+
+TEST_CASE("a second turn reuses the cache and equals a fresh run", "[pipeline][session][golden]") {
+    const std::string dir = smolvlm_test::fixtures_dir() + "/" + k_case;
+    SMOLVLM_REQUIRE_SHARED(dir + "/golden.safetensors");
+    thread_pool pool(2);
+    auto m = model::load(dir + "/model", {}, &pool);
+    REQUIRE(m.is_ok());
+    const tokenizer& tok = m.value()->tok();
+    const std::vector<token_id> turn1 = tok.encode("<|im_start|>User: What is 2+2?<end_of_utterance>\nAssistant:");
+
+    session s(*m.value(), {}, &pool);
+    REQUIRE(s.prefill(turn1).is_ok());
+    generate_options go;
+    go.max_new_tokens = 6;
+    go.ignore_eos = true;
+    std::vector<token_id> reply;
+    REQUIRE(s.generate(go, nullptr, &reply).is_ok());
+    // Conversation continues: previous prompt + reply + a new user turn.
+    std::vector<token_id> turn2 = turn1;
+    turn2.insert(turn2.end(), reply.begin(), reply.end());
+    const std::vector<token_id> more = tok.encode("<end_of_utterance>\nUser: And 3+3?<end_of_utterance>\nAssistant:");
+    turn2.insert(turn2.end(), more.begin(), more.end());
+    REQUIRE(s.prefill(turn2).is_ok());
+    // Everything but the last generated token (sampled, never run) came from the cache.
+    CHECK(s.stats().prefill_tokens == std::int64_t(more.size()) + 1);
+    std::vector<token_id> a;
+    REQUIRE(s.generate(go, nullptr, &a).is_ok());
+
+    session fresh(*m.value(), {}, &pool);
+    REQUIRE(fresh.prefill(turn2).is_ok());
+    CHECK(fresh.stats().prefill_tokens == std::int64_t(turn2.size()));
+    std::vector<token_id> b;
+    REQUIRE(fresh.generate(go, nullptr, &b).is_ok());
+    CHECK(a == b);
+    float d = 0.0f;
+    for (std::size_t i = 0; i < s.logits().size(); ++i) d = std::max(d, std::fabs(s.logits()[i] - fresh.logits()[i]));
+    CHECK(d < 1e-3f);  // same math, different chunking: f32 rounding only
+}
+
+TEST_CASE("session rejects bad input cleanly", "[pipeline][session][golden]") {
+    const std::string dir = smolvlm_test::fixtures_dir() + "/" + k_case;
+    SMOLVLM_REQUIRE_SHARED(dir + "/model/config.json");
+    auto m = model::load(dir + "/model");
+    REQUIRE(m.is_ok());
+    session_options so;
+    so.n_ctx = 8;
+    session s(*m.value(), so);
+    CHECK(s.prefill({}).code() == errc::invalid_argument);
+    CHECK(s.prefill({1, 2, 3, 4, 5, 6, 7, 8, 9}).code() == errc::no_memory);
+    CHECK(s.prefill({1, -5}).code() == errc::invalid_argument);
+    CHECK(s.prefill({1, 999999}).code() == errc::invalid_argument);
+    const token_id img = token_id(m.value()->config().image_token_id);
+    CHECK(s.prefill({1, img, 2}).code() == errc::invalid_argument);  // image token without features
+    generate_options go;
+    session s2(*m.value(), so);
+    CHECK(s2.generate(go, nullptr).code() == errc::invalid_argument);
+}
