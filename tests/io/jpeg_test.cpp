@@ -1,0 +1,205 @@
+#include <smolvlm/io/jpeg.hpp>
+#include <smolvlm/io/png.hpp>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../test_util.hpp"
+#include "jpeg_cases.inc"
+
+using namespace smolvlm;
+using bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+int max_diff(const std::vector<std::uint8_t>& a, const std::uint8_t* b, std::size_t n) {
+    int m = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        int d = a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
+        if (d > m) m = d;
+    }
+    return m;
+}
+
+bool contains(const std::string& s, const char* what) { return s.find(what) != std::string::npos; }
+
+std::string error_of(const bytes& b) {
+    auto r = decode_jpeg(b.data(), b.size());
+    return r ? std::string("ok") : std::string(r.error().message());
+}
+
+// Sampling factors from the SOF marker: "h0xv0 h1xv1 ...".
+std::string sampling(const bytes& b) {
+    std::size_t p = 2;
+    while (p + 4 <= b.size() && b[p] == 0xFF) {
+        int m = b[p + 1];
+        std::size_t len = std::size_t(b[p + 2]) << 8 | b[p + 3];
+        if (m == 0xC0 || m == 0xC1 || m == 0xC2) {
+            std::string s;
+            for (int i = 0; i < b[p + 9]; ++i) {
+                int hv = b[p + 11 + 3 * i];
+                s += (i ? " " : "") + std::to_string(hv >> 4) + "x" + std::to_string(hv & 15);
+            }
+            return s;
+        }
+        p += 2 + len;
+    }
+    return "?";
+}
+
+struct jpeg_case {
+    const char* name;
+    const std::uint8_t* jpg;
+    std::size_t jpg_size;
+    const std::uint8_t* ref;
+    std::size_t ref_size;
+};
+
+#define SMOLVLM_JPEG_CASE(n) \
+    jpeg_case { #n, jpeg_cases::k_##n##_jpg, sizeof(jpeg_cases::k_##n##_jpg), jpeg_cases::k_##n##_ref, sizeof(jpeg_cases::k_##n##_ref) }
+
+const jpeg_case k_cases[] = {SMOLVLM_JPEG_CASE(s444),      SMOLVLM_JPEG_CASE(s422),          SMOLVLM_JPEG_CASE(s420),
+                             SMOLVLM_JPEG_CASE(s440),      SMOLVLM_JPEG_CASE(s411),          SMOLVLM_JPEG_CASE(gray),
+                             SMOLVLM_JPEG_CASE(gray22),    SMOLVLM_JPEG_CASE(s420_prog),     SMOLVLM_JPEG_CASE(s422_prog_rst),
+                             SMOLVLM_JPEG_CASE(s420_rst),  SMOLVLM_JPEG_CASE(s420_narrow),   SMOLVLM_JPEG_CASE(s422_narrow)};
+
+}  // namespace
+
+TEST_CASE("jpeg fixtures decode exactly like PIL (libjpeg-turbo)", "[io][jpeg][fixtures]") {
+    SMOLVLM_REQUIRE_SHARED(smolvlm_test::fixtures_dir());
+    const char* files[] = {"smolvlm_bf16_multi_image/inputs/baseline_1000x300",
+                           "smolvlm_bf16_multi_image/inputs/progressive_123x77",
+                           "smolvlm_bf16_nosplit/inputs/baseline_77x123"};
+    for (const char* f : files) {
+        std::string base = smolvlm_test::fixtures_dir() + "/" + f;
+        bytes j = smolvlm_test::read_bytes(base + ".jpg");
+        bytes p = smolvlm_test::read_bytes(base + ".decoded.png");
+        INFO(f);
+        CHECK(sampling(j) == "2x2 1x1 1x1");  // all three fixtures are 4:2:0 (h2v2 fancy upsampling)
+        auto a = decode_jpeg(j.data(), j.size());
+        auto b = decode_png(p.data(), p.size());
+        REQUIRE(a.is_ok());
+        REQUIRE(b.is_ok());
+        CHECK(a->width == b->width);
+        CHECK(a->height == b->height);
+        REQUIRE(a->channels == 3);
+        REQUIRE(a->pixels.size() == b->pixels.size());
+        // Target: bit-exact (max per-channel difference 0) against PIL's decode.
+        CHECK(max_diff(a->pixels, b->pixels.data(), b->pixels.size()) == 0);
+    }
+}
+
+TEST_CASE("jpeg sampling modes, progressive and restarts match libjpeg-turbo exactly", "[io][jpeg]") {
+    for (const auto& c : k_cases) {
+        INFO(c.name);
+        auto r = decode_jpeg(c.jpg, c.jpg_size);
+        if (!r) INFO(r.error().message());
+        REQUIRE(r.is_ok());
+        REQUIRE(r->pixels.size() == c.ref_size);
+        CHECK(r->channels == (std::string(c.name).rfind("gray", 0) == 0 ? 1 : 3));
+        CHECK(max_diff(r->pixels, c.ref, c.ref_size) == 0);
+    }
+}
+
+TEST_CASE("jpeg truncated at every offset or corrupted never crashes", "[io][jpeg]") {
+    std::vector<bytes> files;
+    for (const auto& c : k_cases) files.emplace_back(c.jpg, c.jpg + c.jpg_size);
+    std::string dir = smolvlm_test::fixtures_dir();
+    for (const char* f : {"/smolvlm_bf16_multi_image/inputs/progressive_123x77.jpg",
+                          "/smolvlm_bf16_nosplit/inputs/baseline_77x123.jpg"})
+        if (smolvlm_test::path_exists(dir + f)) files.push_back(smolvlm_test::read_bytes(dir + f));
+    int truncations = 0, corruptions = 0;
+    for (const bytes& f : files) {
+        // Every proper prefix lacks EOI: always an error.
+        for (std::size_t cut = 0; cut < f.size(); ++cut) {
+            bytes t(f.begin(), f.begin() + long(cut));
+            CHECK(!decode_jpeg(t.data(), t.size()).is_ok());
+            ++truncations;
+        }
+        // Single-byte corruptions: any result is fine as long as it is consistent.
+        std::uint32_t seed = 12345;
+        for (int k = 0; k < 300; ++k) {
+            seed = seed * 1664525u + 1013904223u;
+            bytes t = f;
+            std::size_t at = 2 + (seed >> 8) % (t.size() - 2);
+            t[at] = std::uint8_t(seed >> 3);
+            auto r = decode_jpeg(t.data(), t.size());
+            if (r) CHECK(r->pixels.size() == r->row_bytes() * std::size_t(r->height));
+            ++corruptions;
+        }
+    }
+    CHECK(truncations > 5000);
+    CHECK(corruptions >= 300 * 12);
+}
+
+TEST_CASE("jpeg rejects unsupported and malformed streams with clear messages", "[io][jpeg]") {
+    auto sof = [](int marker, int precision, int n_comp) {
+        bytes b = {0xFF, 0xD8, 0xFF, std::uint8_t(marker), 0, std::uint8_t(8 + 3 * n_comp), std::uint8_t(precision), 0, 8, 0, 8,
+                   std::uint8_t(n_comp)};
+        for (int i = 0; i < n_comp; ++i) b.insert(b.end(), {std::uint8_t(i + 1), 0x11, 0});
+        b.insert(b.end(), {0xFF, 0xD9});
+        return b;
+    };
+    CHECK(contains(error_of(sof(0xC0, 12, 3)), "12-bit samples are not supported"));
+    CHECK(contains(error_of(sof(0xC3, 8, 3)), "lossless"));
+    CHECK(contains(error_of(sof(0xC9, 8, 3)), "arithmetic"));
+    CHECK(contains(error_of(sof(0xCA, 8, 3)), "arithmetic"));
+    CHECK(contains(error_of(sof(0xC5, 8, 3)), "hierarchical"));
+    CHECK(contains(error_of(sof(0xC0, 8, 4)), "CMYK / 4-component"));
+    CHECK(contains(error_of(sof(0xC0, 8, 2)), "2-component"));
+    CHECK(contains(error_of(sof(0xC0, 8, 3)), "EOI before any scan"));
+    CHECK(contains(error_of(bytes{0xFF, 0xD8}), "missing SOI"));
+    CHECK(contains(error_of(bytes{0xFF, 0xD8, 0xFF}), "ends"));
+    {
+        bytes b = sof(0xC0, 8, 1);
+        b[7] = 0; b[8] = 0;  // height 0: DNL
+        CHECK(contains(error_of(b), "DNL"));
+    }
+    {   // Limits.
+        bytes b = sof(0xC0, 8, 3);
+        b[7] = 0x7F; b[8] = 0xFF; b[9] = 0x7F; b[10] = 0xFF;
+        auto r = decode_jpeg(b.data(), b.size());
+        REQUIRE(!r.is_ok());
+        CHECK(contains(r.error().message(), "limit"));
+    }
+    {   // A corrupt Huffman table (over-subscribed: three 1-bit codes).
+        bytes b = {0xFF, 0xD8, 0xFF, 0xC4, 0, 22, 0x00, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0xFF, 0xD9};
+        CHECK(contains(error_of(b), "over-subscribed"));
+        b[25] = 20;  // DC symbol > 15 (and a 2nd code): rejected as well
+        b[8] = 0;
+        CHECK(!decode_jpeg(b.data(), b.size()).is_ok());
+    }
+    {   // A scan without a Huffman table.
+        const auto& c = k_cases[0];
+        bytes b(c.jpg, c.jpg + c.jpg_size);
+        for (std::size_t i = 2; i + 1 < b.size(); ++i)
+            if (b[i] == 0xFF && b[i + 1] == 0xC4) { b[i + 1] = 0xFE; break; }  // first DHT -> COM
+        CHECK(contains(error_of(b), "Huffman table"));
+    }
+    {   // Entropy data cut short by a premature EOI.
+        const auto& c = k_cases[2];
+        bytes b(c.jpg, c.jpg + c.jpg_size);
+        b.resize(b.size() - 40);
+        b.insert(b.end(), {0xFF, 0xD9});
+        std::string e = error_of(b);
+        CHECK((contains(e, "premature marker") || contains(e, "corrupt") || contains(e, "Huffman")));
+    }
+}
+
+TEST_CASE("jpeg reads the EXIF orientation", "[io][jpeg]") {
+    const auto& c = k_cases[0];
+    bytes b(c.jpg, c.jpg + c.jpg_size);
+    // APP1 "Exif\0\0" + little-endian TIFF, IFD0 with Orientation = 8.
+    bytes app1 = {0xFF, 0xE1, 0, 34, 'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0,
+                  0x12, 0x01, 3, 0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0};
+    b.insert(b.begin() + 2, app1.begin(), app1.end());
+    CHECK(jpeg_orientation(b.data(), b.size()) == 8);
+    auto r = decode_jpeg(b.data(), b.size());
+    REQUIRE(r.is_ok());
+    CHECK(r->orientation == 8);
+    CHECK(max_diff(r->pixels, c.ref, c.ref_size) == 0);  // not applied to the pixels
+    auto plain = decode_jpeg(c.jpg, c.jpg_size);
+    REQUIRE(plain.is_ok());
+    CHECK(plain->orientation == 1);
+}
