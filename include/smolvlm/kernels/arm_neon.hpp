@@ -1,0 +1,221 @@
+// smolvlm/kernels/arm_neon.hpp — AArch64 kernels (compiled only for __aarch64__).
+//
+//   neon::matmul          dense f32/bf16/f16 with FMA; q8/q4 with smull + pairwise adds
+//   neon_dotprod::matmul  q8/q4 with sdot (4 int8 products per 32-bit lane), ARMv8.2 dotprod
+//   neon::dot, neon::axpy twins of scalar::dot / scalar::axpy
+//
+// Panel layout as on x86 (quant.hpp): 16 bytes = 4 rows x 4 columns, so a 16-row panel
+// is 4 vectors per 4 columns. sdot is signed x signed: q4 codes 0..15 are used as they
+// are (offset 8 comes back through xs), q8 is flipped back to signed (offset 0).
+#pragma once
+
+#include "../config.hpp"
+#include "matmul.hpp"
+#include "vec.hpp"
+
+#if SMOLVLM_SIMD_ARM
+#include <arm_neon.h>
+
+#include <cstring>
+
+#if defined(__clang__)
+#define SMOLVLM_DOTPROD_TARGET SMOLVLM_TARGET("dotprod")
+#else
+#define SMOLVLM_DOTPROD_TARGET SMOLVLM_TARGET("+dotprod")
+#endif
+
+namespace smolvlm::kernels {
+namespace neon {
+
+inline std::int32_t load_i32(const void* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+inline float dot(const float* a, const float* b, std::int64_t n) {
+    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = vdupq_n_f32(0.0f);
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i));
+        s1 = vfmaq_f32(s1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+    }
+    float s = vaddvq_f32(vaddq_f32(s0, s1));
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+inline void axpy(float a, const float* x, float* y, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
+    for (; i < n; ++i) y[i] += a * x[i];
+}
+
+// ---- dense: one row x one token, 8 columns per step -----------------------------------
+template <dtype D>
+inline float32x4_t load4(const void* row, std::int64_t c) {
+    if constexpr (D == dtype::f32) {
+        return vld1q_f32(static_cast<const float*>(row) + c);
+    } else {
+        const uint16x4_t h = vld1_u16(static_cast<const std::uint16_t*>(row) + c);
+        if constexpr (D == dtype::bf16)
+            return vreinterpretq_f32_u32(vshll_n_u16(h, 16));
+        else
+            return vcvt_f32_f16(vreinterpret_f16_u16(h));
+    }
+}
+
+template <dtype D>
+inline void dense_matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                         thread_pool* pool) {
+    const std::int64_t cols = w.cols, cv = cols - cols % 8;
+    const auto* base = static_cast<const unsigned char*>(w.data);
+    parallel_for(pool, w.rows, [&](std::int64_t r0, std::int64_t r1, int) {
+        for (std::int64_t t = 0; t < n; ++t) {
+            const float* xt = x + t * cols;
+            for (std::int64_t r = r0; r < r1; ++r) {
+                const void* row = base + std::size_t(r) * std::size_t(cols) * dtype_size(D);
+                float32x4_t s0 = vdupq_n_f32(0.0f), s1 = vdupq_n_f32(0.0f);
+                for (std::int64_t c = 0; c < cv; c += 8) {
+                    s0 = vfmaq_f32(s0, load4<D>(row, c), vld1q_f32(xt + c));
+                    s1 = vfmaq_f32(s1, load4<D>(row, c + 4), vld1q_f32(xt + c + 4));
+                }
+                float s = vaddvq_f32(vaddq_f32(s0, s1));
+                for (std::int64_t c = cv; c < cols; ++c) s += scalar::load_weight(w, r, c) * xt[c];
+                y[t * w.rows + r] = s + (bias ? bias[r] : 0.0f);
+            }
+        }
+    });
+}
+
+inline void dense_dispatch(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                           thread_pool* pool) {
+    switch (w.type) {
+        case dtype::f32: dense_matmul<dtype::f32>(w, x, n, y, bias, pool); break;
+        case dtype::bf16: dense_matmul<dtype::bf16>(w, x, n, y, bias, pool); break;
+        case dtype::f16: dense_matmul<dtype::f16>(w, x, n, y, bias, pool); break;
+        default: scalar::matmul(w, x, n, y, bias, pool); break;
+    }
+}
+
+// ---- int panels -----------------------------------------------------------------------
+
+// Without sdot: 16 products (4 rows x 4) by two widening multiplies, pairwise adds.
+struct dot_smull {
+    static int32x4_t dot(int32x4_t acc, int8x16_t w, int8x16_t x) {
+        const int16x8_t lo = vmull_s8(vget_low_s8(w), vget_low_s8(x));
+        const int16x8_t hi = vmull_high_s8(w, x);
+        return vpadalq_s16(acc, vpaddq_s16(lo, hi));
+    }
+};
+
+// Group b, 16 rows, T tokens: 4 row-quads g, each an int32x4 per token.
+template <class Dot, bool Q4, int T>
+inline void q_tile(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t p, std::int64_t t0, float* y,
+                   const float* bias) {
+    const std::int64_t nb = a.nb;
+    const std::size_t bb = Q4 ? 256 : 512;
+    const auto* wq = static_cast<const std::uint8_t*>(w.data) + std::size_t(p * nb) * bb;
+    const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
+    float32x4_t acc[T][4];
+    for (int t = 0; t < T; ++t)
+        for (int g = 0; g < 4; ++g) acc[t][g] = vdupq_n_f32(0.0f);
+    for (std::int64_t b = 0; b < nb; ++b) {
+        int32x4_t s[T][4];
+        for (int t = 0; t < T; ++t)
+            for (int g = 0; g < 4; ++g) s[t][g] = vdupq_n_s32(0);
+        const std::uint8_t* q = wq + std::size_t(b) * bb;
+        for (int i = 0; i < (Q4 ? 4 : 8); ++i) {
+            int8x16_t xv[T], xh[T];
+            for (int t = 0; t < T; ++t) {
+                const std::int8_t* xq = a.q_row(t0 + t) + b * 32;
+                xv[t] = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xq + 4 * i)));
+                if (Q4) xh[t] = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xq + 16 + 4 * i)));
+            }
+            for (int g = 0; g < 4; ++g) {
+                const uint8x16_t v = vld1q_u8(q + i * 64 + g * 16);
+                if (Q4) {
+                    const int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
+                    const int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+                    for (int t = 0; t < T; ++t) {
+                        s[t][g] = Dot::dot(s[t][g], lo, xv[t]);
+                        s[t][g] = Dot::dot(s[t][g], hi, xh[t]);
+                    }
+                } else {
+                    const int8x16_t sw = vreinterpretq_s8_u8(veorq_u8(v, vdupq_n_u8(0x80)));
+                    for (int t = 0; t < T; ++t) s[t][g] = Dot::dot(s[t][g], sw, xv[t]);
+                }
+            }
+        }
+        for (int g = 0; g < 4; ++g) {
+            const float32x4_t dw = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(wd + b * k_panel + 4 * g)));
+            for (int t = 0; t < T; ++t) {
+                const float32x4_t f = vfmaq_n_f32(vdupq_n_f32(a.s_row(t0 + t)[b]), vcvtq_f32_s32(s[t][g]),
+                                                  a.d_row(t0 + t)[b]);
+                acc[t][g] = vfmaq_f32(acc[t][g], f, dw);
+            }
+        }
+    }
+    for (int t = 0; t < T; ++t)
+        for (int g = 0; g < 4; ++g) {
+            float tmp[4];
+            vst1q_f32(tmp, acc[t][g]);
+            for (int e = 0; e < 4; ++e) {
+                const std::int64_t r = p * k_panel + 4 * g + e;
+                if (r < w.rows) y[(t0 + t) * w.rows + r] = tmp[e] + (bias ? bias[r] : 0.0f);
+            }
+        }
+}
+
+template <class Dot, bool Q4>
+inline void q_panels(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t n, float* y,
+                     const float* bias, std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+        std::int64_t t = 0;
+        for (; t + 2 <= n; t += 2) q_tile<Dot, Q4, 2>(w, a, p, t, y, bias);
+        if (t < n) q_tile<Dot, Q4, 1>(w, a, p, t, y, bias);
+    }
+}
+
+inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                   thread_pool* pool) {
+    if (w.type == dtype::q4)
+        detail::q_matmul(w, x, n, y, bias, pool, 8, &quantize_act_row, &q_panels<dot_smull, true>);
+    else if (w.type == dtype::q8)
+        detail::q_matmul(w, x, n, y, bias, pool, 0, &quantize_act_row, &q_panels<dot_smull, false>);
+    else
+        dense_dispatch(w, x, n, y, bias, pool);
+}
+
+}  // namespace neon
+
+namespace neon_dotprod {
+
+// The whole q_tile must carry the dotprod target for sdot to inline, so this is its own
+// instantiation of the same template body with sdot as the dot step.
+struct dot_sdot {
+    SMOLVLM_DOTPROD_TARGET static int32x4_t dot(int32x4_t acc, int8x16_t w, int8x16_t x) {
+        return vdotq_s32(acc, w, x);
+    }
+};
+
+template <bool Q4>
+SMOLVLM_DOTPROD_TARGET inline void q_panels(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t n,
+                                            float* y, const float* bias, std::int64_t p0, std::int64_t p1) {
+    neon::q_panels<dot_sdot, Q4>(w, a, n, y, bias, p0, p1);
+}
+
+inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                   thread_pool* pool) {
+    if (w.type == dtype::q4)
+        detail::q_matmul(w, x, n, y, bias, pool, 8, &quantize_act_row, &q_panels<true>);
+    else if (w.type == dtype::q8)
+        detail::q_matmul(w, x, n, y, bias, pool, 0, &quantize_act_row, &q_panels<false>);
+    else
+        neon::dense_dispatch(w, x, n, y, bias, pool);
+}
+
+}  // namespace neon_dotprod
+}  // namespace smolvlm::kernels
+
+#endif  // SMOLVLM_SIMD_ARM

@@ -1,0 +1,121 @@
+// smolvlm/kernels/dispatch.hpp — pick the kernels this CPU runs best.
+//
+//   const cpu_features cpu = detect_cpu();          // once, at session start
+//   kernel_table k = select_kernels(cpu);            // or force an ISA (tests, benchmarks)
+//   nn::context ctx{&pool, k.matmul};
+//
+// No global state: the table is a value the caller keeps. Forcing an ISA the CPU (or
+// this build) lacks does not crash: the table falls back to scalar and says so in
+// `forced_unavailable`.
+#pragma once
+
+#include "../core/cpu.hpp"
+#include "matmul.hpp"
+#include "vec.hpp"
+#include "x86_avx2.hpp"
+#include "x86_avx512.hpp"
+#include "arm_neon.hpp"
+
+namespace smolvlm::kernels {
+
+enum class isa : std::uint8_t { scalar, avx2, avx_vnni, avx512, avx512_vnni, neon, neon_dotprod, best };
+
+inline const char* isa_name(isa i) {
+    switch (i) {
+        case isa::scalar: return "scalar";
+        case isa::avx2: return "avx2";
+        case isa::avx_vnni: return "avx-vnni";
+        case isa::avx512: return "avx512";
+        case isa::avx512_vnni: return "avx512-vnni";
+        case isa::neon: return "neon";
+        case isa::neon_dotprod: return "neon-dotprod";
+        case isa::best: return "best";
+    }
+    return "?";
+}
+
+struct kernel_table {
+    matmul_fn matmul = &scalar::matmul;  // y[n, rows] = x[n, cols] · W^T (+bias), every weight dtype
+    dot_fn dot = &scalar::dot;           // sum a[i]*b[i]
+    axpy_fn axpy = &scalar::axpy;        // y += a*x
+    isa chosen = isa::scalar;
+    bool forced_unavailable = false;     // `force` named an ISA this CPU/build cannot run
+};
+
+// Can this CPU (and this build) run `i`?
+inline bool isa_supported(const cpu_features& f, isa i) {
+    switch (i) {
+        case isa::scalar: return true;
+#if SMOLVLM_SIMD_X86
+        case isa::avx2: return f.avx2 && f.fma && f.f16c;
+        case isa::avx_vnni: return f.avx2 && f.fma && f.f16c && f.avx_vnni;
+        case isa::avx512: return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
+        case isa::avx512_vnni: return isa_supported(f, isa::avx512) && f.avx512_vnni;
+#endif
+#if SMOLVLM_SIMD_ARM
+        case isa::neon: return f.neon;
+        case isa::neon_dotprod: return f.neon && f.neon_dotprod;
+#endif
+        default: return false;
+    }
+}
+
+inline kernel_table table_for(isa i) {
+    kernel_table k;
+    k.chosen = i;
+    switch (i) {
+#if SMOLVLM_SIMD_X86
+        case isa::avx2:
+            k.matmul = &avx2::matmul;
+            k.dot = &avx2::dot;
+            k.axpy = &avx2::axpy;
+            break;
+        case isa::avx_vnni:
+            k.matmul = &avx_vnni::matmul;
+            k.dot = &avx2::dot;
+            k.axpy = &avx2::axpy;
+            break;
+        case isa::avx512:
+            k.matmul = &avx512::matmul;
+            k.dot = &avx2::dot;
+            k.axpy = &avx2::axpy;
+            break;
+        case isa::avx512_vnni:
+            k.matmul = &avx512_vnni::matmul;
+            k.dot = &avx2::dot;
+            k.axpy = &avx2::axpy;
+            break;
+#endif
+#if SMOLVLM_SIMD_ARM
+        case isa::neon:
+            k.matmul = &neon::matmul;
+            k.dot = &neon::dot;
+            k.axpy = &neon::axpy;
+            break;
+        case isa::neon_dotprod:
+            k.matmul = &neon_dotprod::matmul;
+            k.dot = &neon::dot;
+            k.axpy = &neon::axpy;
+            break;
+#endif
+        default: k.chosen = isa::scalar; break;
+    }
+    return k;
+}
+
+inline kernel_table select_kernels(const cpu_features& f, isa force = isa::best) {
+    if (force != isa::best) {
+        if (!isa_supported(f, force)) {
+            kernel_table k;  // scalar
+            k.forced_unavailable = true;
+            return k;
+        }
+        return table_for(force);
+    }
+    // Best first. AVX-512 VNNI beats AVX-VNNI (twice the width).
+    for (isa i : {isa::avx512_vnni, isa::avx512, isa::avx_vnni, isa::avx2, isa::neon_dotprod, isa::neon})
+        if (isa_supported(f, i)) return table_for(i);
+    return kernel_table{};
+}
+
+}  // namespace smolvlm::kernels

@@ -1,0 +1,378 @@
+// smolvlm/kernels/x86_avx2.hpp — AVX2 (+FMA, F16C) and AVX-VNNI kernels, chosen at run time.
+//
+//   avx2::matmul      dense f32/bf16/f16 with FMA on ymm; q8/q4 with vpmaddubsw + vpmaddwd
+//   avx_vnni::matmul  same dense kernels; q8/q4 with VEX vpdpbusd on ymm
+//   avx2::dot, avx2::axpy   twins of scalar::dot / scalar::axpy (vec.hpp)
+//
+// Same panel scheme as x86_avx512.hpp, but a ymm holds 8 lanes, so each 16-row panel is
+// processed as two halves of 8 rows (16 registers are few: a tile is 8 rows x 4 tokens).
+#pragma once
+
+#include "../config.hpp"
+#include "matmul.hpp"
+#include "vec.hpp"
+
+#if SMOLVLM_SIMD_X86
+#include <immintrin.h>
+
+#include <cstring>
+
+// GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (their _mm512_undefined_*
+// placeholders) once inlined here; the warning is about the compiler's headers, not us.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+#define SMOLVLM_AVX2_TARGET "avx2,fma,f16c"
+#define SMOLVLM_AVXVNNI_TARGET "avx2,fma,f16c,avxvnni"
+
+namespace smolvlm::kernels {
+namespace avx2 {
+
+inline std::int32_t load_i32(const void* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline float dot(const float* a, const float* b, std::int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    std::int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    float s = hsum(_mm256_add_ps(s0, s1));
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void axpy(float a, const float* x, float* y, std::int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i) y[i] += a * x[i];
+}
+
+// ---- activation quantization (twin of quantize_act_row) ----------------------------
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void quantize_act_row(const float* x, std::int64_t k, int offset, std::int8_t* q, float* d, float* s) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (std::int64_t b = 0; b < k / k_group; ++b) {
+        __m256 v[4];
+        __m256 m = _mm256_setzero_ps();
+        for (int i = 0; i < 4; ++i) {
+            v[i] = _mm256_loadu_ps(x + b * 32 + 8 * i);
+            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i]));
+        }
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        const float amax = _mm_cvtss_f32(h);
+        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i qi[4];
+        for (int i = 0; i < 4; ++i) qi[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], vid));
+        const __m256i sum4 = _mm256_add_epi32(_mm256_add_epi32(qi[0], qi[1]), _mm256_add_epi32(qi[2], qi[3]));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum4), _mm256_extracti128_si256(sum4, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        const __m256i p16a = _mm256_packs_epi32(qi[0], qi[1]);
+        const __m256i p16b = _mm256_packs_epi32(qi[2], qi[3]);
+        const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b), order);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * 32), p8);
+        d[b] = amax / 127.0f;
+        s[b] = -float(offset) * d[b] * float(_mm_cvtsi128_si32(s4));
+    }
+}
+
+// ---- dense f32 / bf16 / f16 ---------------------------------------------------------
+template <dtype D>
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline __m256 load8(const void* row, std::int64_t c) {
+    if constexpr (D == dtype::f32) {
+        return _mm256_loadu_ps(static_cast<const float*>(row) + c);
+    } else {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const std::uint16_t*>(row) + c));
+        if constexpr (D == dtype::bf16)
+            return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+        else
+            return _mm256_cvtph_ps(h);
+    }
+}
+
+template <dtype D, int R, int T>
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void dense_tile(const weight_matrix& w, const float* x, std::int64_t t0, std::int64_t r0, float* y,
+                       const float* bias) {
+    const std::int64_t cols = w.cols, cv = cols - cols % 8;
+    const std::size_t es = dtype_size(D);
+    const auto* base = static_cast<const unsigned char*>(w.data);
+    __m256 acc[R][T];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    for (std::int64_t c = 0; c < cv; c += 8) {
+        __m256 xv[T];
+        for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x + (t0 + t) * cols + c);
+        for (int r = 0; r < R; ++r) {
+            const __m256 wv = load8<D>(base + std::size_t(r0 + r) * std::size_t(cols) * es, c);
+            for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
+        }
+    }
+    for (int t = 0; t < T; ++t)
+        for (int r = 0; r < R; ++r) {
+            float s = hsum(acc[r][t]);
+            for (std::int64_t c = cv; c < cols; ++c) s += scalar::load_weight(w, r0 + r, c) * x[(t0 + t) * cols + c];
+            y[(t0 + t) * w.rows + r0 + r] = s + (bias ? bias[r0 + r] : 0.0f);
+        }
+}
+
+template <dtype D>
+inline void dense_matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                         thread_pool* pool) {
+    const std::int64_t quads = (w.rows + 3) / 4;
+    parallel_for(pool, quads, [&](std::int64_t q0, std::int64_t q1, int) {
+        for (std::int64_t tc = 0; tc < n; tc += 64) {
+            const std::int64_t te = n - tc < 64 ? n : tc + 64;
+            for (std::int64_t q = q0; q < q1; ++q) {
+                const std::int64_t r0 = q * 4;
+                std::int64_t t = tc;
+                if (r0 + 4 <= w.rows) {
+                    for (; t + 2 <= te; t += 2) dense_tile<D, 4, 2>(w, x, t, r0, y, bias);
+                    if (t < te) dense_tile<D, 4, 1>(w, x, t, r0, y, bias);
+                } else {
+                    for (std::int64_t r = r0; r < w.rows; ++r)
+                        for (t = tc; t < te; ++t) dense_tile<D, 1, 1>(w, x, t, r, y, bias);
+                }
+            }
+        }
+    });
+}
+
+inline void dense_dispatch(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                           thread_pool* pool) {
+    switch (w.type) {
+        case dtype::f32: dense_matmul<dtype::f32>(w, x, n, y, bias, pool); break;
+        case dtype::bf16: dense_matmul<dtype::bf16>(w, x, n, y, bias, pool); break;
+        case dtype::f16: dense_matmul<dtype::f16>(w, x, n, y, bias, pool); break;
+        default: scalar::matmul(w, x, n, y, bias, pool); break;
+    }
+}
+
+// ---- int8 / int4 half-panels (8 rows), vpmaddubsw + vpmaddwd ---------------------------
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+}
+
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void finish_group(__m256* acc, const __m256i* s, const std::uint16_t* wd, std::int64_t b, int h,
+                         const detail::quantized_acts& a, std::int64_t t0) {
+    const __m256 dw =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wd + b * k_panel + 8 * h)));
+    for (int t = 0; t < T; ++t) {
+        const __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_set1_ps(a.d_row(t0 + t)[b]),
+                                         _mm256_set1_ps(a.s_row(t0 + t)[b]));
+        acc[t] = _mm256_fmadd_ps(f, dw, acc[t]);
+    }
+}
+
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void store_tile(const __m256* acc, float* y, std::int64_t rows, std::int64_t p, int h, std::int64_t t0,
+                       const float* bias) {
+    const std::int64_t r0 = p * k_panel + 8 * h;
+    for (int t = 0; t < T; ++t) {
+        alignas(32) float tmp[8];
+        _mm256_store_ps(tmp, acc[t]);
+        for (int r = 0; r < 8 && r0 + r < rows; ++r) y[(t0 + t) * rows + r0 + r] = tmp[r] + (bias ? bias[r0 + r] : 0.0f);
+    }
+}
+
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void q4_tile(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t p, int h, std::int64_t t0,
+                    float* y, const float* bias) {
+    const std::int64_t nb = a.nb;
+    const auto* wq = static_cast<const std::uint8_t*>(w.data) + p * nb * 256 + 32 * h;
+    const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+        __m256i s[T];
+        for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+        for (int i = 0; i < 4; ++i) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + b * 256 + i * 64));
+            const __m256i lo = _mm256_and_si256(v, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            for (int t = 0; t < T; ++t) {
+                const std::int8_t* xq = a.q_row(t0 + t) + b * 32;
+                s[t] = dot_u8s8(s[t], lo, _mm256_set1_epi32(load_i32(xq + 4 * i)));
+                s[t] = dot_u8s8(s[t], hi, _mm256_set1_epi32(load_i32(xq + 16 + 4 * i)));
+            }
+        }
+        finish_group<T>(acc, s, wd, b, h, a, t0);
+    }
+    store_tile<T>(acc, y, w.rows, p, h, t0, bias);
+}
+
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void q8_tile(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t p, int h, std::int64_t t0,
+                    float* y, const float* bias) {
+    const std::int64_t nb = a.nb;
+    const auto* wq = static_cast<const std::uint8_t*>(w.data) + p * nb * 512 + 32 * h;
+    const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
+    const __m256i flip = _mm256_set1_epi8(char(0x80));
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+        __m256i s[T];
+        for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+        for (int j = 0; j < 8; ++j) {
+            const __m256i v = _mm256_xor_si256(
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + b * 512 + j * 64)), flip);  // signed
+            const __m256i aw = _mm256_abs_epi8(v);
+            for (int t = 0; t < T; ++t) {
+                const __m256i xv = _mm256_set1_epi32(load_i32(a.q_row(t0 + t) + b * 32 + 4 * j));
+                s[t] = dot_u8s8(s[t], aw, _mm256_sign_epi8(xv, v));
+            }
+        }
+        finish_group<T>(acc, s, wd, b, h, a, t0);
+    }
+    store_tile<T>(acc, y, w.rows, p, h, t0, bias);
+}
+
+template <bool Q4>
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void q_panels(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t n, float* y,
+                     const float* bias, std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t tc = 0; tc < n; tc += 64) {
+        const std::int64_t te = n - tc < 64 ? n : tc + 64;
+        for (std::int64_t p = p0; p < p1; ++p)
+            for (int h = 0; h < 2; ++h) {
+                if (p * k_panel + 8 * h >= w.rows) break;
+                std::int64_t t = tc;
+                for (; t + 4 <= te; t += 4) Q4 ? q4_tile<4>(w, a, p, h, t, y, bias) : q8_tile<4>(w, a, p, h, t, y, bias);
+                for (; t < te; ++t) Q4 ? q4_tile<1>(w, a, p, h, t, y, bias) : q8_tile<1>(w, a, p, h, t, y, bias);
+            }
+    }
+}
+
+inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                   thread_pool* pool) {
+    if (w.type == dtype::q4)
+        detail::q_matmul(w, x, n, y, bias, pool, 8, &quantize_act_row, &q_panels<true>);
+    else if (w.type == dtype::q8)
+        detail::q_matmul(w, x, n, y, bias, pool, 0, &quantize_act_row, &q_panels<false>);
+    else
+        dense_dispatch(w, x, n, y, bias, pool);
+}
+
+}  // namespace avx2
+
+// ---- AVX-VNNI: VEX vpdpbusd on ymm (u8 x s8, 4 products per lane, one instruction) ---
+namespace avx_vnni {
+
+using avx2::load_i32;
+
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVXVNNI_TARGET)
+inline void q4_tile(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t p, int h, std::int64_t t0,
+                    float* y, const float* bias) {
+    const std::int64_t nb = a.nb;
+    const auto* wq = static_cast<const std::uint8_t*>(w.data) + p * nb * 256 + 32 * h;
+    const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+        __m256i s[T];
+        for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+        for (int i = 0; i < 4; ++i) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + b * 256 + i * 64));
+            const __m256i lo = _mm256_and_si256(v, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            for (int t = 0; t < T; ++t) {
+                const std::int8_t* xq = a.q_row(t0 + t) + b * 32;
+                s[t] = _mm256_dpbusd_avx_epi32(s[t], lo, _mm256_set1_epi32(load_i32(xq + 4 * i)));
+                s[t] = _mm256_dpbusd_avx_epi32(s[t], hi, _mm256_set1_epi32(load_i32(xq + 16 + 4 * i)));
+            }
+        }
+        avx2::finish_group<T>(acc, s, wd, b, h, a, t0);
+    }
+    avx2::store_tile<T>(acc, y, w.rows, p, h, t0, bias);
+}
+
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVXVNNI_TARGET)
+inline void q8_tile(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t p, int h, std::int64_t t0,
+                    float* y, const float* bias) {
+    const std::int64_t nb = a.nb;
+    const auto* wq = static_cast<const std::uint8_t*>(w.data) + p * nb * 512 + 32 * h;
+    const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+        __m256i s[T];
+        for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+        for (int j = 0; j < 8; ++j) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + b * 512 + j * 64));  // +128
+            for (int t = 0; t < T; ++t)
+                s[t] = _mm256_dpbusd_avx_epi32(s[t], v, _mm256_set1_epi32(load_i32(a.q_row(t0 + t) + b * 32 + 4 * j)));
+        }
+        avx2::finish_group<T>(acc, s, wd, b, h, a, t0);
+    }
+    avx2::store_tile<T>(acc, y, w.rows, p, h, t0, bias);
+}
+
+template <bool Q4>
+SMOLVLM_TARGET(SMOLVLM_AVXVNNI_TARGET)
+inline void q_panels(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t n, float* y,
+                     const float* bias, std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t tc = 0; tc < n; tc += 64) {
+        const std::int64_t te = n - tc < 64 ? n : tc + 64;
+        for (std::int64_t p = p0; p < p1; ++p)
+            for (int h = 0; h < 2; ++h) {
+                if (p * k_panel + 8 * h >= w.rows) break;
+                std::int64_t t = tc;
+                for (; t + 4 <= te; t += 4) Q4 ? q4_tile<4>(w, a, p, h, t, y, bias) : q8_tile<4>(w, a, p, h, t, y, bias);
+                for (; t < te; ++t) Q4 ? q4_tile<1>(w, a, p, h, t, y, bias) : q8_tile<1>(w, a, p, h, t, y, bias);
+            }
+    }
+}
+
+inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                   thread_pool* pool) {
+    if (w.type == dtype::q4)
+        detail::q_matmul(w, x, n, y, bias, pool, 8, &avx2::quantize_act_row, &q_panels<true>);
+    else if (w.type == dtype::q8)
+        detail::q_matmul(w, x, n, y, bias, pool, 128, &avx2::quantize_act_row, &q_panels<false>);
+    else
+        avx2::dense_dispatch(w, x, n, y, bias, pool);
+}
+
+}  // namespace avx_vnni
+}  // namespace smolvlm::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif  // SMOLVLM_SIMD_X86

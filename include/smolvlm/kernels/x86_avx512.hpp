@@ -1,0 +1,375 @@
+// smolvlm/kernels/x86_avx512.hpp — AVX-512 kernels (x86-64), chosen at run time.
+//
+//   avx512::matmul       AVX-512 F/BW/VL (+FMA, F16C): dense f32/bf16/f16 (FMA), and
+//                        q8/q4 with vpmaddubsw + vpmaddwd (no VNNI needed)
+//   avx512_vnni::matmul  same dense kernels; q8/q4 with vpdpbusd
+//
+// Every function carries SMOLVLM_TARGET, so this compiles without -mavx512f and is only
+// called when kernels/dispatch.hpp saw the features. Scalar twins: scalar::matmul
+// (matmul.hpp) and quantize_act_row (quant.hpp); tests/kernels/matmul_test.cpp compares.
+//
+// Int kernels read the panel layout of quant.hpp: one 64-byte load = 16 rows x 4 columns,
+// one 32-bit lane per row. A tile is one panel (16 output rows) x T tokens:
+//   for each 32-group b:  lane r of s[t] += sum_k code[r][k] * xq[t][k]   (integer)
+//                         acc[t] += dw[b][r] * (dx[t][b] * s[t] + xs[t][b])   (f32)
+// Each weight vector is loaded once per T tokens (GEMM reuse), each activation group is
+// broadcast from L1. Decode (n = 1) streams the weights exactly once.
+#pragma once
+
+#include "../config.hpp"
+#include "matmul.hpp"
+
+#if SMOLVLM_SIMD_X86
+#include <immintrin.h>
+
+#include <cstring>
+
+// GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (their _mm512_undefined_*
+// placeholders) once inlined here; the warning is about the compiler's headers, not us.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+#define SMOLVLM_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512dq,fma,f16c"
+#define SMOLVLM_AVX512VNNI_TARGET "avx512f,avx512bw,avx512vl,avx512dq,fma,f16c,avx512vnni"
+
+namespace smolvlm::kernels {
+namespace avx512 {
+
+inline std::int32_t load_i32(const void* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// ---- activation quantization (twin of quantize_act_row) ----------------------------
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void quantize_act_row(const float* x, std::int64_t k, int offset, std::int8_t* q, float* d, float* s) {
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (std::int64_t b = 0; b < k / k_group; ++b) {
+        const __m512 x0 = _mm512_loadu_ps(x + b * 32);
+        const __m512 x1 = _mm512_loadu_ps(x + b * 32 + 16);
+        const __m512 a = _mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1));
+        const float amax = _mm512_reduce_max_ps(a);
+        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+        const __m512 vid = _mm512_set1_ps(id);
+        const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, vid));  // round to nearest even
+        const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, vid));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtsepi32_epi8(q0));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
+        const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+        d[b] = amax / 127.0f;
+        s[b] = -float(offset) * d[b] * float(sum);
+    }
+}
+
+// ---- dense f32 / bf16 / f16 ---------------------------------------------------------
+
+// 16 weights from column c of a row as f32 (masked tail).
+template <dtype D>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline __m512 load16(const void* row, std::int64_t c, __mmask16 m) {
+    if constexpr (D == dtype::f32) {
+        return _mm512_maskz_loadu_ps(m, static_cast<const float*>(row) + c);
+    } else {
+        const __m256i h = _mm256_maskz_loadu_epi16(m, static_cast<const std::uint16_t*>(row) + c);
+        if constexpr (D == dtype::bf16)
+            return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+        else
+            return _mm512_cvtph_ps(h);
+    }
+}
+
+// y[t0..t0+T, r0..r0+R] for a dense matrix: R rows x T tokens of dot products.
+template <dtype D, int R, int T>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void dense_tile(const weight_matrix& w, const float* x, std::int64_t t0, std::int64_t r0, float* y,
+                       const float* bias) {
+    const std::int64_t cols = w.cols;
+    const std::size_t es = dtype_size(D);
+    const auto* base = static_cast<const unsigned char*>(w.data);
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    for (std::int64_t c = 0; c < cols; c += 16) {
+        const __mmask16 m = cols - c >= 16 ? __mmask16(0xffff) : __mmask16((1u << (cols - c)) - 1u);
+        __m512 xv[T];
+        for (int t = 0; t < T; ++t) xv[t] = _mm512_maskz_loadu_ps(m, x + (t0 + t) * cols + c);
+        for (int r = 0; r < R; ++r) {
+            const __m512 wv = load16<D>(base + std::size_t(r0 + r) * std::size_t(cols) * es, c, m);
+            for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
+        }
+    }
+    for (int t = 0; t < T; ++t)
+        for (int r = 0; r < R; ++r)
+            y[(t0 + t) * w.rows + r0 + r] = _mm512_reduce_add_ps(acc[r][t]) + (bias ? bias[r0 + r] : 0.0f);
+}
+
+template <dtype D, int R>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void dense_rows(const weight_matrix& w, const float* x, std::int64_t t0, std::int64_t t1, std::int64_t r0,
+                       float* y, const float* bias) {
+    std::int64_t t = t0;
+    for (; t + 6 <= t1; t += 6) dense_tile<D, R, 6>(w, x, t, r0, y, bias);
+    switch (t1 - t) {
+        case 5: dense_tile<D, R, 5>(w, x, t, r0, y, bias); break;
+        case 4: dense_tile<D, R, 4>(w, x, t, r0, y, bias); break;
+        case 3: dense_tile<D, R, 3>(w, x, t, r0, y, bias); break;
+        case 2: dense_tile<D, R, 2>(w, x, t, r0, y, bias); break;
+        case 1: dense_tile<D, R, 1>(w, x, t, r0, y, bias); break;
+        default: break;
+    }
+}
+
+template <dtype D>
+inline void dense_matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                         thread_pool* pool) {
+    // Row quads over threads; tokens in chunks of 64 so their activations stay in L2.
+    const std::int64_t quads = (w.rows + 3) / 4;
+    parallel_for(pool, quads, [&](std::int64_t q0, std::int64_t q1, int) {
+        for (std::int64_t tc = 0; tc < n; tc += 64) {
+            const std::int64_t te = n - tc < 64 ? n : tc + 64;
+            for (std::int64_t q = q0; q < q1; ++q) {
+                const std::int64_t r0 = q * 4;
+                if (r0 + 4 <= w.rows) {
+                    dense_rows<D, 4>(w, x, tc, te, r0, y, bias);
+                } else {
+                    for (std::int64_t r = r0; r < w.rows; ++r) dense_rows<D, 1>(w, x, tc, te, r, y, bias);
+                }
+            }
+        }
+    });
+}
+
+inline void dense_dispatch(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                           thread_pool* pool) {
+    switch (w.type) {
+        case dtype::f32: dense_matmul<dtype::f32>(w, x, n, y, bias, pool); break;
+        case dtype::bf16: dense_matmul<dtype::bf16>(w, x, n, y, bias, pool); break;
+        case dtype::f16: dense_matmul<dtype::f16>(w, x, n, y, bias, pool); break;
+        default: scalar::matmul(w, x, n, y, bias, pool); break;
+    }
+}
+
+// ---- int8 / int4 panels, vpmaddubsw + vpmaddwd ---------------------------------------
+//
+// u8 x s8 products summed in pairs to i16 (vpmaddubsw), then pairs of i16 to i32
+// (vpmaddwd with ones). q4 codes (0..15) are u8 already: |pair| <= 2*15*127, no
+// saturation. q8 is used signed with the sign trick (|w| as u8, x with w's sign) so
+// |pair| <= 2*127*127 < 32767.
+
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline __m512i dot_u8s8(__m512i acc, __m512i u, __m512i s) {
+    const __m512i p16 = _mm512_maddubs_epi16(u, s);
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(p16, _mm512_set1_epi16(1)));
+}
+
+// Finish group b for T tokens: acc[t] += dw * (dx * s + xs).
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void finish_group(__m512* acc, const __m512i* s, const std::uint16_t* wd, std::int64_t b,
+                         const detail::quantized_acts& a, std::int64_t t0) {
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wd + b * k_panel)));
+    for (int t = 0; t < T; ++t) {
+        const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t]), _mm512_set1_ps(a.d_row(t0 + t)[b]),
+                                         _mm512_set1_ps(a.s_row(t0 + t)[b]));
+        acc[t] = _mm512_fmadd_ps(f, dw, acc[t]);
+    }
+}
+
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void store_tile(const __m512* acc, float* y, std::int64_t rows, std::int64_t p, std::int64_t t0,
+                       const float* bias) {
+    const std::int64_t r0 = p * k_panel;
+    const __mmask16 m = rows - r0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (rows - r0)) - 1u);
+    const __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + r0) : _mm512_setzero_ps();
+    for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * rows + r0, m, _mm512_add_ps(acc[t], bv));
+}
+
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void q4_tile(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t p, std::int64_t t0,
+                    float* y, const float* bias) {
+    const std::int64_t nb = a.nb;
+    const auto* wq = static_cast<const std::uint8_t*>(w.data) + p * nb * 256;
+    const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+        __m512i s[T];
+        for (int t = 0; t < T; ++t) s[t] = _mm512_setzero_si512();
+        for (int i = 0; i < 4; ++i) {
+            const __m512i v = _mm512_loadu_si512(wq + b * 256 + i * 64);
+            const __m512i lo = _mm512_and_si512(v, m4);
+            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            for (int t = 0; t < T; ++t) {
+                const std::int8_t* xq = a.q_row(t0 + t) + b * 32;
+                s[t] = dot_u8s8(s[t], lo, _mm512_set1_epi32(load_i32(xq + 4 * i)));
+                s[t] = dot_u8s8(s[t], hi, _mm512_set1_epi32(load_i32(xq + 16 + 4 * i)));
+            }
+        }
+        finish_group<T>(acc, s, wd, b, a, t0);
+    }
+    store_tile<T>(acc, y, w.rows, p, t0, bias);
+}
+
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void q8_tile(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t p, std::int64_t t0,
+                    float* y, const float* bias) {
+    const std::int64_t nb = a.nb;
+    const auto* wq = static_cast<const std::uint8_t*>(w.data) + p * nb * 512;
+    const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
+    const __m512i flip = _mm512_set1_epi8(char(0x80));
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+        __m512i s[T];
+        for (int t = 0; t < T; ++t) s[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; ++j) {
+            const __m512i v = _mm512_xor_si512(_mm512_loadu_si512(wq + b * 512 + j * 64), flip);  // signed w
+            const __m512i aw = _mm512_abs_epi8(v);
+            const __mmask64 neg = _mm512_movepi8_mask(v);
+            for (int t = 0; t < T; ++t) {
+                const __m512i xv = _mm512_set1_epi32(load_i32(a.q_row(t0 + t) + b * 32 + 4 * j));
+                const __m512i xs = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
+                s[t] = dot_u8s8(s[t], aw, xs);
+            }
+        }
+        finish_group<T>(acc, s, wd, b, a, t0);
+    }
+    store_tile<T>(acc, y, w.rows, p, t0, bias);
+}
+
+// Tokens in chunks of 64 (their activations stay in L2); inside, tiles of 8 tokens.
+template <bool Q4>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void q_panels(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t n, float* y,
+                     const float* bias, std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t tc = 0; tc < n; tc += 64) {
+        const std::int64_t te = n - tc < 64 ? n : tc + 64;
+        for (std::int64_t p = p0; p < p1; ++p) {
+            std::int64_t t = tc;
+            for (; t + 8 <= te; t += 8) Q4 ? q4_tile<8>(w, a, p, t, y, bias) : q8_tile<8>(w, a, p, t, y, bias);
+            for (; t + 4 <= te; t += 4) Q4 ? q4_tile<4>(w, a, p, t, y, bias) : q8_tile<4>(w, a, p, t, y, bias);
+            for (; t + 2 <= te; t += 2) Q4 ? q4_tile<2>(w, a, p, t, y, bias) : q8_tile<2>(w, a, p, t, y, bias);
+            for (; t < te; ++t) Q4 ? q4_tile<1>(w, a, p, t, y, bias) : q8_tile<1>(w, a, p, t, y, bias);
+        }
+    }
+}
+
+inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                   thread_pool* pool) {
+    if (w.type == dtype::q4)
+        detail::q_matmul(w, x, n, y, bias, pool, 8, &quantize_act_row, &q_panels<true>);
+    else if (w.type == dtype::q8)
+        detail::q_matmul(w, x, n, y, bias, pool, 0, &quantize_act_row, &q_panels<false>);
+    else
+        dense_dispatch(w, x, n, y, bias, pool);
+}
+
+}  // namespace avx512
+
+// ---- AVX-512 VNNI: vpdpbusd does u8 x s8, 4 products per 32-bit lane, in one step ----
+namespace avx512_vnni {
+
+using avx512::load_i32;
+
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX512VNNI_TARGET)
+inline void q4_tile(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t p, std::int64_t t0,
+                    float* y, const float* bias) {
+    const std::int64_t nb = a.nb;
+    const auto* wq = static_cast<const std::uint8_t*>(w.data) + p * nb * 256;
+    const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    // Decode (T < 4): two integer chains per token (low / high nibbles) to hide latency.
+    constexpr int C = T < 4 ? 2 : 1;
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+        __m512i s[T][2];
+        for (int t = 0; t < T; ++t) s[t][0] = s[t][1] = _mm512_setzero_si512();
+        for (int i = 0; i < 4; ++i) {
+            const __m512i v = _mm512_loadu_si512(wq + b * 256 + i * 64);
+            const __m512i lo = _mm512_and_si512(v, m4);
+            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            for (int t = 0; t < T; ++t) {
+                const std::int8_t* xq = a.q_row(t0 + t) + b * 32;
+                s[t][0] = _mm512_dpbusd_epi32(s[t][0], lo, _mm512_set1_epi32(load_i32(xq + 4 * i)));
+                s[t][C - 1] = _mm512_dpbusd_epi32(s[t][C - 1], hi, _mm512_set1_epi32(load_i32(xq + 16 + 4 * i)));
+            }
+        }
+        __m512i st[T];
+        for (int t = 0; t < T; ++t) st[t] = C == 2 ? _mm512_add_epi32(s[t][0], s[t][1]) : s[t][0];
+        avx512::finish_group<T>(acc, st, wd, b, a, t0);
+    }
+    avx512::store_tile<T>(acc, y, w.rows, p, t0, bias);
+}
+
+// q8 stored +128 is exactly the u8 operand vpdpbusd wants; the +128 comes back out
+// through xs (offset 128).
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX512VNNI_TARGET)
+inline void q8_tile(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t p, std::int64_t t0,
+                    float* y, const float* bias) {
+    const std::int64_t nb = a.nb;
+    const auto* wq = static_cast<const std::uint8_t*>(w.data) + p * nb * 512;
+    const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
+    constexpr int C = T < 4 ? 2 : 1;
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+        __m512i s[T][2];
+        for (int t = 0; t < T; ++t) s[t][0] = s[t][1] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; ++j) {
+            const __m512i v = _mm512_loadu_si512(wq + b * 512 + j * 64);
+            for (int t = 0; t < T; ++t) {
+                const __m512i xv = _mm512_set1_epi32(load_i32(a.q_row(t0 + t) + b * 32 + 4 * j));
+                s[t][j & (C - 1)] = _mm512_dpbusd_epi32(s[t][j & (C - 1)], v, xv);
+            }
+        }
+        __m512i st[T];
+        for (int t = 0; t < T; ++t) st[t] = C == 2 ? _mm512_add_epi32(s[t][0], s[t][1]) : s[t][0];
+        avx512::finish_group<T>(acc, st, wd, b, a, t0);
+    }
+    avx512::store_tile<T>(acc, y, w.rows, p, t0, bias);
+}
+
+template <bool Q4>
+SMOLVLM_TARGET(SMOLVLM_AVX512VNNI_TARGET)
+inline void q_panels(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t n, float* y,
+                     const float* bias, std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t tc = 0; tc < n; tc += 64) {
+        const std::int64_t te = n - tc < 64 ? n : tc + 64;
+        for (std::int64_t p = p0; p < p1; ++p) {
+            std::int64_t t = tc;
+            for (; t + 8 <= te; t += 8) Q4 ? q4_tile<8>(w, a, p, t, y, bias) : q8_tile<8>(w, a, p, t, y, bias);
+            for (; t + 4 <= te; t += 4) Q4 ? q4_tile<4>(w, a, p, t, y, bias) : q8_tile<4>(w, a, p, t, y, bias);
+            for (; t + 2 <= te; t += 2) Q4 ? q4_tile<2>(w, a, p, t, y, bias) : q8_tile<2>(w, a, p, t, y, bias);
+            for (; t < te; ++t) Q4 ? q4_tile<1>(w, a, p, t, y, bias) : q8_tile<1>(w, a, p, t, y, bias);
+        }
+    }
+}
+
+inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                   thread_pool* pool) {
+    if (w.type == dtype::q4)
+        detail::q_matmul(w, x, n, y, bias, pool, 8, &avx512::quantize_act_row, &q_panels<true>);
+    else if (w.type == dtype::q8)
+        detail::q_matmul(w, x, n, y, bias, pool, 128, &avx512::quantize_act_row, &q_panels<false>);
+    else
+        avx512::dense_dispatch(w, x, n, y, bias, pool);
+}
+
+}  // namespace avx512_vnni
+}  // namespace smolvlm::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif  // SMOLVLM_SIMD_X86
