@@ -350,23 +350,68 @@ private:
 
 // ---- writer ----------------------------------------------------------------------------------
 
-// Collects tensors (copies their bytes) and writes a safetensors file. The header is
-// padded with spaces so the data section starts 8-byte aligned, as the reference does.
+struct tensor_spec {
+    std::string name;
+    dtype type = dtype::f32;
+    shape_t shape;
+    std::size_t nbytes() const { return std::size_t(shape.numel()) * dtype_size(type); }
+};
+
+// The header for tensors stored back to back in `specs` order, padded with spaces so
+// the data section starts 8-byte aligned, as the reference writer does.
+inline std::string safetensors_header(const std::vector<tensor_spec>& specs,
+                                      const std::vector<std::pair<std::string, std::string>>& metadata) {
+    std::string h = "{";
+    bool first = true;
+    if (!metadata.empty()) {
+        h += "\"__metadata__\":{";
+        for (std::size_t i = 0; i < metadata.size(); ++i) {
+            if (i) h += ",";
+            json_append_string(h, metadata[i].first);
+            h += ":";
+            json_append_string(h, metadata[i].second);
+        }
+        h += "}";
+        first = false;
+    }
+    std::uint64_t off = 0;
+    for (const auto& e : specs) {
+        if (!first) h += ",";
+        first = false;
+        json_append_string(h, e.name);
+        h += ":{\"dtype\":\"";
+        h += dtype_name(e.type);
+        h += "\",\"shape\":[";
+        for (int d = 0; d < e.shape.ndim; ++d) {
+            if (d) h += ",";
+            h += std::to_string(e.shape.dims[d]);
+        }
+        h += "],\"data_offsets\":[" + std::to_string(off) + "," + std::to_string(off + e.nbytes()) + "]}";
+        off += e.nbytes();
+    }
+    h += "}";
+    while ((h.size() + 8) % 8 != 0) h += ' ';
+    std::string out(8, '\0');
+    const std::uint64_t n = h.size();
+    for (int i = 0; i < 8; ++i) out[std::size_t(i)] = char(std::uint8_t(n >> (8 * i)));
+    return out + h;
+}
+
+// Collects tensors (copies their bytes) and writes a safetensors file.
 class safetensors_writer {
 public:
     status add(const std::string& name, dtype type, const shape_t& shape, const void* data, std::size_t nbytes) {
         if (name.empty() || name == "__metadata__") return status(errc::invalid_argument, "bad tensor name");
         for (const auto& e : entries_)
-            if (e.name == name) return status::fmt(errc::invalid_argument, "duplicate tensor '%.80s'", name.c_str());
+            if (e.spec.name == name) return status::fmt(errc::invalid_argument, "duplicate tensor '%.80s'", name.c_str());
         const std::size_t es = dtype_size(type);
         if (es == 0) return status(errc::unsupported, "packed dtypes are written as U8 tensors");
         if (std::uint64_t(shape.numel()) * es != nbytes)
             return status::fmt(errc::bad_shape, "tensor '%.80s': %zu bytes do not match its shape", name.c_str(), nbytes);
         entry e;
-        e.name = name;
-        e.type = type;
-        e.shape = shape;
-        e.bytes.assign(static_cast<const std::uint8_t*>(data), static_cast<const std::uint8_t*>(data) + nbytes);
+        e.spec = tensor_spec{name, type, shape};
+        if (nbytes)
+            e.bytes.assign(static_cast<const std::uint8_t*>(data), static_cast<const std::uint8_t*>(data) + nbytes);
         entries_.push_back(std::move(e));
         return status::ok();
     }
@@ -385,40 +430,15 @@ public:
 
     // The whole file as bytes.
     std::vector<std::uint8_t> serialize() const {
-        std::string h = "{";
-        bool first = true;
-        if (!metadata_.empty()) {
-            h += "\"__metadata__\":{";
-            for (std::size_t i = 0; i < metadata_.size(); ++i) {
-                if (i) h += ",";
-                json_append_string(h, metadata_[i].first);
-                h += ":";
-                json_append_string(h, metadata_[i].second);
-            }
-            h += "}";
-            first = false;
-        }
-        std::uint64_t off = 0;
+        std::vector<tensor_spec> specs;
+        std::size_t total = 0;
         for (const auto& e : entries_) {
-            if (!first) h += ",";
-            first = false;
-            json_append_string(h, e.name);
-            h += ":{\"dtype\":\"";
-            h += dtype_name(e.type);
-            h += "\",\"shape\":[";
-            for (int d = 0; d < e.shape.ndim; ++d) {
-                if (d) h += ",";
-                h += std::to_string(e.shape.dims[d]);
-            }
-            h += "],\"data_offsets\":[" + std::to_string(off) + "," + std::to_string(off + e.bytes.size()) + "]}";
-            off += e.bytes.size();
+            specs.push_back(e.spec);
+            total += e.bytes.size();
         }
-        h += "}";
-        while ((h.size() + 8) % 8 != 0) h += ' ';
+        const std::string h = safetensors_header(specs, metadata_);
         std::vector<std::uint8_t> out;
-        out.reserve(8 + h.size() + std::size_t(off));
-        const std::uint64_t n = h.size();
-        for (int i = 0; i < 8; ++i) out.push_back(std::uint8_t(n >> (8 * i)));
+        out.reserve(h.size() + total);
         out.insert(out.end(), h.begin(), h.end());
         for (const auto& e : entries_) out.insert(out.end(), e.bytes.begin(), e.bytes.end());
         return out;
@@ -436,13 +456,56 @@ public:
 
 private:
     struct entry {
-        std::string name;
-        dtype type;
-        shape_t shape;
+        tensor_spec spec;
         std::vector<std::uint8_t> bytes;
     };
     std::vector<entry> entries_;
     std::vector<std::pair<std::string, std::string>> metadata_;
+};
+
+// Writes a large file without holding it in memory: the header from the specs first,
+// then each tensor's bytes in spec order through write().
+class safetensors_stream_writer {
+public:
+    safetensors_stream_writer() = default;
+    safetensors_stream_writer(const safetensors_stream_writer&) = delete;
+    safetensors_stream_writer& operator=(const safetensors_stream_writer&) = delete;
+    ~safetensors_stream_writer() {
+        if (fp_) std::fclose(fp_);
+    }
+
+    status open(const char* path, const std::vector<tensor_spec>& specs,
+                const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
+        for (const auto& s : specs) {
+            if (dtype_size(s.type) == 0) return status(errc::unsupported, "packed dtypes are written as U8 tensors");
+            expected_ += s.nbytes();
+        }
+        fp_ = std::fopen(path, "wb");
+        if (!fp_) return status::fmt(errc::io, "cannot create '%s'", path);
+        const std::string h = safetensors_header(specs, metadata);
+        if (std::fwrite(h.data(), 1, h.size(), fp_) != h.size()) return status::fmt(errc::io, "write error on '%s'", path);
+        return status::ok();
+    }
+    status write(const void* data, std::size_t n) {
+        if (!fp_) return status(errc::invalid_argument, "stream writer is not open");
+        if (written_ + n > expected_) return status(errc::invalid_argument, "more tensor bytes than the specs declare");
+        if (n && std::fwrite(data, 1, n, fp_) != n) return status(errc::io, "write error");
+        written_ += n;
+        return status::ok();
+    }
+    status close() {
+        if (!fp_) return status(errc::invalid_argument, "stream writer is not open");
+        const bool ok = std::fclose(fp_) == 0;
+        fp_ = nullptr;
+        if (!ok) return status(errc::io, "write error on close");
+        if (written_ != expected_)
+            return status::fmt(errc::invalid_argument, "wrote %zu tensor bytes, the specs declare %zu", written_, expected_);
+        return status::ok();
+    }
+
+private:
+    std::FILE* fp_ = nullptr;
+    std::size_t expected_ = 0, written_ = 0;
 };
 
 // Read a stored tensor as f32 (f32/f16/bf16/f64/integers) into out; used by tools and tests.

@@ -254,8 +254,9 @@ inline status read_vision_config(const json_value* obj, vision_config& v) {
     if (v.num_channels != 3) return status(errc::unsupported, "vision_config.num_channels must be 3");
     if (v.hidden_act != "gelu_pytorch_tanh" && v.hidden_act != "gelu")
         return status::fmt(errc::unsupported, "vision hidden_act '%.32s' is not supported", v.hidden_act.c_str());
-    if (v.image_size % v.patch_size != 0)
-        return status(errc::bad_format, "vision image_size is not a multiple of patch_size");
+    // image_size need not be a multiple of patch_size (SigLIP so400m: 384 px, patch 14 ->
+    // 27 patches per side; the strided conv ignores the last 6 pixels).
+    if (v.patch_size > v.image_size) return status(errc::bad_format, "vision patch_size is larger than image_size");
     if (v.hidden_size % v.num_attention_heads != 0)
         return status(errc::bad_format, "vision hidden_size is not a multiple of num_attention_heads");
     return status::ok();
