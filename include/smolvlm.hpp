@@ -36,3 +36,6 @@
 #include "smolvlm/pipeline/sampler.hpp"
 #include "smolvlm/pipeline/model.hpp"
 #include "smolvlm/pipeline/session.hpp"
+#include "smolvlm/text/unicode.hpp"
+#include "smolvlm/text/bpe.hpp"
+#include "smolvlm/text/chat_template.hpp"
