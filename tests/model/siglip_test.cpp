@@ -1,0 +1,664 @@
+// Tests for model/siglip.hpp: the SigLIP vision tower and the tile encoder.
+//
+// Stand-alone (random weights built here): patch embedding vs a naive conv loop,
+// position ids on hand-made masks, a whole tile vs a naive double-precision reference
+// (full and partial pixel masks), the zero-attention reduction to the MLP path,
+// scratch sizing / caller memory, padding-tile dropping and input errors.
+// With ../shared: every fixture with images, stage by stage against the goldens, and
+// the position-id cases of _unit/position_ids.json.
+#include <catch2/catch.hpp>
+
+#include "../test_util.hpp"
+
+#include <smolvlm/io/json.hpp>
+#include <smolvlm/io/safetensors.hpp>
+#include <smolvlm/model/config.hpp>
+#include <smolvlm/model/siglip.hpp>
+#include <smolvlm/model/weights.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace smolvlm;
+
+namespace {
+
+// ---- a random model built in the test ----------------------------------------------------
+
+struct owned_matrix {
+    std::vector<float> data;
+    kernels::weight_matrix m;
+};
+
+struct random_vision_model {
+    model_config cfg;
+    vision_weights w;
+    std::vector<std::unique_ptr<owned_matrix>> mats;
+
+    kernels::weight_matrix matrix(std::mt19937& rng, std::int64_t rows, std::int64_t cols, float scale) {
+        auto om = std::make_unique<owned_matrix>();
+        std::normal_distribution<float> nd(0.0f, scale);
+        om->data.resize(std::size_t(rows * cols));
+        for (float& x : om->data) x = nd(rng);
+        om->m.type = dtype::f32;
+        om->m.data = om->data.data();
+        om->m.rows = rows;
+        om->m.cols = cols;
+        mats.push_back(std::move(om));
+        return mats.back()->m;
+    }
+    static std::vector<float> vec(std::mt19937& rng, std::int64_t n, float mean, float scale) {
+        std::normal_distribution<float> nd(mean, scale);
+        std::vector<float> v(static_cast<std::size_t>(n));
+        for (float& x : v) x = nd(rng);
+        return v;
+    }
+};
+
+// image 16 px, patch 4 -> 4 x 4 patches; D 16, 2 heads, F 24, 2 layers, scale 2 -> 4 tokens of Dt 12.
+inline std::unique_ptr<random_vision_model> make_model(unsigned seed, std::int64_t image = 16, std::int64_t patch = 4,
+                                                        std::int64_t D = 16, std::int64_t heads = 2, std::int64_t F = 24,
+                                                        std::int64_t layers = 2, std::int64_t scale = 2,
+                                                        std::int64_t Dt = 12) {
+    auto m = std::make_unique<random_vision_model>();
+    std::mt19937 rng(seed);
+    model_config& c = m->cfg;
+    c.arch = model_arch::smolvlm;
+    c.has_vision = true;
+    c.scale_factor = scale;
+    c.text.hidden_size = Dt;
+    c.vision.hidden_size = D;
+    c.vision.intermediate_size = F;
+    c.vision.num_hidden_layers = layers;
+    c.vision.num_attention_heads = heads;
+    c.vision.image_size = image;
+    c.vision.patch_size = patch;
+    c.vision.layer_norm_eps = 1e-6;
+    c.vision.hidden_act = "gelu_pytorch_tanh";
+    const std::int64_t n = (image / patch) * (image / patch), pd = 3 * patch * patch;
+    vision_weights& w = m->w;
+    w.patch_embed = m->matrix(rng, D, pd, 0.3f);
+    w.patch_bias = random_vision_model::vec(rng, D, 0.0f, 0.1f);
+    w.pos_embed = random_vision_model::vec(rng, n * D, 0.0f, 0.5f);
+    w.post_ln_w = random_vision_model::vec(rng, D, 1.0f, 0.2f);
+    w.post_ln_b = random_vision_model::vec(rng, D, 0.0f, 0.2f);
+    w.layers.resize(std::size_t(layers));
+    for (auto& L : w.layers) {
+        L.ln1_w = random_vision_model::vec(rng, D, 1.0f, 0.2f);
+        L.ln1_b = random_vision_model::vec(rng, D, 0.0f, 0.2f);
+        L.ln2_w = random_vision_model::vec(rng, D, 1.0f, 0.2f);
+        L.ln2_b = random_vision_model::vec(rng, D, 0.0f, 0.2f);
+        L.q = m->matrix(rng, D, D, 0.4f);
+        L.k = m->matrix(rng, D, D, 0.4f);
+        L.v = m->matrix(rng, D, D, 0.4f);
+        L.o = m->matrix(rng, D, D, 0.3f);
+        L.q_b = random_vision_model::vec(rng, D, 0.0f, 0.1f);
+        L.k_b = random_vision_model::vec(rng, D, 0.0f, 0.1f);
+        L.v_b = random_vision_model::vec(rng, D, 0.0f, 0.1f);
+        L.o_b = random_vision_model::vec(rng, D, 0.0f, 0.1f);
+        L.fc1 = m->matrix(rng, F, D, 0.3f);
+        L.fc1_b = random_vision_model::vec(rng, F, 0.0f, 0.1f);
+        L.fc2 = m->matrix(rng, D, F, 0.3f);
+        L.fc2_b = random_vision_model::vec(rng, D, 0.0f, 0.1f);
+    }
+    w.connector = m->matrix(rng, Dt, D * scale * scale, 0.2f);
+    return m;
+}
+
+inline std::vector<float> random_pixels(unsigned seed, std::int64_t image) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    std::vector<float> px(std::size_t(3 * image * image));
+    for (float& x : px) x = u(rng);
+    return px;
+}
+
+// ---- a naive double-precision reference of the whole tile ---------------------------------
+
+using dvec = std::vector<double>;
+
+inline double wat(const kernels::weight_matrix& m, std::int64_t r, std::int64_t c) {
+    return double(kernels::scalar::load_weight(m, r, c));
+}
+
+// y[n, rows] = x[n, cols] W^T + b
+inline dvec naive_linear(const kernels::weight_matrix& W, const dvec& x, std::int64_t n, const std::vector<float>* b) {
+    dvec y(std::size_t(n * W.rows));
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::int64_t r = 0; r < W.rows; ++r) {
+            double acc = b ? double((*b)[std::size_t(r)]) : 0.0;
+            for (std::int64_t c = 0; c < W.cols; ++c) acc += wat(W, r, c) * x[std::size_t(t * W.cols + c)];
+            y[std::size_t(t * W.rows + r)] = acc;
+        }
+    return y;
+}
+
+inline dvec naive_layer_norm(const dvec& x, std::int64_t n, std::int64_t D, const std::vector<float>& w,
+                             const std::vector<float>& b, double eps) {
+    dvec y(x.size());
+    for (std::int64_t t = 0; t < n; ++t) {
+        double mean = 0, var = 0;
+        for (std::int64_t i = 0; i < D; ++i) mean += x[std::size_t(t * D + i)];
+        mean /= double(D);
+        for (std::int64_t i = 0; i < D; ++i) var += std::pow(x[std::size_t(t * D + i)] - mean, 2);
+        var /= double(D);
+        for (std::int64_t i = 0; i < D; ++i)
+            y[std::size_t(t * D + i)] = (x[std::size_t(t * D + i)] - mean) / std::sqrt(var + eps) * w[std::size_t(i)] +
+                                        b[std::size_t(i)];
+    }
+    return y;
+}
+
+inline double naive_gelu_tanh(double x) {
+    return 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+}
+
+// Conv2d(3 -> D, kernel p, stride p) as the plain 6-deep loop; out: [n, D] (patch-major).
+inline dvec naive_conv(const kernels::weight_matrix& W, const std::vector<float>& bias, const float* px,
+                       std::int64_t image, std::int64_t p) {
+    const std::int64_t side = image / p, D = W.rows;
+    dvec out(std::size_t(side * side * D));
+    for (std::int64_t o = 0; o < D; ++o)
+        for (std::int64_t i = 0; i < side; ++i)
+            for (std::int64_t j = 0; j < side; ++j) {
+                double acc = bias[std::size_t(o)];
+                for (std::int64_t c = 0; c < 3; ++c)
+                    for (std::int64_t ky = 0; ky < p; ++ky)
+                        for (std::int64_t kx = 0; kx < p; ++kx)
+                            acc += wat(W, o, (c * p + ky) * p + kx) *
+                                   double(px[(c * image + i * p + ky) * image + j * p + kx]);
+                out[std::size_t((i * side + j) * D + o)] = acc;
+            }
+    return out;
+}
+
+struct naive_outputs {
+    dvec embeddings, last_hidden, shuffled, features;
+};
+
+// The whole tile, written from the reference's description; key_real[t] = patch t is a key.
+// position ids are taken as given (tested separately).
+inline naive_outputs naive_tile(const random_vision_model& m, const float* px, const std::vector<std::int64_t>& pos,
+                                const std::vector<std::uint8_t>& key_real) {
+    const model_config& c = m.cfg;
+    const vision_weights& w = m.w;
+    const std::int64_t p = c.vision.patch_size, side = c.vision.image_size / p, n = side * side;
+    const std::int64_t D = c.vision.hidden_size, H = c.vision.num_attention_heads, hd = D / H, s = c.scale_factor;
+    const double eps = c.vision.layer_norm_eps;
+    naive_outputs o;
+    dvec x = naive_conv(w.patch_embed, w.patch_bias, px, c.vision.image_size, p);
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::int64_t i = 0; i < D; ++i) x[std::size_t(t * D + i)] += w.pos_embed[std::size_t(pos[std::size_t(t)] * D + i)];
+    o.embeddings = x;
+    for (const auto& L : w.layers) {
+        dvec h = naive_layer_norm(x, n, D, L.ln1_w, L.ln1_b, eps);
+        dvec q = naive_linear(L.q, h, n, &L.q_b), k = naive_linear(L.k, h, n, &L.k_b), v = naive_linear(L.v, h, n, &L.v_b);
+        dvec a(std::size_t(n * D), 0.0);
+        for (std::int64_t hh = 0; hh < H; ++hh)
+            for (std::int64_t t = 0; t < n; ++t) {
+                dvec sc(static_cast<std::size_t>(n));
+                double mx = -1e300;
+                for (std::int64_t j = 0; j < n; ++j) {
+                    double d = 0;
+                    for (std::int64_t i = 0; i < hd; ++i)
+                        d += q[std::size_t(t * D + hh * hd + i)] * k[std::size_t(j * D + hh * hd + i)];
+                    sc[std::size_t(j)] = d / std::sqrt(double(hd));
+                    if (key_real[std::size_t(j)]) mx = std::max(mx, sc[std::size_t(j)]);
+                }
+                double sum = 0;
+                for (std::int64_t j = 0; j < n; ++j)
+                    sum += sc[std::size_t(j)] = key_real[std::size_t(j)] ? std::exp(sc[std::size_t(j)] - mx) : 0.0;
+                for (std::int64_t j = 0; j < n; ++j)
+                    for (std::int64_t i = 0; i < hd; ++i)
+                        a[std::size_t(t * D + hh * hd + i)] += sc[std::size_t(j)] / sum * v[std::size_t(j * D + hh * hd + i)];
+            }
+        dvec ao = naive_linear(L.o, a, n, &L.o_b);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] += ao[i];
+        dvec h2 = naive_layer_norm(x, n, D, L.ln2_w, L.ln2_b, eps);
+        dvec f = naive_linear(L.fc1, h2, n, &L.fc1_b);
+        for (double& e : f) e = naive_gelu_tanh(e);
+        dvec f2 = naive_linear(L.fc2, f, n, &L.fc2_b);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] += f2[i];
+    }
+    x = naive_layer_norm(x, n, D, w.post_ln_w, w.post_ln_b, eps);
+    o.last_hidden = x;
+    // pixel shuffle, straight from the README: token (i, j), feature r*s*D + c*D + d = patch (i*s+r, j*s+c), d
+    const std::int64_t os = side / s;
+    o.shuffled.assign(std::size_t(n * D), 0.0);
+    for (std::int64_t i = 0; i < os; ++i)
+        for (std::int64_t j = 0; j < os; ++j)
+            for (std::int64_t r = 0; r < s; ++r)
+                for (std::int64_t cc = 0; cc < s; ++cc)
+                    for (std::int64_t d = 0; d < D; ++d)
+                        o.shuffled[std::size_t((i * os + j) * D * s * s + r * s * D + cc * D + d)] =
+                            x[std::size_t(((i * s + r) * side + j * s + cc) * D + d)];
+    o.features = naive_linear(w.connector, o.shuffled, os * os, nullptr);
+    return o;
+}
+
+template <class A, class B>
+inline double max_abs_diff(const A& a, const B& b) {
+    REQUIRE(a.size() == b.size());
+    double m = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(double(a[i]) - double(b[i])));
+    return m;
+}
+
+}  // namespace
+
+// ---- stand-alone tests --------------------------------------------------------------------
+
+TEST_CASE("siglip: patch embedding equals a naive stride-p conv plus position embedding", "[siglip]") {
+    auto m = make_model(1, 24, 6, 10, 2, 8, 1, 2, 4);  // 4 x 4 patches of 6 px, D = 10
+    auto dims = vision_dims_for(m->cfg);
+    REQUIRE(dims.is_ok());
+    const vision_dims d = dims.value();
+    const auto px = random_pixels(2, 24);
+    std::vector<std::int64_t> pos(std::size_t(d.n));
+    for (std::int64_t t = 0; t < d.n; ++t) pos[std::size_t(t)] = (t * 7) % d.n;  // any permutation
+    std::vector<float> patches(std::size_t(d.n * d.patch_dim)), x(std::size_t(d.n * d.D));
+    nn::context ctx;
+    vision_embeddings(ctx, d, m->w, px.data(), pos.data(), patches.data(), x.data());
+    dvec ref = naive_conv(m->w.patch_embed, m->w.patch_bias, px.data(), 24, 6);
+    for (std::int64_t t = 0; t < d.n; ++t)
+        for (std::int64_t i = 0; i < d.D; ++i)
+            ref[std::size_t(t * d.D + i)] += m->w.pos_embed[std::size_t(pos[std::size_t(t)] * d.D + i)];
+    // f32 sums of 108 products of O(1) terms: a few 1e-6 at most.
+    CHECK(max_abs_diff(x, ref) < 1e-5);
+}
+
+TEST_CASE("siglip: patch attention mask marks a patch real when any pixel is", "[siglip]") {
+    const std::int64_t side = 3, p = 2, W = side * p;
+    std::vector<std::uint8_t> pm(std::size_t(W * W), 0), out(std::size_t(side * side), 9);
+    pm[std::size_t(0 * W + 0)] = 1;  // patch (0, 0)
+    pm[std::size_t(3 * W + 5)] = 1;  // patch (1, 2): bottom-right pixel only
+    pm[std::size_t(4 * W + 2)] = 1;  // patch (2, 1)
+    CHECK(patch_attention_mask(pm.data(), side, p, out.data()) == 3);
+    CHECK(out == std::vector<std::uint8_t>{1, 0, 0, 0, 0, 1, 0, 1, 0});
+    CHECK(patch_attention_mask(nullptr, side, p, out.data()) == 9);
+    CHECK(out == std::vector<std::uint8_t>(9, 1));
+}
+
+TEST_CASE("siglip: position ids on hand-made masks", "[siglip]") {
+    // Full 4 x 4 tile: identity.
+    std::vector<std::uint8_t> mask(16, 1);
+    std::vector<std::int64_t> ids(16, -1);
+    REQUIRE(vision_position_ids(mask.data(), 4, ids.data()).is_ok());
+    for (int i = 0; i < 16; ++i) CHECK(ids[std::size_t(i)] == i);
+
+    // Real block 2 x 3 in a 4 x 4 grid. Rows: frac 0, 0.5 -> buckets 0, 2 (boundaries .25 .5 .75;
+    // right=True puts 0.5 in bucket 2). Cols: frac 0, 1/3, 2/3 -> buckets 0, 1, 2.
+    mask.assign(16, 0);
+    for (int r = 0; r < 2; ++r)
+        for (int c = 0; c < 3; ++c) mask[std::size_t(r * 4 + c)] = 1;
+    REQUIRE(vision_position_ids(mask.data(), 4, ids.data()).is_ok());
+    const std::vector<std::int64_t> want = {0, 1, 2, 0, 8, 9, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    CHECK(ids == want);
+
+    // One real patch: id 0.
+    mask.assign(16, 0);
+    mask[0] = 1;
+    REQUIRE(vision_position_ids(mask.data(), 4, ids.data()).is_ok());
+    CHECK(ids == std::vector<std::int64_t>(16, 0));
+
+    // Not a top-left block (count differs from rows x cols): a clear error, as torch would fail.
+    mask.assign(16, 0);
+    mask[0] = mask[1] = mask[4] = 1;  // L shape: nb_h 2, nb_w 2, 3 real
+    CHECK(vision_position_ids(mask.data(), 4, ids.data()).code() == errc::invalid_argument);
+    mask.assign(16, 0);
+    CHECK(vision_position_ids(mask.data(), 4, ids.data()).code() == errc::invalid_argument);
+
+    // The float32 arange rounding of the reference: on a full 19 x 19 grid two patches of
+    // a row share a bucket (see _unit/position_ids.json full_tile_is_identity["19"] = false),
+    // while 16 and 32 stay the identity.
+    for (std::int64_t N : {16, 19, 32}) {
+        mask.assign(std::size_t(N * N), 1);
+        ids.assign(std::size_t(N * N), -1);
+        REQUIRE(vision_position_ids(mask.data(), N, ids.data()).is_ok());
+        bool identity = true;
+        for (std::int64_t i = 0; i < N * N; ++i) identity = identity && ids[std::size_t(i)] == i;
+        CHECK(identity == (N != 19));
+        for (std::int64_t id : ids) CHECK((id >= 0 && id < N * N));
+    }
+}
+
+TEST_CASE("siglip: a tile matches a naive double-precision reference", "[siglip]") {
+    auto m = make_model(3);
+    const auto px = random_pixels(4, 16);
+    thread_pool pool(2);
+    for (bool threaded : {false, true}) {
+        nn::context ctx;
+        ctx.pool = threaded ? &pool : nullptr;
+        vision_scratch s;
+        vision_trace tr;
+        std::vector<float> feats(std::size_t(4 * 12));
+        REQUIRE(encode_tile(ctx, m->cfg, m->w, px.data(), nullptr, feats.data(), s, &tr).is_ok());
+        std::vector<std::int64_t> pos(16);
+        for (int i = 0; i < 16; ++i) pos[std::size_t(i)] = i;
+        CHECK(tr.position_ids == pos);
+        CHECK(tr.layer_outputs.size() == 2);
+        const naive_outputs ref = naive_tile(*m, px.data(), pos, std::vector<std::uint8_t>(16, 1));
+        // f32 vs f64 through 2 layers of O(1) activations: errors ~1e-6; 2e-5 leaves margin
+        // while any indexing mistake gives O(0.1).
+        CHECK(max_abs_diff(tr.embeddings, ref.embeddings) < 2e-5);
+        CHECK(max_abs_diff(tr.last_hidden_state, ref.last_hidden) < 2e-5);
+        CHECK(max_abs_diff(tr.pixel_shuffle, ref.shuffled) < 2e-5);
+        CHECK(max_abs_diff(feats, ref.features) < 2e-5);
+    }
+}
+
+TEST_CASE("siglip: padding patches are masked as keys and get zero-based position ids", "[siglip]") {
+    auto m = make_model(5);
+    const auto px = random_pixels(6, 16);
+    // Real region: 3 patch rows x 2 patch cols (pixels rows 0..9, cols 0..5; partial patches count).
+    std::vector<std::uint8_t> pm(256, 0);
+    for (int y = 0; y < 10; ++y)
+        for (int x = 0; x < 6; ++x) pm[std::size_t(y * 16 + x)] = 1;
+    nn::context ctx;
+    vision_scratch s;
+    vision_trace tr;
+    std::vector<float> feats(std::size_t(4 * 12));
+    REQUIRE(encode_tile(ctx, m->cfg, m->w, px.data(), pm.data(), feats.data(), s, &tr).is_ok());
+    std::vector<std::uint8_t> want_mask(16, 0);
+    for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 2; ++c) want_mask[std::size_t(r * 4 + c)] = 1;
+    CHECK(tr.patch_attention_mask == want_mask);
+    // rows: frac 0, 1/3, 2/3 -> 0, 1, 2; cols: frac 0, 0.5 -> 0, 2 (N = 4)
+    const std::vector<std::int64_t> want_pos = {0, 2, 0, 0, 4, 6, 0, 0, 8, 10, 0, 0, 0, 0, 0, 0};
+    CHECK(tr.position_ids == want_pos);
+    const naive_outputs ref = naive_tile(*m, px.data(), want_pos, want_mask);
+    CHECK(max_abs_diff(tr.last_hidden_state, ref.last_hidden) < 2e-5);
+    CHECK(max_abs_diff(feats, ref.features) < 2e-5);
+    // And the mask matters: the all-real reference differs by far more than the tolerance.
+    const naive_outputs unmasked = naive_tile(*m, px.data(), want_pos, std::vector<std::uint8_t>(16, 1));
+    CHECK(max_abs_diff(tr.last_hidden_state, unmasked.last_hidden) > 1e-2);
+}
+
+TEST_CASE("siglip: with zero attention weights a layer reduces to the MLP path", "[siglip]") {
+    auto m = make_model(7, 16, 4, 16, 2, 24, 1, 2, 12);
+    auto& L = m->w.layers[0];
+    std::vector<float> zeros(16 * 16, 0.0f);
+    for (kernels::weight_matrix* W : {&L.q, &L.k, &L.v, &L.o}) W->data = zeros.data();
+    std::fill(L.v_b.begin(), L.v_b.end(), 0.0f);
+    // Attention is then uniform over values that are all zero: the branch adds just o_b.
+    const auto px = random_pixels(8, 16);
+    nn::context ctx;
+    vision_scratch s;
+    vision_trace tr;
+    std::vector<float> feats(std::size_t(4 * 12));
+    REQUIRE(encode_tile(ctx, m->cfg, m->w, px.data(), nullptr, feats.data(), s, &tr).is_ok());
+    const std::int64_t n = 16, D = 16;
+    dvec x(tr.embeddings.begin(), tr.embeddings.end());
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::int64_t i = 0; i < D; ++i) x[std::size_t(t * D + i)] += L.o_b[std::size_t(i)];
+    dvec h = naive_layer_norm(x, n, D, L.ln2_w, L.ln2_b, 1e-6);
+    dvec f = naive_linear(L.fc1, h, n, &L.fc1_b);
+    for (double& e : f) e = naive_gelu_tanh(e);
+    dvec f2 = naive_linear(L.fc2, f, n, &L.fc2_b);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += f2[i];
+    REQUIRE(tr.layer_outputs.size() == 1);
+    CHECK(max_abs_diff(tr.layer_outputs[0], x) < 1e-5);
+}
+
+TEST_CASE("siglip: scratch size, caller memory and reuse", "[siglip]") {
+    auto m = make_model(9);
+    auto need = vision_scratch::bytes_required(m->cfg);
+    REQUIRE(need.is_ok());
+    // 5 [n, D] buffers + [n, max(F, 3pp)] + mask + ids, each padded to 64 bytes.
+    const std::size_t n = 16, D = 16, big = 48;
+    CHECK(need.value() == 5 * n * D * 4 + n * big * 4 + 64 + n * 8);
+
+    const auto px = random_pixels(10, 16);
+    nn::context ctx;
+    std::vector<float> a(48), b(48);
+    vision_scratch owned;
+    REQUIRE(encode_tile(ctx, m->cfg, m->w, px.data(), nullptr, a.data(), owned).is_ok());
+    CHECK(owned.owns_memory());
+    CHECK(owned.size_bytes() == need.value());
+
+    void* mem = SMOLVLM_MALLOC(need.value() + 64, 64);
+    REQUIRE(mem);
+    vision_scratch bound;
+    CHECK(bound.bind(mem, need.value() - 1, m->cfg).code() == errc::no_memory);
+    CHECK(bound.bind(static_cast<char*>(mem) + 4, need.value(), m->cfg).code() == errc::invalid_argument);
+    REQUIRE(bound.bind(mem, need.value(), m->cfg).is_ok());
+    CHECK(!bound.owns_memory());
+    REQUIRE(encode_tile(ctx, m->cfg, m->w, px.data(), nullptr, b.data(), bound).is_ok());
+    CHECK(a == b);  // same arithmetic, same buffers layout: bit-identical
+    // Reuse: a second tile through the same scratch gives the same answer again.
+    REQUIRE(encode_tile(ctx, m->cfg, m->w, px.data(), nullptr, b.data(), bound).is_ok());
+    CHECK(a == b);
+    // A bound scratch is not silently reallocated for a different config.
+    auto m2 = make_model(11, 32, 4);
+    std::vector<float> c(16 * 12);
+    const auto px2 = random_pixels(12, 32);
+    CHECK(encode_tile(ctx, m2->cfg, m2->w, px2.data(), nullptr, c.data(), bound).code() == errc::invalid_argument);
+    vision_scratch moved(std::move(owned));
+    CHECK(moved.owns_memory());
+    CHECK(!owned.owns_memory());
+    REQUIRE(encode_tile(ctx, m->cfg, m->w, px.data(), nullptr, b.data(), moved).is_ok());
+    CHECK(a == b);
+    SMOLVLM_FREE(mem);
+}
+
+TEST_CASE("siglip: encode_tiles drops all-zero padding tiles", "[siglip]") {
+    auto m = make_model(13);
+    const auto t0 = random_pixels(14, 16), t1 = random_pixels(15, 16);
+    std::vector<float> px;
+    px.insert(px.end(), t0.begin(), t0.end());
+    px.insert(px.end(), 768, 0.0f);  // padding
+    px.insert(px.end(), t1.begin(), t1.end());
+    nn::context ctx;
+    vision_scratch s;
+    std::vector<float> feats(3 * 48, -7.0f), f0(48), f1(48);
+    auto kept = encode_tiles(ctx, m->cfg, m->w, px.data(), nullptr, 3, feats.data(), s);
+    REQUIRE(kept.is_ok());
+    CHECK(kept.value() == 2);
+    REQUIRE(encode_tile(ctx, m->cfg, m->w, t0.data(), nullptr, f0.data(), s).is_ok());
+    REQUIRE(encode_tile(ctx, m->cfg, m->w, t1.data(), nullptr, f1.data(), s).is_ok());
+    CHECK(std::vector<float>(feats.begin(), feats.begin() + 48) == f0);
+    CHECK(std::vector<float>(feats.begin() + 48, feats.begin() + 96) == f1);
+    CHECK(feats[96] == -7.0f);  // untouched
+    // All padding: the reference keeps the first tile.
+    std::vector<float> zeros(2 * 768, 0.0f);
+    kept = encode_tiles(ctx, m->cfg, m->w, zeros.data(), nullptr, 2, feats.data(), s);
+    REQUIRE(kept.is_ok());
+    CHECK(kept.value() == 1);
+}
+
+TEST_CASE("siglip: bad inputs are errors, not crashes", "[siglip]") {
+    auto m = make_model(17);
+    const auto px = random_pixels(18, 16);
+    nn::context ctx;
+    vision_scratch s;
+    std::vector<float> feats(48);
+    CHECK(encode_tile(ctx, m->cfg, m->w, nullptr, nullptr, feats.data(), s).code() == errc::invalid_argument);
+    CHECK(encode_tile(ctx, m->cfg, m->w, px.data(), nullptr, nullptr, s).code() == errc::invalid_argument);
+    std::vector<std::uint8_t> empty(256, 0);
+    CHECK(encode_tile(ctx, m->cfg, m->w, px.data(), empty.data(), feats.data(), s).code() == errc::invalid_argument);
+    {
+        auto bad = make_model(17);
+        bad->w.layers.pop_back();
+        CHECK(encode_tile(ctx, bad->cfg, bad->w, px.data(), nullptr, feats.data(), s).code() == errc::invalid_argument);
+    }
+    {
+        auto bad = make_model(17);
+        bad->w.pos_embed.resize(5);
+        CHECK(encode_tile(ctx, bad->cfg, bad->w, px.data(), nullptr, feats.data(), s).code() == errc::invalid_argument);
+    }
+    {
+        auto bad = make_model(17);
+        bad->w.connector.cols = 3;
+        CHECK(encode_tile(ctx, bad->cfg, bad->w, px.data(), nullptr, feats.data(), s).code() == errc::invalid_argument);
+    }
+    {
+        auto bad = make_model(17);
+        bad->cfg.has_vision = false;
+        CHECK(encode_tile(ctx, bad->cfg, bad->w, px.data(), nullptr, feats.data(), s).code() == errc::invalid_argument);
+    }
+    {
+        auto bad = make_model(17);
+        bad->cfg.scale_factor = 3;  // 4 patches per side
+        CHECK(!vision_scratch::bytes_required(bad->cfg).is_ok());
+        CHECK(encode_tile(ctx, bad->cfg, bad->w, px.data(), nullptr, feats.data(), s).code() == errc::invalid_argument);
+    }
+}
+
+// ---- golden fixtures ------------------------------------------------------------------------
+
+namespace {
+
+inline double atol_of(const json_value& gj, const std::string& name) {
+    const json_value* t = gj.find("tensors");
+    const json_value* e = t ? t->find(name) : nullptr;
+    const json_value* a = e ? e->find("suggested_atol") : nullptr;
+    return a && a->is_number() ? a->as_number() : -1.0;
+}
+
+}  // namespace
+
+TEST_CASE("siglip: vision tower and connector match the golden fixtures", "[siglip][golden]") {
+    const std::string root = smolvlm_test::fixtures_dir();
+    SMOLVLM_REQUIRE_SHARED(root + "/README.md");
+    thread_pool pool(2);
+    for (const std::string name : {"idefics3_f32_rgb_split", "idefics3_bf16_rgba_tall", "smolvlm_bf16_multi_image",
+                                   "smolvlm_bf16_video", "smolvlm_bf16_nosplit"}) {
+        SECTION(name) {
+            const std::string dir = root + "/" + name;
+            auto cfg = load_model_config(dir + "/model");
+            REQUIRE(cfg.is_ok());
+            auto st = safetensors_set::open_dir(dir + "/model");
+            REQUIRE(st.is_ok());
+            auto w = bind_weights(cfg.value(), st.value());
+            REQUIRE(w.is_ok());
+            auto golden = safetensors_file::open((dir + "/golden.safetensors").c_str());
+            REQUIRE(golden.is_ok());
+            auto gj = parse_json(smolvlm_test::read_file(dir + "/golden.json"));
+            REQUIRE(gj.is_ok());
+            const safetensors_file& g = golden.value();
+            const model_config& c = cfg.value();
+
+            const st_tensor* pv = g.find("pixel_values");
+            const st_tensor* pm = g.find("pixel_attention_mask");
+            REQUIRE(pv);
+            REQUIRE(pm);
+            REQUIRE(pv->shape.ndim == 5);
+            const std::int64_t n_tiles = pv->shape[1], H = pv->shape[3];
+            REQUIRE(H == c.vision.image_size);
+            std::vector<float> pixels;
+            REQUIRE(read_as_f32(*pv, pixels).is_ok());
+            std::vector<std::int64_t> mask64;
+            REQUIRE(read_as_i64(*pm, mask64).is_ok());
+            std::vector<std::uint8_t> mask(mask64.begin(), mask64.end());
+
+            const std::int64_t tokens = c.image_seq_len(), Dt = c.text.hidden_size;
+            std::vector<float> feats(std::size_t(n_tiles * tokens * Dt));
+            std::vector<vision_trace> traces(static_cast<std::size_t>(n_tiles));
+            nn::context ctx;
+            ctx.pool = &pool;
+            vision_scratch s;
+            auto kept = encode_tiles(ctx, c, w.value().vision, pixels.data(), mask.data(), n_tiles, feats.data(), s,
+                                     traces.data());
+            REQUIRE(kept.is_ok());
+
+            // Integers: exact.
+            std::vector<std::int64_t> gmask, gpos;
+            REQUIRE(read_as_i64(*g.find("patch_attention_mask"), gmask).is_ok());
+            REQUIRE(read_as_i64(*g.find("vision_position_ids"), gpos).is_ok());
+            REQUIRE(std::int64_t(gmask.size()) == kept.value() * c.vision.num_patches());
+            std::vector<std::int64_t> mine_mask, mine_pos;
+            for (std::int64_t t = 0; t < kept.value(); ++t) {
+                const vision_trace& tr = traces[std::size_t(t)];
+                mine_mask.insert(mine_mask.end(), tr.patch_attention_mask.begin(), tr.patch_attention_mask.end());
+                mine_pos.insert(mine_pos.end(), tr.position_ids.begin(), tr.position_ids.end());
+            }
+            CHECK(mine_mask == gmask);
+            CHECK(mine_pos == gpos);
+
+            // Floats: within each tensor's suggested_atol (10x the reference's own f32-vs-f64 error).
+            auto compare = [&](const std::string& tname, auto&& get) {
+                const st_tensor* gt = g.find(tname);
+                if (!gt) return;
+                std::vector<float> want;
+                REQUIRE(read_as_f32(*gt, want).is_ok());
+                std::vector<float> mine;
+                for (std::int64_t t = 0; t < kept.value(); ++t) {
+                    const std::vector<float>& v = get(t);
+                    mine.insert(mine.end(), v.begin(), v.end());
+                }
+                REQUIRE(mine.size() == want.size());
+                const double err = max_abs_diff(mine, want);
+                const double atol = atol_of(gj.value(), tname);
+                REQUIRE(atol > 0);
+                std::printf("golden %-26s %-26s max_abs_err %.3g (atol %.3g)\n", name.c_str(), tname.c_str(), err, atol);
+                INFO(name << " " << tname << " max abs error " << err << " atol " << atol);
+                CHECK(err <= atol);
+            };
+            compare("vision_embeddings", [&](std::int64_t t) -> const std::vector<float>& { return traces[std::size_t(t)].embeddings; });
+            for (std::int64_t l = 0; l < c.vision.num_hidden_layers; ++l)
+                compare("vision_layer" + std::to_string(l) + "_output",
+                        [&](std::int64_t t) -> const std::vector<float>& { return traces[std::size_t(t)].layer_outputs[std::size_t(l)]; });
+            compare("vision_last_hidden_state",
+                    [&](std::int64_t t) -> const std::vector<float>& { return traces[std::size_t(t)].last_hidden_state; });
+            compare("pixel_shuffle_output",
+                    [&](std::int64_t t) -> const std::vector<float>& { return traces[std::size_t(t)].pixel_shuffle; });
+            std::vector<std::vector<float>> per_tile(std::size_t(kept.value()));
+            for (std::int64_t t = 0; t < kept.value(); ++t)
+                per_tile[std::size_t(t)].assign(feats.begin() + t * tokens * Dt, feats.begin() + (t + 1) * tokens * Dt);
+            compare("image_features", [&](std::int64_t t) -> const std::vector<float>& { return per_tile[std::size_t(t)]; });
+        }
+    }
+}
+
+TEST_CASE("siglip: position ids match every case of _unit/position_ids.json", "[siglip][golden]") {
+    const std::string path = smolvlm_test::fixtures_dir() + "/_unit/position_ids.json";
+    SMOLVLM_REQUIRE_SHARED(path);
+    json_options jo;
+    auto j = parse_json(smolvlm_test::read_file(path), jo);
+    REQUIRE(j.is_ok());
+    const json_value* cases = j.value().find("cases");
+    REQUIRE(cases);
+    REQUIRE(cases->is_array());
+    int checked = 0;
+    for (const json_value& cs : cases->items()) {
+        const std::int64_t N = cs.find("N")->as_int(), nh = cs.find("nb_h")->as_int(), nw = cs.find("nb_w")->as_int();
+        std::vector<std::uint8_t> mask(std::size_t(N * N), 0);
+        for (std::int64_t r = 0; r < nh; ++r)
+            for (std::int64_t c = 0; c < nw; ++c) mask[std::size_t(r * N + c)] = 1;
+        std::vector<std::int64_t> ids(std::size_t(N * N), -1);
+        REQUIRE(vision_position_ids(mask.data(), N, ids.data()).is_ok());
+        std::vector<std::int64_t> got, want;
+        for (std::int64_t t = 0; t < N * N; ++t) {
+            if (mask[std::size_t(t)])
+                got.push_back(ids[std::size_t(t)]);
+            else
+                CHECK(ids[std::size_t(t)] == 0);
+        }
+        for (const json_value& v : cs.find("ids_valid")->items()) want.push_back(v.as_int());
+        INFO("N " << N << " nb_h " << nh << " nb_w " << nw);
+        CHECK(got == want);
+        ++checked;
+    }
+    CHECK(checked == 278);
+    // Full tiles: identity exactly where the reference says so (the float32 arange quirk).
+    const json_value* full = j.value().find("full_tile_is_identity");
+    REQUIRE(full);
+    int full_checked = 0;
+    for (const auto& kv : full->members()) {
+        const std::int64_t N = std::stoll(kv.first);
+        std::vector<std::uint8_t> mask(std::size_t(N * N), 1);
+        std::vector<std::int64_t> ids(std::size_t(N * N), -1);
+        REQUIRE(vision_position_ids(mask.data(), N, ids.data()).is_ok());
+        bool identity = true;
+        for (std::int64_t i = 0; i < N * N; ++i) identity = identity && ids[std::size_t(i)] == i;
+        INFO("N " << N);
+        CHECK(identity == kv.second.as_bool());
+        ++full_checked;
+    }
+    CHECK(full_checked == 64);
+}
