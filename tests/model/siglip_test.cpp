@@ -278,10 +278,17 @@ TEST_CASE("siglip: patch attention mask marks a patch real when any pixel is", "
     pm[std::size_t(0 * W + 0)] = 1;  // patch (0, 0)
     pm[std::size_t(3 * W + 5)] = 1;  // patch (1, 2): bottom-right pixel only
     pm[std::size_t(4 * W + 2)] = 1;  // patch (2, 1)
-    CHECK(patch_attention_mask(pm.data(), side, p, out.data()) == 3);
+    CHECK(patch_attention_mask(pm.data(), W, p, out.data()) == 3);
     CHECK(out == std::vector<std::uint8_t>{1, 0, 0, 0, 0, 1, 0, 1, 0});
-    CHECK(patch_attention_mask(nullptr, side, p, out.data()) == 9);
+    CHECK(patch_attention_mask(nullptr, W, p, out.data()) == 9);
     CHECK(out == std::vector<std::uint8_t>(9, 1));
+    // Image 7 px, patch 2: 3 x 3 patches; the last pixel row/column belongs to no patch.
+    std::vector<std::uint8_t> pm7(49, 0);
+    pm7[6] = pm7[6 * 7] = 1;  // only in the ignored column / row
+    CHECK(patch_attention_mask(pm7.data(), 7, 2, out.data()) == 0);
+    pm7[1 * 7 + 5] = 1;       // patch (0, 2)
+    CHECK(patch_attention_mask(pm7.data(), 7, 2, out.data()) == 1);
+    CHECK(out == std::vector<std::uint8_t>{0, 0, 1, 0, 0, 0, 0, 0, 0});
 }
 
 TEST_CASE("siglip: position ids on hand-made masks", "[siglip]") {
@@ -350,6 +357,21 @@ TEST_CASE("siglip: a tile matches a naive double-precision reference", "[siglip]
         CHECK(max_abs_diff(tr.pixel_shuffle, ref.shuffled) < 2e-5);
         CHECK(max_abs_diff(feats, ref.features) < 2e-5);
     }
+}
+
+TEST_CASE("siglip: image_size not a multiple of patch_size ignores the remainder, as the strided conv", "[siglip]") {
+    auto m = make_model(19, 18, 4);  // 4 x 4 patches of 4 px, 2 px left over
+    const auto px = random_pixels(20, 18);
+    nn::context ctx;
+    vision_scratch s;
+    vision_trace tr;
+    std::vector<float> feats(std::size_t(4 * 12));
+    REQUIRE(encode_tile(ctx, m->cfg, m->w, px.data(), nullptr, feats.data(), s, &tr).is_ok());
+    std::vector<std::int64_t> pos(16);
+    for (int i = 0; i < 16; ++i) pos[std::size_t(i)] = i;
+    const naive_outputs ref = naive_tile(*m, px.data(), pos, std::vector<std::uint8_t>(16, 1));
+    CHECK(max_abs_diff(tr.embeddings, ref.embeddings) < 2e-5);
+    CHECK(max_abs_diff(feats, ref.features) < 2e-5);
 }
 
 TEST_CASE("siglip: padding patches are masked as keys and get zero-based position ids", "[siglip]") {

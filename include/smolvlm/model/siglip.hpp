@@ -7,7 +7,7 @@
 //
 //   pixels       [3, H, W]            H = W = image_size (512), normalized to [-1, 1]
 //   pixel_mask   [H, W] u8 or null    1 = real pixel, 0 = padding (null: all real)
-//   patch mask   [side, side]         side = H / p (32); a patch is real if any pixel is
+//   patch mask   [side, side]         side = H / p (32, rounded down); a patch is real if any pixel is
 //   patches      [n, 3 p p]           n = side^2 (1024); im2col in the conv weight's [C, p, p] order
 //   x            [n, D]               D = hidden_size (768)
 //     x = patches · Wpatch^T + b + pos_embed[position_ids]      Idefics3VisionEmbeddings
@@ -67,8 +67,10 @@ inline result<vision_dims> vision_dims_for(const model_config& cfg) {
     const vision_config& v = cfg.vision;
     if (!cfg.has_vision) return status(errc::invalid_argument, "vision: the model has no vision tower");
     if (v.num_channels != 3) return status(errc::unsupported, "vision: num_channels must be 3");
-    if (v.patch_size <= 0 || v.image_size <= 0 || v.image_size % v.patch_size != 0)
-        return status(errc::invalid_argument, "vision: image_size is not a positive multiple of patch_size");
+    // image_size need not be a multiple of patch_size: the strided conv ignores the
+    // remainder (SigLIP so400m: 384 px, patch 14 -> 27 x 27 patches).
+    if (v.patch_size <= 0 || v.image_size < v.patch_size)
+        return status(errc::invalid_argument, "vision: patch_size must be in [1, image_size]");
     if (v.hidden_size <= 0 || v.num_attention_heads <= 0 || v.hidden_size % v.num_attention_heads != 0)
         return status(errc::invalid_argument, "vision: hidden_size is not a multiple of num_attention_heads");
     if (v.intermediate_size <= 0 || v.num_hidden_layers < 0)
@@ -245,11 +247,12 @@ struct vision_trace {
 // ---- step 1: patch attention mask ----------------------------------------------------------
 
 // A patch is real when any of its p x p pixels is (the reference unfolds the pixel mask
-// and tests sum > 0). pixel_mask: [side p, side p] or null (all real); out: [side, side].
+// and tests sum > 0; pixels past the last whole patch are ignored, as by the conv).
+// pixel_mask: [W, W] or null (all real), W = image_size; out: [side, side], side = W / p.
 // Returns the number of real patches.
-inline std::int64_t patch_attention_mask(const std::uint8_t* pixel_mask, std::int64_t side, std::int64_t p,
+inline std::int64_t patch_attention_mask(const std::uint8_t* pixel_mask, std::int64_t W, std::int64_t p,
                                          std::uint8_t* out) {
-    const std::int64_t W = side * p;
+    const std::int64_t side = W / p;
     std::int64_t n_real = 0;
     for (std::int64_t i = 0; i < side; ++i)
         for (std::int64_t j = 0; j < side; ++j) {
@@ -487,7 +490,7 @@ inline status encode_tile(const nn::context& ctx, const model_config& cfg, const
     const bool gelu_erf = cfg.vision.hidden_act == "gelu";
 
     // Idefics3Model.get_image_features: patch mask from the pixel mask.
-    const std::int64_t n_real = patch_attention_mask(pixel_mask, d.side, d.patch, s.patch_mask);
+    const std::int64_t n_real = patch_attention_mask(pixel_mask, d.image_size, d.patch, s.patch_mask);
     // Idefics3VisionEmbeddings: position ids, patch embedding + position embedding.
     SMOLVLM_TRY(vision_position_ids(s.patch_mask, d.side, s.position_ids));
     vision_embeddings(ctx, d, w, pixels, s.position_ids, s.big, s.x);
