@@ -298,6 +298,39 @@ inline void resample_row_h4_avx2(const std::uint8_t* src, std::uint8_t* dst, int
     }
 }
 
+// AVX2 horizontal pass for 3-byte pixels (RGB): two taps per step, the 6 bytes of a pixel
+// pair spread to [r g b 0 r' g' b' 0] by a byte shuffle. An 8-byte load may only run past
+// the pair when it stays inside the row; the last pairs of a row go through the tail.
+SMOLVLM_TARGET("avx2")
+inline void resample_row_h3_avx2(const std::uint8_t* src, int in_w, std::uint8_t* dst, int out_w,
+                                 const resample_coeffs& rc) {
+    const __m256i sel = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    const __m128i spread = _mm_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const std::uint8_t* row_end = src + std::size_t(in_w) * 3;
+    for (int xx = 0; xx < out_w; ++xx) {
+        const std::int32_t* k = &rc.k[std::size_t(xx) * std::size_t(rc.ksize)];
+        const std::uint8_t* p = src + std::size_t(rc.first[std::size_t(xx)]) * 3;
+        const int n = rc.count[std::size_t(xx)];
+        __m256i acc = _mm256_setzero_si256();
+        int t = 0;
+        for (; t + 2 <= n && p + t * 3 + 8 <= row_end; t += 2) {
+            const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + t * 3));
+            const __m256i v = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(raw, spread));
+            const __m256i kk = _mm256_permutevar8x32_epi32(
+                _mm256_castsi128_si256(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(k + t))), sel);
+            acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, kk));
+        }
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+        alignas(16) std::int32_t a[4];
+        _mm_store_si128(reinterpret_cast<__m128i*>(a), s);
+        for (int c = 0; c < 3; ++c) a[c] += 1 << (k_pil_precision_bits - 1);
+        for (; t < n; ++t)
+            for (int c = 0; c < 3; ++c) a[c] += std::int32_t(p[t * 3 + c]) * k[t];
+        std::uint8_t* d = dst + std::size_t(xx) * 3;
+        for (int c = 0; c < 3; ++c) d[c] = pil_clip8(a[c]);
+    }
+}
+
 // AVX2 horizontal pass for 1-byte pixels: 8 taps per step.
 SMOLVLM_TARGET("avx2")
 inline void resample_row_h1_avx2(const std::uint8_t* src, std::uint8_t* dst, int out_w, const resample_coeffs& rc) {
@@ -364,7 +397,7 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
         }
         const std::size_t in_w = std::size_t(src.width);
         parallel_for(opt.pool, rows, [&](std::int64_t b, std::int64_t e, int) {
-            std::vector<std::uint8_t> padded;  // 4-byte pixels for the AVX2 kernel (RGB / LA rows)
+            std::vector<std::uint8_t> padded;  // 4-byte pixels for the AVX2 kernel (LA rows)
             for (std::int64_t y = b; y < e; ++y) {
                 const std::uint8_t* in = src.row(int(y) + row0);
                 std::uint8_t* out = hdst + std::size_t(y) * out_row;
@@ -374,6 +407,8 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
                         resample_row_h1_avx2(in, out, out_w, ch);
                     } else if (C == 4) {
                         resample_row_h4_avx2(in, out, out_w, 4, ch);
+                    } else if (C == 3) {
+                        resample_row_h3_avx2(in, src.width, out, out_w, ch);
                     } else {
                         padded.resize(in_w * 4);
                         for (std::size_t x = 0; x < in_w; ++x) {
