@@ -39,3 +39,4 @@
 #include "smolvlm/text/unicode.hpp"
 #include "smolvlm/text/bpe.hpp"
 #include "smolvlm/text/chat_template.hpp"
+#include "smolvlm/core/arena.hpp"
