@@ -138,6 +138,13 @@ const char* k_smolvlm_chat_template =
     "'<video>' }}{% endif %}{% endfor %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ "
     "'Assistant:' }}{% endif %}";
 
+// SmolLM2's ChatML template (text-only shapes).
+const char* k_chatml_template =
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou "
+    "are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + "
+    "message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt "
+    "%}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
 int usage() {
     std::fprintf(stderr,
                  "usage: make-random-model OUT_DIR [--shape NAME] [--seed N] [--dtype bf16|f32] "
@@ -192,6 +199,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: unknown shape '%s'\n", shape.c_str());
         return usage();
     }
+
     ::mkdir(out.c_str(), 0755);
 
     // --- tokenizer ---
@@ -215,7 +223,9 @@ int main(int argc, char** argv) {
         tok_cfg = c ? c.value() : std::string("{}");
     } else {
         tok_json = make_tokenizer_json(&n_tok_ids, &specials);
-        tok_cfg = "{\"eos_token\":\"<end_of_utterance>\",\"bos_token\":\"<|im_start|>\",\"model_max_length\":8192}";
+        tok_cfg = "{\"eos_token\":\"<end_of_utterance>\",\"bos_token\":\"<|im_start|>\",\"model_max_length\":8192";
+        if (!p->vision) tok_cfg += std::string(",\"chat_template\":") + json_str(k_chatml_template);
+        tok_cfg += "}";
     }
     std::int64_t vocab = p->vocab ? p->vocab : ((n_tok_ids + 63) / 64) * 64;
     if (vocab < n_tok_ids) vocab = n_tok_ids;

@@ -31,6 +31,8 @@
 #include "../model/config.hpp"
 #include "../model/weights.hpp"
 #include "../text/bpe.hpp"
+#include "../text/chat_template.hpp"
+#include "preprocess.hpp"
 
 namespace smolvlm {
 
@@ -69,6 +71,9 @@ struct model_memory {
     std::string_view generation_config_json;
     std::string_view tokenizer_json;
     std::string_view tokenizer_config_json;
+    std::string_view chat_template;             // chat_template.json, .jinja text or tokenizer_config.json
+    std::string_view preprocessor_config_json;  // VLMs: preprocessor_config.json
+    std::string_view processor_config_json;     // VLMs: processor_config.json (optional)
     const void* safetensors = nullptr;
     std::size_t safetensors_size = 0;
 };
@@ -93,6 +98,21 @@ public:
         safetensors_options so;
         so.allow_mmap = opt.allow_mmap;
         SMOLVLM_ASSIGN_OR_RETURN(m->st_, safetensors_set::open_dir(dir, so));
+        SMOLVLM_ASSIGN_OR_RETURN(m->chat_kind_, load_chat_template_kind(dir));
+        if (m->cfg_.has_vision) {
+            auto read = [&](const char* name, std::string& out) -> status {
+                const std::string p = path_join(dir, name);
+                if (!file_exists(p.c_str())) return status::ok();
+                SMOLVLM_ASSIGN_OR_RETURN(out, read_text_file(p.c_str(), std::size_t(1) << 20));
+                return status::ok();
+            };
+            std::string pre, proc, cfg;
+            SMOLVLM_TRY(read("preprocessor_config.json", pre));
+            SMOLVLM_TRY(read("processor_config.json", proc));
+            SMOLVLM_TRY(read("config.json", cfg));
+            if (pre.empty()) return status::fmt(errc::io, "'%s' has no preprocessor_config.json", dir.c_str());
+            SMOLVLM_TRY(m->load_image_config(pre, proc, cfg));
+        }
         SMOLVLM_TRY(m->finish(opt, pool));
         return m;
     }
@@ -110,12 +130,25 @@ public:
             SMOLVLM_TRY(parse_generation_config(mem.generation_config_json, m->cfg_.generation));
         SMOLVLM_ASSIGN_OR_RETURN(m->tok_, tokenizer::load_json(mem.tokenizer_json, mem.tokenizer_config_json));
         SMOLVLM_ASSIGN_OR_RETURN(m->st_, safetensors_set::from_memory(mem.safetensors, mem.safetensors_size));
+        if (!mem.chat_template.empty()) {
+            SMOLVLM_ASSIGN_OR_RETURN(m->chat_kind_, detect_chat_template(mem.chat_template));
+        } else {
+            m->chat_kind_ = m->cfg_.has_vision ? chat_template_kind::smolvlm : chat_template_kind::chatml;
+        }
+        if (m->cfg_.has_vision) {
+            if (mem.preprocessor_config_json.empty())
+                return status(errc::invalid_argument, "a vision model needs preprocessor_config.json text");
+            SMOLVLM_TRY(m->load_image_config(mem.preprocessor_config_json, mem.processor_config_json, mem.config_json));
+        }
         SMOLVLM_TRY(m->finish(opt, pool));
         return m;
     }
 
     const std::string& dir() const { return dir_; }
     const model_config& config() const { return cfg_; }
+    chat_template_kind chat_kind() const { return chat_kind_; }
+    // Image processor settings (VLMs only).
+    const image_processor_config& image_config() const { return image_cfg_; }
     const tokenizer& tok() const { return tok_; }
     const model_weights& weights() const { return w_; }
     const kernels::kernel_table& kernels() const { return kt_; }
@@ -143,6 +176,33 @@ public:
 
 private:
     model() = default;
+
+    status load_image_config(std::string_view pre, std::string_view proc, std::string_view cfg) {
+        auto pj = parse_json(pre);
+        if (!pj) {
+            status s = pj.error();
+            return s.prepend("preprocessor_config.json: ");
+        }
+        result<json_value> rj = json_value();
+        if (!proc.empty()) {
+            rj = parse_json(proc);
+            if (!rj) {
+                status s = rj.error();
+                return s.prepend("processor_config.json: ");
+            }
+        }
+        auto cj = parse_json(cfg);
+        if (!cj) return cj.take_status();
+        SMOLVLM_ASSIGN_OR_RETURN(image_cfg_, parse_image_processor_config(pj.value(), proc.empty() ? nullptr : &rj.value(),
+                                                                          &cj.value()));
+        if (image_cfg_.image_seq_len != cfg_.image_seq_len())
+            return status::fmt(errc::bad_format, "processor image_seq_len %d does not match the model (%lld)",
+                               image_cfg_.image_seq_len, (long long)cfg_.image_seq_len());
+        if (image_cfg_.max_image_size != cfg_.vision.image_size)
+            return status::fmt(errc::bad_format, "preprocessor max_image_size %d does not match vision image_size %lld",
+                               image_cfg_.max_image_size, (long long)cfg_.vision.image_size);
+        return status::ok();
+    }
 
     status finish(const model_options& opt, thread_pool* pool) {
         kt_ = kernels::select_kernels(detect_cpu(), opt.isa);
@@ -204,6 +264,8 @@ private:
     std::vector<kernels::packed_weight> packed_;
     kernels::kernel_table kt_;
     weight_format fmt_ = weight_format::native;
+    chat_template_kind chat_kind_ = chat_template_kind::chatml;
+    image_processor_config image_cfg_;
     std::size_t owned_bytes_ = 0, decode_bytes_ = 0;
 };
 
