@@ -40,3 +40,6 @@
 #include "smolvlm/text/bpe.hpp"
 #include "smolvlm/text/chat_template.hpp"
 #include "smolvlm/core/arena.hpp"
+#include "smolvlm/pipeline/resample.hpp"
+#include "smolvlm/pipeline/preprocess.hpp"
+#include "smolvlm/pipeline/prompt.hpp"

@@ -1,4 +1,5 @@
 #include <smolvlm/io/json.hpp>
+#include <smolvlm/io/decode.hpp>
 #include <smolvlm/io/png.hpp>
 #include <smolvlm/io/safetensors.hpp>
 #include <smolvlm/pipeline/preprocess.hpp>
@@ -243,6 +244,35 @@ TEST_CASE("preprocess: every fixture image reproduces the goldens exactly", "[pi
     }
 }
 
+TEST_CASE("preprocess: JPEG inputs through our own decoder give the same pixel_values", "[pipeline][preprocess][golden]") {
+    // The goldens were made from PIL's JPEG decode (inputs/*.decoded.png); this checks the
+    // whole path from the .jpg file with io/decode.hpp.
+    int jpegs = 0;
+    for (const char* name : {"smolvlm_bf16_multi_image", "smolvlm_bf16_nosplit"}) {
+        const std::string dir = smolvlm_test::fixtures_dir() + "/" + name;
+        SMOLVLM_REQUIRE_SHARED(dir + "/golden.json");
+        json_value g = load_json(dir + "/golden.json");
+        const image_processor_config cfg = load_config(dir);
+        const json_value& inputs = *g.find("inputs");
+        for (const json_value& in : inputs.items()) {
+            const json_value* dec = in.find("decoded_png");
+            if (!dec) continue;
+            INFO(name << " " << in.find("file")->as_string());
+            auto ours = load_image_file((dir + "/" + in.find("file")->as_string()).c_str());
+            REQUIRE(ours.is_ok());
+            image pil = load_png(dir + "/" + dec->as_string());
+            CHECK(ours->pixels == pil.pixels);  // the decoder itself
+            auto a = preprocess_images(&ours.value(), 1, cfg);
+            auto b = preprocess_images(&pil, 1, cfg);
+            REQUIRE(a.is_ok());
+            REQUIRE(b.is_ok());
+            CHECK(count_bit_diffs(a->pixel_values.data(), b->pixel_values.data(), std::size_t(a->pixel_values.numel())) == 0);
+            ++jpegs;
+        }
+    }
+    CHECK(jpegs == 3);
+}
+
 TEST_CASE("preprocess: SmolVLM2 video frames and sampling match the video fixture", "[pipeline][preprocess][golden]") {
     const std::string dir = smolvlm_test::fixtures_dir() + "/smolvlm_bf16_video";
     SMOLVLM_REQUIRE_SHARED(dir + "/golden.json");
@@ -444,12 +474,16 @@ TEST_CASE("preprocess: tile counts and invariants on synthetic images", "[pipeli
         REQUIRE(r.is_ok());
         CHECK(r->plans[0].width == 20);
         CHECK(r->plans[0].height == 40);
-        image rot = detail::apply_exif_orientation(im.view(), 6);
-        CHECK(rot.width == 20);
-        // 90 degrees clockwise: the input's bottom-left pixel lands at the output's top-left.
-        CHECK(std::memcmp(rot.row(0), im.row(19), 3) == 0);
-        image back = detail::apply_exif_orientation(rot.view(), 8);
-        CHECK(back.pixels == im.pixels);
+        // Same tiles as rotating first (io/decode.hpp) and preprocessing without the orientation.
+        image rot = apply_orientation(im, 6);
+        rot.orientation = 1;
+        auto r2 = preprocess_images(&rot, 1, small, lo);
+        REQUIRE(r2.is_ok());
+        CHECK(count_bit_diffs(r->pixel_values.data(), r2->pixel_values.data(), std::size_t(r->pixel_values.numel())) == 0);
+        // Without the load_image convention the orientation is ignored (HF processors do not read EXIF).
+        auto r3 = preprocess_images(&im, 1, small);
+        REQUIRE(r3.is_ok());
+        CHECK(r3->plans[0].width == 40);
     }
     SECTION("bad input is a status") {
         CHECK_FALSE(plan_image(0, 10, cfg).is_ok());

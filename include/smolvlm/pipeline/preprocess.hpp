@@ -36,6 +36,7 @@
 #include "../core/parallel.hpp"
 #include "../core/status.hpp"
 #include "../core/tensor.hpp"
+#include "../io/decode.hpp"
 #include "../io/image.hpp"
 #include "../io/json.hpp"
 #include "resample.hpp"
@@ -364,34 +365,6 @@ struct processed_images {
 
 namespace detail {
 
-// PIL Image.transpose for EXIF orientations 2..8 (ImageOps.exif_transpose).
-inline image apply_exif_orientation(const image_view& src, int orientation) {
-    const int W = src.width, H = src.height, C = src.channels;
-    const bool swap = orientation >= 5 && orientation <= 8;
-    image out;
-    out.width = swap ? H : W;
-    out.height = swap ? W : H;
-    out.channels = C;
-    out.pixels.resize(std::size_t(W) * std::size_t(H) * std::size_t(C));
-    for (int y = 0; y < out.height; ++y)
-        for (int x = 0; x < out.width; ++x) {
-            int sx = x, sy = y;
-            switch (orientation) {
-                case 2: sx = W - 1 - x; break;                      // FLIP_LEFT_RIGHT
-                case 3: sx = W - 1 - x; sy = H - 1 - y; break;      // ROTATE_180
-                case 4: sy = H - 1 - y; break;                      // FLIP_TOP_BOTTOM
-                case 5: sx = y; sy = x; break;                      // TRANSPOSE
-                case 6: sx = y; sy = H - 1 - x; break;              // ROTATE_270 (90 clockwise)
-                case 7: sx = W - 1 - y; sy = H - 1 - x; break;      // TRANSVERSE
-                case 8: sx = W - 1 - y; sy = x; break;              // ROTATE_90 (counter-clockwise)
-                default: break;
-            }
-            std::memcpy(out.row(y) + std::size_t(x) * std::size_t(C),
-                        src.row(sy) + std::size_t(sx) * std::size_t(C), std::size_t(C));
-        }
-    return out;
-}
-
 // Tile t of `src` (native channels) -> out [3, m, m] floats: composite on white (when the
 // image has alpha or one channel, as convert_to_rgb does), then the per-channel table.
 inline void write_tile(const image_view& src, int x0, int y0, int m, bool convert_rgb, const pixel_lut& lut,
@@ -467,8 +440,8 @@ inline status preprocess_image_into(const image_view& input, const image_plan& p
     image_view src = input;
     image oriented, rgb;
     if (opt.load_image_convention) {
-        if (orientation >= 2 && orientation <= 8) {
-            oriented = detail::apply_exif_orientation(src, orientation);
+        if (orientation >= 2 && orientation <= 8) {  // ImageOps.exif_transpose
+            oriented = apply_orientation(detail::copy_of(src), orientation);
             src = oriented.view();
         }
         if (src.channels != 3) {
