@@ -43,3 +43,8 @@
 #include "smolvlm/pipeline/resample.hpp"
 #include "smolvlm/pipeline/preprocess.hpp"
 #include "smolvlm/pipeline/prompt.hpp"
+#include "smolvlm/io/inflate.hpp"
+#include "smolvlm/io/png.hpp"
+#include "smolvlm/io/jpeg.hpp"
+#include "smolvlm/io/ppm.hpp"
+#include "smolvlm/io/decode.hpp"
