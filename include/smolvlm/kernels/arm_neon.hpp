@@ -21,7 +21,7 @@
 #if defined(__clang__)
 #define SMOLVLM_DOTPROD_TARGET SMOLVLM_TARGET("dotprod")
 #else
-#define SMOLVLM_DOTPROD_TARGET SMOLVLM_TARGET("+dotprod")
+#define SMOLVLM_DOTPROD_TARGET SMOLVLM_TARGET("arch=armv8.2-a+dotprod")
 #endif
 
 namespace smolvlm::kernels {

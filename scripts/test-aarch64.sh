@@ -1,0 +1,49 @@
+#!/bin/sh
+# Cross-compile the kernel and core tests for AArch64 and run them under qemu-aarch64.
+#   scripts/test-aarch64.sh [build-dir]        (default: build-aarch64 in the repo)
+# Exits non-zero when a build or a test fails; prints a skip line and exits 0 when the
+# cross compiler or qemu is not installed.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-"$here/build-aarch64"}
+cxx=${CXX_AARCH64:-aarch64-linux-gnu-g++}
+qemu=${QEMU_AARCH64:-qemu-aarch64}
+
+if ! command -v "$cxx" >/dev/null 2>&1; then
+    echo "test-aarch64: SKIP ($cxx not found)"
+    exit 0
+fi
+if ! command -v "$qemu" >/dev/null 2>&1; then
+    echo "test-aarch64: SKIP ($qemu not found)"
+    exit 0
+fi
+
+mkdir -p "$out"
+# Catch2 v2 is header-only; use the host's copy of its headers.
+catch_inc=""
+for d in /usr/include /usr/local/include; do
+    if [ -f "$d/catch2/catch.hpp" ]; then catch_inc="$d/catch2_only"; mkdir -p "$out/inc"; ln -sfn "$d/catch2" "$out/inc/catch2"; fi
+done
+if [ -z "$catch_inc" ]; then
+    echo "test-aarch64: SKIP (catch2/catch.hpp not found)"
+    exit 0
+fi
+
+flags="-std=c++17 -O2 -Wall -Wextra -Werror -static -I$here/include -I$out/inc \
+  -DSMOLVLM_SHARED_DIR=\"$here/../shared\" -DSMOLVLM_SOURCE_DIR=\"$here\" -DSMOLVLM_BINARY_DIR=\"$out\""
+if [ ! -f "$out/main.o" ] || [ "$here/tests/main.cpp" -nt "$out/main.o" ]; then
+    # shellcheck disable=SC2086
+    $cxx $flags -c "$here/tests/main.cpp" -o "$out/main.o"
+fi
+srcs=$(ls "$here"/tests/kernels/*_test.cpp "$here"/tests/core/*_test.cpp)
+echo "test-aarch64: building $(echo "$srcs" | wc -l) test files with $cxx"
+# shellcheck disable=SC2086
+$cxx $flags "$out/main.o" $srcs -o "$out/smolvlm-tests-aarch64" -lpthread
+
+# qemu's default CPU (max) has NEON, dotprod and i8mm: both NEON kernels run.
+echo "test-aarch64: running under $qemu"
+"$qemu" "$out/smolvlm-tests-aarch64"
+# And once with a CPU without dotprod, so the plain NEON path is the best one picked.
+"$qemu" -cpu cortex-a53 "$out/smolvlm-tests-aarch64" "[kernels]"
+echo "test-aarch64: OK"
