@@ -48,3 +48,4 @@
 #include "smolvlm/io/jpeg.hpp"
 #include "smolvlm/io/ppm.hpp"
 #include "smolvlm/io/decode.hpp"
+#include "smolvlm/pipeline/vlm.hpp"
