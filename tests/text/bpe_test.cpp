@@ -371,3 +371,13 @@ TEST_CASE("tokenizer: load time of SmolVLM tokenizer.json", "[text][bpe][timing]
     // enough for a hard limit (see bench/tokenizer_bench.cpp for measurements).
     WARN("tokenizer.json load: " << ms << " ms");
 }
+
+TEST_CASE("tokenizer: a default-constructed tokenizer is empty and safe", "[text][bpe]") {
+    const tokenizer t;
+    CHECK(t.encode("hello <image> 123").empty());
+    CHECK(t.decode({1, 2, 3}).empty());
+    CHECK(t.vocab_size() == 0);
+    CHECK(t.token_to_id("a") == smolvlm::k_no_token);
+    CHECK(t.id_to_token(0).empty());
+    CHECK(t.row_col_id(1, 1) == smolvlm::k_no_token);
+}

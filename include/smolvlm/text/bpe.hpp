@@ -164,6 +164,7 @@ private:
         return std::size_t(k);
     }
     const merge_entry* find_merge(token_id a, token_id b) const {
+        if (merges_.empty()) return nullptr;
         const std::uint64_t k = pair_key(a, b);
         std::size_t i = hash_key(k) & mask_;
         for (;;) {
@@ -509,6 +510,7 @@ inline int tokenizer::find_added(const unsigned char* s, std::size_t n, std::siz
 }
 
 inline void tokenizer::encode_append(std::string_view text, std::vector<token_id>& out, bool parse_special) const {
+    if (tokens_.empty()) return;  // default-constructed: nothing to encode with
     const auto* s = reinterpret_cast<const unsigned char*>(text.data());
     const std::size_t n = text.size();
     scratch sc;
