@@ -49,3 +49,8 @@
 #include "smolvlm/io/ppm.hpp"
 #include "smolvlm/io/decode.hpp"
 #include "smolvlm/pipeline/vlm.hpp"
+#include "smolvlm/core/cpu.hpp"
+#include "smolvlm/kernels/quant.hpp"
+#include "smolvlm/kernels/pack.hpp"
+#include "smolvlm/kernels/vec.hpp"
+#include "smolvlm/kernels/dispatch.hpp"
