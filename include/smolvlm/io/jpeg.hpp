@@ -70,6 +70,8 @@ inline status build_jpeg_huffman(jpeg_huffman& h, const std::uint8_t counts[16],
     for (int len = 1; len <= 16; ++len) {
         h.valoffset[len] = k - code;
         for (int i = 0; i < counts[len - 1]; ++i, ++k, ++code) {
+            // T.81 C.2: every code of length len must fit in len bits (checked before use).
+            if (code >= (1 << len)) return status(errc::bad_format, "jpeg: over-subscribed Huffman table");
             if (len <= k_jpeg_fast_bits) {
                 int shift = k_jpeg_fast_bits - len;
                 for (int f = 0; f < (1 << shift); ++f)
@@ -77,7 +79,6 @@ inline status build_jpeg_huffman(jpeg_huffman& h, const std::uint8_t counts[16],
             }
         }
         h.maxcode[len] = counts[len - 1] ? code - 1 : -1;
-        if (code > (1 << len)) return status(errc::bad_format, "jpeg: over-subscribed Huffman table");
         code <<= 1;
     }
     h.maxcode[17] = 0x7FFFFFFF;  // sentinel, never reached: lengths stop at 16
