@@ -10,7 +10,9 @@
 
 #include "../test_util.hpp"
 
+#include <smolvlm/core/cpu.hpp>
 #include <smolvlm/io/json.hpp>
+#include <smolvlm/kernels/dispatch.hpp>
 #include <smolvlm/io/safetensors.hpp>
 #include <smolvlm/model/config.hpp>
 #include <smolvlm/model/siglip.hpp>
@@ -431,9 +433,10 @@ TEST_CASE("siglip: scratch size, caller memory and reuse", "[siglip]") {
     auto m = make_model(9);
     auto need = vision_scratch::bytes_required(m->cfg);
     REQUIRE(need.is_ok());
-    // 5 [n, D] buffers + [n, max(F, 3pp)] + mask + ids, each padded to 64 bytes.
-    const std::size_t n = 16, D = 16, big = 48;
-    CHECK(need.value() == 5 * n * D * 4 + n * big * 4 + 64 + n * 8);
+    // 5 [n, D] buffers + [n, max(F, 3pp)] + scores [n, n] + 4 [n, hd] head buffers + row sums
+    // + mask + ids, each padded to 64 bytes.
+    const std::size_t n = 16, D = 16, big = 48, hd = 8;
+    CHECK(need.value() == 5 * n * D * 4 + n * big * 4 + n * n * 4 + 4 * n * hd * 4 + 64 + 64 + n * 8);
 
     const auto px = random_pixels(10, 16);
     nn::context ctx;
@@ -578,11 +581,17 @@ TEST_CASE("siglip: vision tower and connector match the golden fixtures", "[sigl
             REQUIRE(read_as_i64(*pm, mask64).is_ok());
             std::vector<std::uint8_t> mask(mask64.begin(), mask64.end());
 
+            // Scalar reference kernels, then the kernels dispatch picks for this CPU.
+            for (const bool simd : {false, true}) {
+            const kernels::kernel_table kt =
+                simd ? kernels::select_kernels(detect_cpu()) : kernels::select_kernels(detect_cpu(), kernels::isa::scalar);
+            const std::string label = name + (simd ? std::string(" ") + kernels::isa_name(kt.chosen) : " scalar");
             const std::int64_t tokens = c.image_seq_len(), Dt = c.text.hidden_size;
             std::vector<float> feats(std::size_t(n_tiles * tokens * Dt));
             std::vector<vision_trace> traces(static_cast<std::size_t>(n_tiles));
             nn::context ctx;
             ctx.pool = &pool;
+            ctx.matmul = kt.matmul;
             vision_scratch s;
             auto kept = encode_tiles(ctx, c, w.value().vision, pixels.data(), mask.data(), n_tiles, feats.data(), s,
                                      traces.data());
@@ -617,8 +626,8 @@ TEST_CASE("siglip: vision tower and connector match the golden fixtures", "[sigl
                 const double err = max_abs_diff(mine, want);
                 const double atol = atol_of(gj.value(), tname);
                 REQUIRE(atol > 0);
-                std::printf("golden %-26s %-26s max_abs_err %.3g (atol %.3g)\n", name.c_str(), tname.c_str(), err, atol);
-                INFO(name << " " << tname << " max abs error " << err << " atol " << atol);
+                std::printf("golden %-34s %-26s max_abs_err %.3g (atol %.3g)\n", label.c_str(), tname.c_str(), err, atol);
+                INFO(label << " " << tname << " max abs error " << err << " atol " << atol);
                 CHECK(err <= atol);
             };
             compare("vision_embeddings", [&](std::int64_t t) -> const std::vector<float>& { return traces[std::size_t(t)].embeddings; });
@@ -633,6 +642,7 @@ TEST_CASE("siglip: vision tower and connector match the golden fixtures", "[sigl
             for (std::int64_t t = 0; t < kept.value(); ++t)
                 per_tile[std::size_t(t)].assign(feats.begin() + t * tokens * Dt, feats.begin() + (t + 1) * tokens * Dt);
             compare("image_features", [&](std::int64_t t) -> const std::vector<float>& { return per_tile[std::size_t(t)]; });
+            }
         }
     }
 }

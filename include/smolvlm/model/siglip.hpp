@@ -17,9 +17,9 @@
 //     x = post_layernorm(x)                                      last_hidden_state
 //   features     [n / s^2, Dt]        connector (model/connector.hpp): s = 4, Dt = 576
 //
-// Memory: one vision_scratch sized from the config (vision_scratch::bytes_required)
-// is reused for every tile; nothing is allocated per tile except inside nn::attention
-// (small per-thread accumulators) and the optional trace.
+// Memory: one vision_scratch sized from the config (vision_scratch::bytes_required;
+// 27 MiB at the SmolVLM-256M shape) is reused for every tile; nothing is allocated per
+// tile except by the optional trace (and whatever the matmul kernel needs internally).
 #pragma once
 
 #include <cmath>
@@ -31,7 +31,6 @@
 #include "../core/parallel.hpp"
 #include "../core/status.hpp"
 #include "../nn/activation.hpp"
-#include "../nn/attention.hpp"
 #include "../nn/context.hpp"
 #include "../nn/norm.hpp"
 #include "config.hpp"
@@ -101,7 +100,8 @@ namespace detail {
 
 // Byte offsets of the scratch buffers inside one block (each 64-byte aligned).
 struct vision_layout {
-    std::uint64_t x = 0, h = 0, q = 0, k = 0, v = 0, big = 0, patch_mask = 0, position_ids = 0, total = 0;
+    std::uint64_t x = 0, h = 0, q = 0, k = 0, v = 0, big = 0, scores = 0, head_q = 0, head_k = 0, head_vt = 0,
+                  head_o = 0, row_sum = 0, patch_mask = 0, position_ids = 0, total = 0;
 
     explicit vision_layout(const vision_dims& d) {
         auto take = [this](std::uint64_t bytes) {
@@ -117,6 +117,13 @@ struct vision_layout {
         k = take(n * D * sizeof(float));
         v = take(n * D * sizeof(float));
         big = take(n * big_cols * sizeof(float));
+        const std::uint64_t hd = std::uint64_t(d.head_dim);
+        scores = take(n * n * sizeof(float));
+        head_q = take(n * hd * sizeof(float));
+        head_k = take(n * hd * sizeof(float));
+        head_vt = take(hd * n * sizeof(float));
+        head_o = take(n * hd * sizeof(float));
+        row_sum = take(n * sizeof(float));
         patch_mask = take(n);
         position_ids = take(n * sizeof(std::int64_t));
     }
@@ -134,6 +141,13 @@ public:
     float* k = nullptr;                  // [n, D]   keys   (real patches first when some are padding)
     float* v = nullptr;                  // [n, D]   values (same order as k)
     float* big = nullptr;                // [n, max(F, 3 p p)]  im2col patches, then the MLP hidden
+    // Attention, one head at a time (hd = head_dim):
+    float* scores = nullptr;             // [n, n]   q_h k_h^T, then softmax numerators
+    float* head_q = nullptr;             // [n, hd]
+    float* head_k = nullptr;             // [n, hd]
+    float* head_vt = nullptr;            // [hd, n]  v_h transposed
+    float* head_o = nullptr;             // [n, hd]
+    float* row_sum = nullptr;            // [n]      softmax denominators
     std::uint8_t* patch_mask = nullptr;  // [side, side]
     std::int64_t* position_ids = nullptr;// [n]
 
@@ -145,6 +159,8 @@ public:
         if (this != &o) {
             release();
             x = o.x, h = o.h, q = o.q, k = o.k, v = o.v, big = o.big;
+            scores = o.scores, head_q = o.head_q, head_k = o.head_k, head_vt = o.head_vt, head_o = o.head_o;
+            row_sum = o.row_sum;
             patch_mask = o.patch_mask;
             position_ids = o.position_ids;
             owned_ = o.owned_, base_ = o.base_, bytes_ = o.bytes_, dims_ = o.dims_;
@@ -209,12 +225,19 @@ private:
         k = reinterpret_cast<float*>(b + L.k);
         v = reinterpret_cast<float*>(b + L.v);
         big = reinterpret_cast<float*>(b + L.big);
+        scores = reinterpret_cast<float*>(b + L.scores);
+        head_q = reinterpret_cast<float*>(b + L.head_q);
+        head_k = reinterpret_cast<float*>(b + L.head_k);
+        head_vt = reinterpret_cast<float*>(b + L.head_vt);
+        head_o = reinterpret_cast<float*>(b + L.head_o);
+        row_sum = reinterpret_cast<float*>(b + L.row_sum);
         patch_mask = b + L.patch_mask;
         position_ids = reinterpret_cast<std::int64_t*>(b + L.position_ids);
         dims_ = d;
     }
     void clear_views() {
         x = h = q = k = v = big = nullptr;
+        scores = head_q = head_k = head_vt = head_o = row_sum = nullptr;
         patch_mask = nullptr;
         position_ids = nullptr;
         base_ = nullptr;
@@ -408,6 +431,50 @@ inline void compact_rows(float* rows, const std::uint8_t* patch_mask, std::int64
     }
 }
 
+// Non-causal multi-head attention through the matmul kernels, one head at a time. Same
+// math as nn::attention (which streams keys through scalar dot products); for the long
+// vision sequences (1024 tokens) the GEMM kernels are many times faster:
+//   S   = q_h k_h^T                      nn::linear with k_h as the weight   [n_q, n_kv]
+//   P   = exp((S - rowmax) / sqrt(hd))   rowsum = sum_j P                    (softmax numerators)
+//   o_h = (P v_h) / rowsum               nn::linear with v_h^T as the weight [n_q, hd]
+// q: [n_q, heads * hd]; k, v: [n_kv, heads * hd]; out: [n_q, heads * hd] (all row stride D)
+inline void attention_by_matmul(const nn::context& ctx, std::int64_t n_q, std::int64_t n_kv, std::int64_t heads,
+                                std::int64_t hd, const float* q, const float* k, const float* v, float* out,
+                                vision_scratch& s) {
+    const std::int64_t D = heads * hd;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    for (std::int64_t h = 0; h < heads; ++h) {
+        // Gather head h: q_h [n_q, hd], k_h [n_kv, hd], v_h^T [hd, n_kv].
+        for (std::int64_t t = 0; t < n_q; ++t)
+            std::memcpy(s.head_q + t * hd, q + t * D + h * hd, std::size_t(hd) * sizeof(float));
+        for (std::int64_t t = 0; t < n_kv; ++t) {
+            std::memcpy(s.head_k + t * hd, k + t * D + h * hd, std::size_t(hd) * sizeof(float));
+            for (std::int64_t i = 0; i < hd; ++i) s.head_vt[i * n_kv + t] = v[t * D + h * hd + i];
+        }
+        const kernels::weight_matrix kw{dtype::f32, s.head_k, nullptr, n_kv, hd};
+        const kernels::weight_matrix vw{dtype::f32, s.head_vt, nullptr, hd, n_kv};
+        nn::linear(ctx, kw, s.head_q, n_q, s.scores);  // scores: [n_q, n_kv]
+        parallel_for(ctx.pool, n_q, [&](std::int64_t t0, std::int64_t t1, int) {
+            for (std::int64_t t = t0; t < t1; ++t) {
+                float* row = s.scores + t * n_kv;
+                float mx = row[0];
+                for (std::int64_t j = 1; j < n_kv; ++j) mx = row[j] > mx ? row[j] : mx;
+                float sum = 0.0f;
+                for (std::int64_t j = 0; j < n_kv; ++j) {
+                    row[j] = std::exp((row[j] - mx) * scale);
+                    sum += row[j];
+                }
+                s.row_sum[t] = sum;
+            }
+        }, 8);
+        nn::linear(ctx, vw, s.scores, n_q, s.head_o);  // head_o: [n_q, hd] = P v_h
+        for (std::int64_t t = 0; t < n_q; ++t) {
+            const float inv = 1.0f / s.row_sum[t];
+            for (std::int64_t i = 0; i < hd; ++i) out[t * D + h * hd + i] = s.head_o[t * hd + i] * inv;
+        }
+    }
+}
+
 }  // namespace detail
 
 // Idefics3EncoderLayer.forward on one tile, in place on s.x ([n, D]).
@@ -424,14 +491,7 @@ inline void siglip_layer(const nn::context& ctx, const vision_dims& d, const sig
         detail::compact_rows(s.k, s.patch_mask, n, D);
         detail::compact_rows(s.v, s.patch_mask, n, D);
     }
-    nn::attention_shape a;
-    a.n_q = n;
-    a.n_kv = n_real;
-    a.n_heads = a.n_kv_heads = d.heads;
-    a.head_dim = d.head_dim;
-    a.q_stride = a.kv_stride = a.out_stride = D;
-    a.causal = false;
-    nn::attention(ctx, a, s.q, s.k, s.v, s.h);                                  // h = softmax(q k^T / sqrt(hd)) v
+    detail::attention_by_matmul(ctx, n, n_real, d.heads, d.head_dim, s.q, s.k, s.v, s.h, s);  // h = softmax(q k^T / sqrt(hd)) v
     nn::linear(ctx, L.o, s.h, n, s.q, L.o_b.data());                            // q = out_proj(h)
     detail::add_rows(ctx, s.x, s.q, n * D);                                     // x = x + q
     nn::layer_norm(ctx, s.x, s.h, L.ln2_w.data(), L.ln2_b.data(), n, D, eps);  // h = layer_norm2(x)
