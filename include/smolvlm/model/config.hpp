@@ -188,6 +188,9 @@ inline status read_text_config(const json_value* obj, const char* where, text_co
     r.i64("num_key_value_heads", t.num_key_value_heads, 1, k_max_heads);
     t.head_dim = t.hidden_size / t.num_attention_heads;
     r.i64("head_dim", t.head_dim, 1, k_max_hidden);
+    if (t.head_dim < 1 && r.error().is_ok())  // derived: more heads than hidden units
+        return status::fmt(errc::bad_format, "%s: hidden_size %lld / num_attention_heads %lld gives head_dim 0", where,
+                           (long long)t.hidden_size, (long long)t.num_attention_heads);
     r.i64("max_position_embeddings", t.max_position_embeddings, 1, std::int64_t(1) << 24);
     r.f64("rms_norm_eps", t.rms_norm_eps, 0.0, 1.0);
     r.f64("rope_theta", t.rope_theta, 1e-3, 1e12);
