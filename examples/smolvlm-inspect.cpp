@@ -1,0 +1,154 @@
+// smolvlm-inspect — print what is inside a model directory or a .safetensors file.
+//
+//   smolvlm-inspect MODEL_DIR          config summary, then every tensor, then totals
+//   smolvlm-inspect FILE.safetensors   header metadata, then every tensor, then totals
+//
+// Tensors are listed sorted by name: name, dtype, shape, bytes. For a model dir the
+// tensors are also bound against the config (missing / mis-shaped tensors are an
+// error). Bad input: one line "error: ..." on stderr, exit status 1.
+#include <smolvlm/io/safetensors.hpp>
+#include <smolvlm/model/config.hpp>
+#include <smolvlm/model/weights.hpp>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace smolvlm;
+
+void usage(std::FILE* out) {
+    std::fprintf(out,
+                 "usage: smolvlm-inspect [-h] PATH\n"
+                 "  PATH  a model directory (config.json + model.safetensors or\n"
+                 "        model.safetensors.index.json) or one .safetensors file\n"
+                 "Prints the config summary (model dirs), the header metadata (files), every\n"
+                 "tensor sorted by name (dtype, shape, bytes), and totals.\n");
+}
+
+int fail(const status& s) {
+    // One line: messages never contain newlines, but be sure.
+    std::string m = s.message();
+    std::replace(m.begin(), m.end(), '\n', ' ');
+    std::fprintf(stderr, "error: %s\n", m.c_str());
+    return 1;
+}
+
+void print_config(const model_config& c) {
+    const text_config& t = c.text;
+    std::printf("arch: %s (%s)\n", model_arch_name(c.arch), c.has_vision ? "vision + text" : "text only");
+    std::printf("text: hidden %" PRId64 ", layers %" PRId64 ", heads %" PRId64 "/%" PRId64 " (head_dim %" PRId64
+                "), ffn %" PRId64 ", vocab %" PRId64 "\n",
+                t.hidden_size, t.num_hidden_layers, t.num_attention_heads, t.num_key_value_heads, t.head_dim,
+                t.intermediate_size, t.vocab_size);
+    std::printf("      rope_theta %g, rms_norm_eps %g, max_position_embeddings %" PRId64 ", act %s\n", t.rope_theta,
+                t.rms_norm_eps, t.max_position_embeddings, t.hidden_act.c_str());
+    if (c.arch == model_arch::smollm3) {
+        std::printf("      layers without RoPE (NoPE):");
+        int n = 0;
+        for (std::size_t i = 0; i < t.use_rope.size(); ++i)
+            if (!t.use_rope[i]) {
+                std::printf(" %zu", i);
+                ++n;
+            }
+        std::printf("%s\n", n ? "" : " none");
+    }
+    if (c.has_vision) {
+        const vision_config& v = c.vision;
+        std::printf("vision: hidden %" PRId64 ", layers %" PRId64 ", heads %" PRId64 ", ffn %" PRId64 ", image %" PRId64
+                    " px, patch %" PRId64 " (%" PRId64 "x%" PRId64 " patches), eps %g, act %s\n",
+                    v.hidden_size, v.num_hidden_layers, v.num_attention_heads, v.intermediate_size, v.image_size,
+                    v.patch_size, v.patches_per_side(), v.patches_per_side(), v.layer_norm_eps, v.hidden_act.c_str());
+        std::printf("connector: scale_factor %" PRId64 ", image_seq_len %" PRId64 ", image_token_id %" PRId64 "\n",
+                    c.scale_factor, c.image_seq_len(), c.image_token_id);
+    }
+    std::printf("tie_word_embeddings: %s\n", c.tie_word_embeddings ? "true" : "false");
+    const generation_config& g = c.generation;
+    std::printf("generation: bos %" PRId64 ", eos [", g.bos_token_id);
+    for (std::size_t i = 0; i < g.eos_token_ids.size(); ++i) std::printf(i ? ", %" PRId64 : "%" PRId64, g.eos_token_ids[i]);
+    std::printf("], pad %" PRId64 ", %s", g.pad_token_id, g.do_sample ? "sampling" : "greedy");
+    if (g.do_sample) std::printf(" (temperature %g, top_p %g, top_k %" PRId64 ")", g.temperature, g.top_p, g.top_k);
+    std::printf("\n");
+}
+
+void print_tensors(std::vector<const st_tensor*> ts) {
+    std::sort(ts.begin(), ts.end(), [](const st_tensor* a, const st_tensor* b) { return a->name < b->name; });
+    std::size_t width = 4;
+    for (const st_tensor* t : ts) width = std::max(width, t->name.size());
+    if (width > 80) width = 80;
+    std::printf("\n%-*s  %-5s  %-22s  %s\n", int(width), "name", "dtype", "shape", "bytes");
+    std::uint64_t bytes = 0, params = 0;
+    for (const st_tensor* t : ts) {
+        char shape[96];
+        shape_str(t->shape, shape, sizeof shape);
+        std::printf("%-*s  %-5s  %-22s  %zu\n", int(width), t->name.c_str(), dtype_name(t->type), shape, t->nbytes);
+        bytes += t->nbytes;
+        params += std::uint64_t(t->shape.numel());
+    }
+    std::printf("\ntotal: %zu tensors, %" PRIu64 " bytes (%.2f MiB), %" PRIu64 " parameters (%.2f M)\n", ts.size(),
+                bytes, double(bytes) / (1024.0 * 1024.0), params, double(params) / 1e6);
+}
+
+int inspect_dir(const std::string& dir) {
+    auto cfg = load_model_config(dir);
+    if (!cfg) return fail(cfg.error());
+    auto st = safetensors_set::open_dir(dir);
+    if (!st) return fail(st.error());
+    auto w = bind_weights(cfg.value(), st.value());
+    if (!w) {
+        status s = w.error();
+        return fail(s.prepend("weights do not match config.json: "));
+    }
+    std::printf("model: %s\n", dir.c_str());
+    print_config(cfg.value());
+    std::printf("files: %zu safetensors file%s\n", st->n_files(), st->n_files() == 1 ? "" : "s");
+    print_tensors(st->all());
+    return 0;
+}
+
+int inspect_file(const std::string& path) {
+    auto f = safetensors_file::open(path.c_str());
+    if (!f) return fail(f.error());
+    std::printf("file: %s\n", path.c_str());
+    std::printf("header: %" PRIu64 " bytes, data: %" PRIu64 " bytes\n", f->header_bytes(), f->data_bytes());
+    std::printf("metadata:%s\n", f->metadata().empty() ? " none" : "");
+    for (const auto& kv : f->metadata()) std::printf("  %s: %s\n", kv.first.c_str(), kv.second.c_str());
+    std::vector<const st_tensor*> ts;
+    for (const auto& t : f->tensors()) ts.push_back(&t);
+    print_tensors(ts);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const char* path = nullptr;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "-h") || !std::strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            std::fprintf(stderr, "error: unknown option '%s' (see -h)\n", argv[i]);
+            return 1;
+        }
+        if (path) {
+            std::fprintf(stderr, "error: one PATH only (see -h)\n");
+            return 1;
+        }
+        path = argv[i];
+    }
+    if (!path) {
+        std::fprintf(stderr, "error: no PATH given (see -h)\n");
+        return 1;
+    }
+    struct stat sb;
+    if (::stat(path, &sb) != 0) return fail(status::fmt(errc::io, "cannot open '%s'", path));
+    return S_ISDIR(sb.st_mode) ? inspect_dir(path) : inspect_file(path);
+}
