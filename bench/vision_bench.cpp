@@ -1,8 +1,8 @@
 // Vision encoder: one 512 x 512 tile through SigLIP-B/16 + connector at the real
 // SmolVLM-256M shape (hidden 768, 12 layers, 12 heads, MLP 3072, patch 16 -> 1024
 // patches, pixel shuffle 4 -> 64 tokens projected to 576), random bf16 weights made
-// here (no files), kernels chosen for this CPU, 1 and 2 threads. Reports ms per tile
-// (the "ms/tile" counter). Reference point: llama.cpp takes 2604 ms/tile at 2 threads on
+// here (no files), kernels chosen for this CPU, 1 and 2 threads. The Time column is
+// ms per tile (wall clock; one iteration = one tile). Reference point: llama.cpp takes 2604 ms/tile at 2 threads on
 // the project machine.
 //
 // Arg(1): q8 weights (kernels/pack.hpp, int8 per-row-group) instead of bf16, same shape.
@@ -138,8 +138,6 @@ void BM_vision_encode_tile(benchmark::State& state) {
         }
         benchmark::DoNotOptimize(features.data());
     }
-    state.counters["ms/tile"] =
-        benchmark::Counter(double(state.iterations()) / 1e3, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
     state.SetLabel(std::string(kernels::isa_name(kt.chosen)) + (q8 ? " q8" : " bf16") + ", scratch " +
                    std::to_string(scratch.size_bytes() >> 20) + " MiB");
 }

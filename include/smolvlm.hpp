@@ -54,3 +54,5 @@
 #include "smolvlm/kernels/pack.hpp"
 #include "smolvlm/kernels/vec.hpp"
 #include "smolvlm/kernels/dispatch.hpp"
+#include "smolvlm/model/connector.hpp"
+#include "smolvlm/model/siglip.hpp"
