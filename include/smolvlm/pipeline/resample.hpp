@@ -374,6 +374,7 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
     const bool need_h = out_w != src.width;
     const bool need_v = out_h != src.height;
     const bool avx2 = resample_use_avx2(opt.isa);
+    (void)avx2;  // unused without x86 SIMD
 
     resample_coeffs cv;
     SMOLVLM_TRY(compute_resample_coeffs(src.height, out_h, f, cv));
