@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# tests/package/run.sh OUTDIR — packaging tests, as an outside project sees the library:
+#   1. cmake --install to OUTDIR/prefix; the tree holds the headers, the CMake package
+#      files and smolvlm.pc, and nothing else;
+#   2. find_package(smolvlm CONFIG REQUIRED) + smolvlm::smolvlm   (find_package/)
+#   3. add_subdirectory(smolvlm)                                   (add_subdirectory/)
+#   4. Meson subproject: dependency('smolvlm')                     (meson/)
+#   5. pkg-config --cflags smolvlm against the installed smolvlm.pc, then a build with it.
+# Each consumer compiles tests/package/main.cpp with -Werror -fno-exceptions -fno-rtti and runs it.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="${1:?usage: tests/package/run.sh OUTDIR}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+CXX="${CXX:-g++}"
+prefix="$out/prefix"
+rm -rf "$prefix" "$out/lib" "$out/fp" "$out/sub" "$out/meson-src" "$out/meson"
+
+pass=0
+ok() { echo "  ok: $*"; pass=$((pass + 1)); }
+
+echo "-- install to $prefix"
+cmake -S "$root" -B "$out/lib" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_INSTALL_PREFIX="$prefix" \
+  -DSMOLVLM_BUILD_TESTS=OFF -DSMOLVLM_BUILD_EXAMPLES=OFF -DSMOLVLM_BUILD_BENCH=OFF >/dev/null
+cmake --install "$out/lib" >/dev/null
+for f in include/smolvlm.hpp include/smolvlm/core/status.hpp share/cmake/smolvlm/smolvlmConfig.cmake \
+         share/cmake/smolvlm/smolvlmConfigVersion.cmake share/cmake/smolvlm/smolvlmTargets.cmake \
+         share/pkgconfig/smolvlm.pc; do
+  [ -f "$prefix/$f" ] || { echo "error: $f is not installed" >&2; exit 1; }
+done
+extra="$(cd "$prefix" && find . -type f ! -path './include/*' ! -path './share/cmake/smolvlm/*' ! -path './share/pkgconfig/*' ! -path './bin/*')"
+[ -z "$extra" ] || { echo "error: unexpected installed files: $extra" >&2; exit 1; }
+ok "install tree ($(find "$prefix/include" -name '*.hpp' | wc -l) headers)"
+
+echo "-- find_package"
+cmake -S "$here/find_package" -B "$out/fp" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$out/fp"
+"$out/fp/consumer"
+ok "find_package(smolvlm CONFIG REQUIRED)"
+
+echo "-- add_subdirectory"
+cmake -S "$here/add_subdirectory" -B "$out/sub" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DSMOLVLM_SOURCE="$root" >/dev/null
+cmake --build "$out/sub"
+"$out/sub/consumer"
+ok "add_subdirectory"
+
+if command -v meson >/dev/null 2>&1; then
+  echo "-- meson subproject"
+  mkdir -p "$out/meson-src/subprojects"
+  cp "$here/meson/meson.build" "$here/main.cpp" "$out/meson-src/"
+  ln -s "$root" "$out/meson-src/subprojects/smolvlm"
+  CXX="$CXX" meson setup "$out/meson" "$out/meson-src" >/dev/null
+  meson compile -C "$out/meson"
+  "$out/meson/consumer"
+  ok "meson subproject dependency('smolvlm')"
+else
+  echo "  skipped: meson not installed"
+fi
+
+echo "-- pkg-config"
+cflags="$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags smolvlm)"
+libs="$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --libs smolvlm)"
+echo "  cflags: $cflags"
+case " $cflags " in
+  *" -I$prefix/include "*) ;;
+  *) echo "error: pkg-config --cflags smolvlm does not point at $prefix/include" >&2; exit 1 ;;
+esac
+[ "$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --modversion smolvlm)" = \
+  "$(sed -n 's/^#define SMOLVLM_VERSION_STRING "\(.*\)"/\1/p' "$root/include/smolvlm/version.hpp")" ] ||
+  { echo "error: smolvlm.pc version differs from version.hpp" >&2; exit 1; }
+# shellcheck disable=SC2086
+"$CXX" $cflags -Wall -Wextra -Werror -fno-exceptions -fno-rtti "$here/main.cpp" -o "$out/pkgconfig-consumer" $libs
+"$out/pkgconfig-consumer"
+ok "pkg-config --cflags/--libs smolvlm"
+
+echo "package tests: $pass passed"
