@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# scripts/test.sh — build everything and run the whole test suite, from a fresh machine.
+# scripts/test.sh — build everything and run the whole test suite, from a fresh clone.
 #
 # Installs what is missing (Debian packages), then:
-#   1. CMake + g++ (Release): build tests, examples, benches; run ctest
-#   2. Meson + clang++: build and run the same suite
-#   3. CMake + clang++ with ASan+UBSan: run the suite again
-#   4. consumer check: install, then find_package(smolvlm) from an outside project
-# Environment: SMOLVLM_TEST_QUICK=1 skips 2-4 (for a fast local loop); JOBS=N.
-set -euo pipefail
+#   1. CMake + g++ (Release): tests, examples, benches, per-header compile check; run the suite
+#   2. Meson + clang++: the same suite; all_headers.cpp with -Werror -fno-exceptions -fno-rtti
+#   3. CMake + clang++ with ASan + UBSan: the suite again, the per-header compile check under
+#      clang, the libFuzzer targets built and smoke-run on a few thousand inputs each
+#   4. package consumers: install, find_package, add_subdirectory, Meson subproject, pkg-config
+# Prints the Catch2 counts of each run and the time of each step; exits non-zero if any
+# step failed (later steps still run, so one report shows everything).
+# Environment: SMOLVLM_TEST_QUICK=1 runs step 1 only; JOBS=N (default: nproc);
+#              SMOLVLM_BUILD_ROOT (default build-test/); SMOLVLM_SHARED (fixtures, default ../shared).
+set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 out="${SMOLVLM_BUILD_ROOT:-$root/build-test}"
+shared="${SMOLVLM_SHARED:-$root/../shared}"
 
 need_pkgs=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -32,35 +37,88 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null || exit 1
 fi
 
-step() { echo; echo "== $*"; }
+mkdir -p "$out"
 t0=$(date +%s)
+failed=()
+report=()
+step_name=""
+step_t0=0
+step() { step_name="$*"; step_t0=$(date +%s); echo; echo "== $*"; }
+# timed LABEL CMD...: run a command, remember how long it took.
+timed() {
+  local label="$1" s e rc
+  shift
+  s=$(date +%s)
+  "$@"
+  rc=$?
+  e=$(date +%s)
+  report+=("$(printf '%-44s %5ss%s' "$label" $((e - s)) "$([ $rc -eq 0 ] || echo '  FAILED')")")
+  [ $rc -eq 0 ] || failed+=("$label")
+  return $rc
+}
+# suite LABEL BINARY: run a Catch2 binary, print its counts (everything when it fails).
+suite() {
+  local label="$1" bin="$2" log="$out/$(echo "$1" | tr -c 'a-zA-Z0-9\n' '_').log"
+  if [ ! -x "$bin" ]; then
+    echo "  (no $bin: the build failed)"
+    failed+=("$label")
+    return 1
+  fi
+  SMOLVLM_SHARED="$shared" timed "$label" "$bin" >"$log" 2>&1
+  local rc=$?
+  if [ $rc -ne 0 ]; then
+    grep -v '^$' "$log" | tail -n 150
+  fi
+  echo "  $label: $(grep -E '^(All tests passed|test cases:)' "$log" | tail -1) $(grep -E '^assertions:' "$log" | tail -1)"
+  return $rc
+}
 
-step "CMake + g++ (Release)"
-cmake -S . -B "$out/gcc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ >/dev/null
-cmake --build "$out/gcc" -j "$JOBS"
-(cd "$out/gcc" && ctest --output-on-failure)
+step "1. CMake + g++ (Release): tests, examples, benches"
+timed "gcc: configure" cmake -S . -B "$out/gcc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
+  -DSMOLVLM_SHARED_DIR="$shared" >/dev/null
+timed "gcc: build" cmake --build "$out/gcc" -j "$JOBS"
+suite "gcc: smolvlm-tests" "$out/gcc/tests/smolvlm-tests"
 
 if [ "${SMOLVLM_TEST_QUICK:-0}" != 1 ]; then
-  step "Meson + clang++"
+  step "2. Meson + clang++"
   rm -rf "$out/meson"
-  CXX=clang++ meson setup "$out/meson" --buildtype=release -Dbench=false >/dev/null
-  meson compile -C "$out/meson" -j "$JOBS"
-  meson test -C "$out/meson" --print-errorlogs
+  CXX=clang++ timed "meson/clang: configure" meson setup "$out/meson" --buildtype=release -Dbench=false \
+    -Dshared_dir="$shared" >/dev/null
+  timed "meson/clang: build (+ all_headers.cpp)" meson compile -C "$out/meson" -j "$JOBS"
+  suite "meson/clang: smolvlm-tests" "$out/meson/tests/smolvlm-tests"
 
-  step "CMake + clang++ with ASan + UBSan"
-  cmake -S . -B "$out/asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-    -DSMOLVLM_BUILD_BENCH=OFF \
+  step "3. CMake + clang++ with ASan + UBSan (+ per-header check, fuzz targets)"
+  timed "asan: configure" cmake -S . -B "$out/asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER=clang++ -DSMOLVLM_BUILD_BENCH=OFF -DSMOLVLM_BUILD_FUZZ=ON -DSMOLVLM_SHARED_DIR="$shared" \
     -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" >/dev/null
-  cmake --build "$out/asan" -j "$JOBS"
-  (cd "$out/asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure)
+  timed "asan: build" cmake --build "$out/asan" -j "$JOBS"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 suite "asan: smolvlm-tests" "$out/asan/tests/smolvlm-tests"
+  # Fuzz smoke: each target on its own for a few thousand random inputs (scripts/fuzz.sh runs them for real).
+  fuzz_smoke() {
+    local n=0 f
+    for f in "$out"/asan/tests/fuzz/*_fuzz; do
+      [ -x "$f" ] || continue
+      "$f" -runs=3000 -max_len=4096 -seed=1 >"$out/$(basename "$f").smoke.log" 2>&1 ||
+        { tail -n 30 "$out/$(basename "$f").smoke.log"; return 1; }
+      n=$((n + 1))
+    done
+    echo "  fuzz smoke: $n targets x 3000 inputs"
+  }
+  timed "asan: fuzz smoke" fuzz_smoke
 
-  if [ -x tests/package/run.sh ]; then
-    step "Package consumers (find_package, add_subdirectory, Meson subproject)"
-    tests/package/run.sh "$out/package"
-  fi
+  step "4. Package consumers (install, find_package, add_subdirectory, Meson subproject, pkg-config)"
+  timed "package consumers" tests/package/run.sh "$out/package"
 fi
 
-step "done in $(( $(date +%s) - t0 )) s"
+echo
+echo "== summary"
+printf '  %s\n' "${report[@]}"
+echo "  total: $(( $(date +%s) - t0 )) s"
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "all passed"
