@@ -313,7 +313,9 @@ inline void resample_row_h3_avx2(const std::uint8_t* src, int in_w, std::uint8_t
         const int n = rc.count[std::size_t(xx)];
         __m256i acc = _mm256_setzero_si256();
         int t = 0;
-        for (; t + 2 <= n && p + t * 3 + 8 <= row_end; t += 2) {
+        // A last odd tap is taken as a pair with the zero weight k[n] when the row has room
+        // (k is zero-filled up to ksize), so most pixels never reach the scalar tail.
+        for (; t < n && t + 2 <= rc.ksize && p + t * 3 + 8 <= row_end; t += 2) {
             const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + t * 3));
             const __m256i v = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(raw, spread));
             const __m256i kk = _mm256_permutevar8x32_epi32(
@@ -321,9 +323,19 @@ inline void resample_row_h3_avx2(const std::uint8_t* src, int in_w, std::uint8_t
             acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, kk));
         }
         __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+        s = _mm_add_epi32(s, _mm_set1_epi32(1 << (k_pil_precision_bits - 1)));
+        if (t >= n) {
+            s = _mm_srai_epi32(s, k_pil_precision_bits);
+            s = _mm_packus_epi16(_mm_packs_epi32(s, s), s);
+            const std::uint32_t out = std::uint32_t(_mm_cvtsi128_si32(s));
+            std::uint8_t* d = dst + std::size_t(xx) * 3;
+            d[0] = std::uint8_t(out);
+            d[1] = std::uint8_t(out >> 8);
+            d[2] = std::uint8_t(out >> 16);
+            continue;
+        }
         alignas(16) std::int32_t a[4];
         _mm_store_si128(reinterpret_cast<__m128i*>(a), s);
-        for (int c = 0; c < 3; ++c) a[c] += 1 << (k_pil_precision_bits - 1);
         for (; t < n; ++t)
             for (int c = 0; c < 3; ++c) a[c] += std::int32_t(p[t * 3 + c]) * k[t];
         std::uint8_t* d = dst + std::size_t(xx) * 3;
