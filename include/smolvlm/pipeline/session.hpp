@@ -12,6 +12,7 @@
 //   s.generate(opts, on_token);                   // sample, stream, stop on EOS
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -99,7 +100,18 @@ public:
     // the model's image_token_id. Reuses the longest cached prefix.
     status prefill(const std::vector<token_id>& ids, const float* image_rows = nullptr, std::int64_t n_image_rows = 0,
                    llama_trace* trace = nullptr) {
+        SMOLVLM_TRY(prefill_begin(ids, image_rows, n_image_rows, trace));
+        while (!prefill_done()) SMOLVLM_TRY(prefill_step(opt_.max_chunk));
+        return status::ok();
+    }
+
+    // The same in slices, for callers that must keep a frame rate: prefill_begin() checks
+    // the prompt and finds the cached prefix (cheap); each prefill_step(n) runs at most n
+    // more tokens through the decoder. `image_rows` must stay valid until prefill_done().
+    status prefill_begin(const std::vector<token_id>& ids, const float* image_rows = nullptr,
+                         std::int64_t n_image_rows = 0, llama_trace* trace = nullptr) {
         SMOLVLM_TRY(init());
+        pending_.clear();
         if (ids.empty()) return status(errc::invalid_argument, "empty prompt");
         const text_config& t = m_.config().text;
         const std::int64_t n = std::int64_t(ids.size());
@@ -116,6 +128,7 @@ public:
         if (n_img != 0 && n_img != n_image_rows)
             return status::fmt(errc::invalid_argument, "prompt has %lld image tokens but %lld image feature rows were given",
                                (long long)n_img, (long long)n_image_rows);
+        if (n_img != 0 && !image_rows) return status(errc::invalid_argument, "image feature rows are null");
 
         // Longest common prefix with what the cache holds; keep at least one token to run.
         std::int64_t p = 0;
@@ -124,39 +137,57 @@ public:
         if (trace) p = 0;  // a trace wants every position
         cache_.truncate(p);
         ids_.assign(ids.begin(), ids.begin() + p);
-        std::int64_t img_row = 0;
+        img_row_ = 0;
         for (std::int64_t i = 0; i < p; ++i)
-            if (m_.config().has_vision && ids[std::size_t(i)] == image_id) ++img_row;
-
-        const auto t0 = std::chrono::steady_clock::now();
-        const std::int64_t D = t.hidden_size;
+            if (m_.config().has_vision && ids[std::size_t(i)] == image_id) ++img_row_;
+        pending_ = ids;
+        cursor_ = p;
+        image_rows_ = image_rows;
+        trace_ = trace;
         trace_inputs_.clear();
         if (trace) {
             trace->layer_outputs.clear();
             trace->final_hidden.clear();
         }
-        for (std::int64_t c0 = p; c0 < n; c0 += opt_.max_chunk) {
-            const std::int64_t c1 = std::min(n, c0 + opt_.max_chunk);
-            SMOLVLM_TRY(embed_tokens(m_.weights().text, ids.data() + c0, c1 - c0, embeds_.data()));
-            for (std::int64_t i = c0; i < c1; ++i) {
-                if (m_.config().has_vision && ids[std::size_t(i)] == image_id) {
-                    std::memcpy(embeds_.data() + (i - c0) * D, image_rows + img_row * D, std::size_t(D) * sizeof(float));
-                    ++img_row;
-                }
-            }
-            if (trace) trace_inputs_.insert(trace_inputs_.end(), embeds_.data(), embeds_.data() + (c1 - c0) * D);
-            llama_trace chunk_trace;
-            chunk_trace.capture_layers = trace && trace->capture_layers;
-            SMOLVLM_TRY(dec_.forward(ctx_, cache_, scratch_, embeds_.data(), c1 - c0, trace ? &chunk_trace : nullptr));
-            if (trace) append_trace(*trace, chunk_trace);
-            ids_.insert(ids_.end(), ids.begin() + c0, ids.begin() + c1);
-            if (c1 == n) dec_.logits(ctx_, scratch_.h.data() + (c1 - c0 - 1) * D, 1, logits_.data());
-        }
-        const auto t1 = std::chrono::steady_clock::now();
         stats_ = generation_stats();
         stats_.prompt_tokens = n;
         stats_.prefill_tokens = n - p;
-        stats_.prefill_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+        return status::ok();
+    }
+
+    bool prefill_done() const { return cursor_ >= std::int64_t(pending_.size()); }
+    std::int64_t prefill_tokens_left() const { return std::int64_t(pending_.size()) - cursor_; }
+
+    status prefill_step(std::int64_t max_tokens) {
+        if (prefill_done()) return status::ok();
+        if (max_tokens <= 0) return status(errc::invalid_argument, "prefill_step needs a positive token count");
+        const auto t0 = std::chrono::steady_clock::now();
+        const text_config& t = m_.config().text;
+        const std::int64_t D = t.hidden_size, n = std::int64_t(pending_.size());
+        const token_id image_id = token_id(m_.config().image_token_id);
+        const std::int64_t c0 = cursor_;
+        const std::int64_t c1 = std::min({n, c0 + max_tokens, c0 + opt_.max_chunk});
+        SMOLVLM_TRY(embed_tokens(m_.weights().text, pending_.data() + c0, c1 - c0, embeds_.data()));
+        for (std::int64_t i = c0; i < c1; ++i) {
+            if (m_.config().has_vision && pending_[std::size_t(i)] == image_id) {
+                std::memcpy(embeds_.data() + (i - c0) * D, image_rows_ + img_row_ * D, std::size_t(D) * sizeof(float));
+                ++img_row_;
+            }
+        }
+        if (trace_) trace_inputs_.insert(trace_inputs_.end(), embeds_.data(), embeds_.data() + (c1 - c0) * D);
+        llama_trace chunk_trace;
+        chunk_trace.capture_layers = trace_ && trace_->capture_layers;
+        status st = dec_.forward(ctx_, cache_, scratch_, embeds_.data(), c1 - c0, trace_ ? &chunk_trace : nullptr);
+        if (!st.is_ok()) {
+            pending_.clear();
+            cursor_ = 0;
+            return st;
+        }
+        if (trace_) append_trace(*trace_, chunk_trace);
+        ids_.insert(ids_.end(), pending_.begin() + c0, pending_.begin() + c1);
+        if (c1 == n) dec_.logits(ctx_, scratch_.h.data() + (c1 - c0 - 1) * D, 1, logits_.data());
+        cursor_ = c1;
+        stats_.prefill_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         return status::ok();
     }
 
@@ -178,6 +209,7 @@ public:
     // Sample / stream / stop. Call after prefill. Generated ids are appended to `out`.
     status generate(const generate_options& g, const token_callback& on_token, std::vector<token_id>* out = nullptr) {
         if (!ready_ || ids_.empty()) return status(errc::invalid_argument, "generate() needs a prefill first");
+        if (!prefill_done()) return status(errc::invalid_argument, "generate() called before the prefill finished");
         const std::vector<token_id> stops = g.stop_ids.empty() ? m_.stop_ids() : g.stop_ids;
         sampler smp(g.sampling);
         stream_decoder text(m_.tok(), /*skip_special=*/true);
@@ -244,6 +276,11 @@ private:
     generation_stats stats_;
     bool ready_ = false;
     bool cache_sync_pending_ = false;
+    // prefill in progress
+    std::vector<token_id> pending_;
+    std::int64_t cursor_ = 0, img_row_ = 0;
+    const float* image_rows_ = nullptr;
+    llama_trace* trace_ = nullptr;
 };
 
 }  // namespace smolvlm
