@@ -71,7 +71,23 @@ struct model_weights {
     bool has_vision = false;
     // Tensors that had to be copied (misaligned in the file); the views point here.
     std::vector<std::unique_ptr<std::uint8_t[]>> owned;
+    std::size_t owned_bytes = 0;
 };
+
+// Prequantized checkpoints (written by examples/smolvlm-quantize.cpp) store a linear
+// layer `W` [rows, cols] as two tensors holding exactly what the q8/q4 kernels read
+// (the panel layout of kernels/quant.hpp), instead of `W` itself:
+//   W.q4_panels  U8  [ceil(rows/16), cols/32, 256]    (q8: W.q8_panels, [..., 512])
+//   W.q4_scales  F16 [ceil(rows/16), cols/32, 16]     (q8: W.q8_scales)
+// The file's __metadata__ names the format ("smolvlm.quant": "q4" or "q8") and each
+// packed matrix's logical shape ("smolvlm.shape.W": "rows,cols"); pipeline/model.hpp
+// checks both. The binder below maps such pairs in place like any other matrix.
+inline std::string packed_panels_name(const std::string& name, dtype t) {
+    return name + (t == dtype::q8 ? ".q8_panels" : ".q4_panels");
+}
+inline std::string packed_scales_name(const std::string& name, dtype t) {
+    return name + (t == dtype::q8 ? ".q8_scales" : ".q4_scales");
+}
 
 namespace detail {
 
@@ -83,6 +99,7 @@ public:
     // whose first dim is rows and whose trailing dims multiply to cols.
     status matrix(const std::string& name, std::int64_t rows, std::int64_t cols, kernels::weight_matrix& out,
                   bool flatten = false) {
+        if (!st_.find(name) && packed_type(name) != dtype::f32) return packed(name, rows, cols, out);
         SMOLVLM_ASSIGN_OR_RETURN(const st_tensor* t, find(name));
         bool ok = t->shape.ndim >= 2 && t->shape[0] == rows && t->shape.numel() == rows * cols;
         if (!flatten) ok = ok && t->shape.ndim == 2;
@@ -103,6 +120,49 @@ public:
             std::memcpy(p, t->data, t->nbytes);
             out.data = p;
             w_.owned.push_back(std::move(copy));
+            w_.owned_bytes += t->nbytes + 64;
+        }
+        return status::ok();
+    }
+
+    // q8 / q4 when `name` is stored as a prequantized pair (see packed_panels_name), else f32.
+    dtype packed_type(const std::string& name) const {
+        if (st_.find(packed_panels_name(name, dtype::q4))) return dtype::q4;
+        if (st_.find(packed_panels_name(name, dtype::q8))) return dtype::q8;
+        return dtype::f32;
+    }
+
+    // A prequantized matrix, used in place (copied only if the panels are not 64-byte aligned).
+    status packed(const std::string& name, std::int64_t rows, std::int64_t cols, kernels::weight_matrix& out) {
+        const dtype q = packed_type(name);
+        if (q == dtype::f32) return status::fmt(errc::bad_shape, "missing tensor '%.160s'", name.c_str());
+        if (st_.find(packed_panels_name(name, q == dtype::q4 ? dtype::q8 : dtype::q4)))
+            return status::fmt(errc::bad_format, "tensor '%.100s' is stored both as q4 and as q8 panels", name.c_str());
+        const std::string pn = packed_panels_name(name, q), sn = packed_scales_name(name, q);
+        const st_tensor* p = st_.find(pn);
+        const st_tensor* s = st_.find(sn);
+        if (!s) return status::fmt(errc::bad_shape, "missing tensor '%.160s' (scales of '%.100s')", sn.c_str(), pn.c_str());
+        if (cols % kernels::k_group != 0)
+            return status::fmt(errc::bad_shape, "tensor '%.100s': %lld input features are not a multiple of %d",
+                               pn.c_str(), (long long)cols, kernels::k_group);
+        const std::int64_t panels = kernels::panel_count(rows), nb = cols / kernels::k_group;
+        const std::int64_t per = q == dtype::q4 ? 256 : 512;
+        if (p->type != dtype::u8) return status::fmt(errc::bad_format, "tensor '%.100s' must be U8", pn.c_str());
+        if (p->shape != shape_t{panels, nb, per}) return shape_error(pn, *p, {panels, nb, per});
+        if (s->type != dtype::f16) return status::fmt(errc::bad_format, "tensor '%.100s' must be F16", sn.c_str());
+        if (s->shape != shape_t{panels, nb, kernels::k_panel}) return shape_error(sn, *s, {panels, nb, kernels::k_panel});
+        out = kernels::weight_matrix{q, p->data, s->data, rows, cols};
+        for (int k = 0; k < 2; ++k) {
+            const st_tensor* t = k == 0 ? p : s;
+            if (reinterpret_cast<std::uintptr_t>(t->data) % (k == 0 ? 64 : 2) == 0) continue;
+            std::unique_ptr<std::uint8_t[]> copy(new (std::nothrow) std::uint8_t[t->nbytes + 64]);
+            if (!copy) return status::fmt(errc::no_memory, "cannot copy tensor '%.100s'", t->name.c_str());
+            std::uint8_t* a = copy.get();
+            while (reinterpret_cast<std::uintptr_t>(a) % 64) ++a;
+            std::memcpy(a, t->data, t->nbytes);
+            (k == 0 ? out.data : out.scales) = a;
+            w_.owned.push_back(std::move(copy));
+            w_.owned_bytes += t->nbytes + 64;
         }
         return status::ok();
     }
@@ -152,8 +212,8 @@ inline result<model_weights> bind_weights(const model_config& cfg, const safeten
 
     SMOLVLM_TRY(b.matrix(tp + "embed_tokens.weight", t.vocab_size, D, w.text.embed));
     SMOLVLM_TRY(b.vec(tp + "norm.weight", {D}, w.text.final_norm));
-    if (cfg.tie_word_embeddings) {
-        w.text.lm_head = w.text.embed;
+    if (cfg.tie_word_embeddings && b.packed_type("lm_head.weight") == dtype::f32) {
+        w.text.lm_head = w.text.embed;  // (a prequantized file may carry a packed copy of the tied head)
     } else {
         SMOLVLM_TRY(b.matrix("lm_head.weight", t.vocab_size, D, w.text.lm_head));
     }

@@ -14,6 +14,11 @@
 // Always kept at stored precision: token embeddings (row lookups, not matmuls),
 // norm weights and biases (f32 copies), the vision patch embedding and position
 // embeddings (tiny, and the first layer sets the error floor of the whole tower).
+//
+// Prequantized directories (examples/smolvlm-quantize.cpp, layout in model/weights.hpp)
+// carry the q8/q4 panels themselves: they are mapped in place, nothing is converted or
+// copied (owned_bytes() == 0), and format() reports the stored format. Such a model
+// loads with format native (or its own format); asking for another one is an error.
 #pragma once
 
 #include <cstdint>
@@ -77,6 +82,69 @@ struct model_memory {
     const void* safetensors = nullptr;
     std::size_t safetensors_size = 0;
 };
+
+// One linear layer of a loaded model, by its checkpoint name (model/weights.hpp).
+struct named_matrix {
+    std::string name;               // e.g. "model.text_model.layers.0.mlp.up_proj.weight"
+    kernels::weight_matrix matrix;  // as the kernels read it (after conversion)
+    bool is_lm_head = false;
+};
+
+// The metadata key of prequantized files, and the key holding a packed matrix's shape.
+inline constexpr const char* k_quant_metadata_key = "smolvlm.quant";
+inline std::string quant_shape_key(const std::string& name) { return "smolvlm.shape." + name; }
+
+namespace detail {
+
+// Every matrix that weight formats apply to, with its checkpoint name: text layers,
+// lm_head, then (VLMs) vision layers and the connector. `fn(name, matrix&, is_lm_head)`.
+template <class Weights, class Fn>
+inline status for_each_linear(const model_config& cfg, Weights& w, Fn&& fn) {
+    const std::string tp = cfg.has_vision ? "model.text_model.layers." : "model.layers.";
+    for (std::size_t i = 0; i < w.text.layers.size(); ++i) {
+        auto& L = w.text.layers[i];
+        auto key = [&](const char* rest) { return layer_key(tp.c_str(), i, rest); };
+        SMOLVLM_TRY(fn(key("self_attn.q_proj.weight"), L.q, false));
+        SMOLVLM_TRY(fn(key("self_attn.k_proj.weight"), L.k, false));
+        SMOLVLM_TRY(fn(key("self_attn.v_proj.weight"), L.v, false));
+        SMOLVLM_TRY(fn(key("self_attn.o_proj.weight"), L.o, false));
+        SMOLVLM_TRY(fn(key("mlp.gate_proj.weight"), L.gate, false));
+        SMOLVLM_TRY(fn(key("mlp.up_proj.weight"), L.up, false));
+        SMOLVLM_TRY(fn(key("mlp.down_proj.weight"), L.down, false));
+    }
+    SMOLVLM_TRY(fn(std::string("lm_head.weight"), w.text.lm_head, true));
+    if (w.has_vision) {
+        const std::string vp = "model.vision_model.encoder.layers.";
+        for (std::size_t i = 0; i < w.vision.layers.size(); ++i) {
+            auto& L = w.vision.layers[i];
+            auto key = [&](const char* rest) { return layer_key(vp.c_str(), i, rest); };
+            SMOLVLM_TRY(fn(key("self_attn.q_proj.weight"), L.q, false));
+            SMOLVLM_TRY(fn(key("self_attn.k_proj.weight"), L.k, false));
+            SMOLVLM_TRY(fn(key("self_attn.v_proj.weight"), L.v, false));
+            SMOLVLM_TRY(fn(key("self_attn.out_proj.weight"), L.o, false));
+            SMOLVLM_TRY(fn(key("mlp.fc1.weight"), L.fc1, false));
+            SMOLVLM_TRY(fn(key("mlp.fc2.weight"), L.fc2, false));
+        }
+        SMOLVLM_TRY(fn(std::string("model.connector.modality_projection.proj.weight"), w.vision.connector, false));
+    }
+    return status::ok();
+}
+
+// The dtype a format gives one matrix (native: its stored dtype).
+inline dtype format_target(weight_format f, dtype stored, std::int64_t cols, bool is_lm_head) {
+    dtype t = stored;
+    switch (f) {
+        case weight_format::f32: t = dtype::f32; break;
+        case weight_format::bf16: t = dtype::bf16; break;
+        case weight_format::q8: t = dtype::q8; break;
+        case weight_format::q4: t = is_lm_head ? dtype::q8 : dtype::q4; break;
+        case weight_format::native: break;
+    }
+    if ((t == dtype::q8 || t == dtype::q4) && cols % kernels::k_group != 0) t = dtype::f32;  // stays dense
+    return t;
+}
+
+}  // namespace detail
 
 class model {
 public:
@@ -158,6 +226,19 @@ public:
     std::size_t owned_bytes() const { return owned_bytes_; }
     // Bytes of weights the matmuls stream per decoded token (for GB/s figures).
     std::size_t decode_weight_bytes() const { return decode_bytes_; }
+    // True when the weights came prequantized from the file (see the top of this file).
+    bool prequantized() const { return prequantized_; }
+
+    // Every linear layer the weight format applies to, by checkpoint name (in a fixed
+    // order: text layers, lm_head, vision layers, connector). Used by smolvlm-quantize.
+    std::vector<named_matrix> linear_matrices() const {
+        std::vector<named_matrix> out;
+        (void)detail::for_each_linear(cfg_, w_, [&](const std::string& name, const kernels::weight_matrix& m, bool head) {
+            out.push_back(named_matrix{name, m, head});
+            return status::ok();
+        });
+        return out;
+    }
 
     // Token ids that end a turn: generation_config eos ids + <end_of_utterance> + tokenizer eos.
     std::vector<token_id> stop_ids() const {
@@ -210,50 +291,97 @@ private:
         if (std::int64_t(tok_.vocab_size()) > cfg_.text.vocab_size)
             return status::fmt(errc::bad_format, "tokenizer has %zu tokens but the model's vocabulary is %lld",
                                tok_.vocab_size(), (long long)cfg_.text.vocab_size);
+        SMOLVLM_ASSIGN_OR_RETURN(weight_format stored, stored_quant_format());
         SMOLVLM_ASSIGN_OR_RETURN(w_, bind_weights(cfg_, st_));
+        owned_bytes_ = w_.owned_bytes;
+        if (stored != weight_format::native) {
+            if (opt.format != weight_format::native && opt.format != stored)
+                return status::fmt(errc::invalid_argument,
+                                   "'%s' is prequantized %s: load it with format native or %s, not %s", dir_.c_str(),
+                                   weight_format_name(stored), weight_format_name(stored), weight_format_name(opt.format));
+            fmt_ = stored;
+            prequantized_ = true;
+            return check_prequantized();
+        }
         fmt_ = opt.format;
         return convert_weights(pool);
     }
 
-    // Repack every linear layer into the requested format.
-    status convert_weights(thread_pool* pool) {
-        auto target_for = [&](bool is_lm_head) -> dtype {
-            switch (fmt_) {
-                case weight_format::f32: return dtype::f32;
-                case weight_format::bf16: return dtype::bf16;
-                case weight_format::q8: return dtype::q8;
-                case weight_format::q4: return is_lm_head ? dtype::q8 : dtype::q4;
-                case weight_format::native: break;
-            }
-            return dtype::f32;  // unused
-        };
-        auto convert = [&](kernels::weight_matrix& m, bool is_lm_head) -> status {
-            if (fmt_ == weight_format::native) {
-                decode_bytes_ += std::size_t(m.rows * m.cols) * dtype_size(m.type);
-                return status::ok();
-            }
-            dtype target = target_for(is_lm_head);
-            if ((target == dtype::q8 || target == dtype::q4) && m.cols % kernels::k_group != 0)
-                target = dtype::f32;  // shapes without 32-multiples stay dense
-            SMOLVLM_ASSIGN_OR_RETURN(kernels::packed_weight p, kernels::pack_weight(m.data, m.type, m.rows, m.cols, target, pool));
-            m = p.matrix();
-            owned_bytes_ += p.owned_bytes();
-            decode_bytes_ += p.owns_memory() ? p.owned_bytes() : std::size_t(m.rows * m.cols) * dtype_size(m.type);
-            packed_.push_back(std::move(p));
-            return status::ok();
-        };
-        text_weights& t = w_.text;
-        for (auto& L : t.layers)
-            for (kernels::weight_matrix* m : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) SMOLVLM_TRY(convert(*m, false));
-        SMOLVLM_TRY(convert(t.lm_head, true));
-        if (w_.has_vision) {
-            const std::size_t text_bytes = decode_bytes_;
-            for (auto& L : w_.vision.layers)
-                for (kernels::weight_matrix* m : {&L.q, &L.k, &L.v, &L.o, &L.fc1, &L.fc2}) SMOLVLM_TRY(convert(*m, false));
-            SMOLVLM_TRY(convert(w_.vision.connector, false));
-            decode_bytes_ = text_bytes;
+    // "smolvlm.quant" of the checkpoint (native when absent). Every shard must agree.
+    result<weight_format> stored_quant_format() const {
+        const std::string* found = nullptr;
+        for (std::size_t i = 0; i < st_.n_files(); ++i) {
+            const std::string* v = st_.file(i).find_metadata(k_quant_metadata_key);
+            if (found && (!v || *v != *found))
+                return status(errc::bad_format, "prequantized shards disagree on smolvlm.quant");
+            if (!found && i > 0 && v) return status(errc::bad_format, "prequantized shards disagree on smolvlm.quant");
+            found = v;
         }
-        return status::ok();
+        if (!found) return weight_format::native;
+        if (*found == "q8") return weight_format::q8;
+        if (*found == "q4") return weight_format::q4;
+        return status::fmt(errc::unsupported, "smolvlm.quant format '%.32s' is not supported (want q8 or q4)",
+                           found->c_str());
+    }
+
+    const std::string* find_metadata(const std::string& key) const {
+        for (std::size_t i = 0; i < st_.n_files(); ++i)
+            if (const std::string* v = st_.file(i).find_metadata(key)) return v;
+        return nullptr;
+    }
+
+    // A prequantized file must hold every linear layer exactly as the format would make
+    // it (q4 layers, q8 lm_head for q4; f32 for shapes that stay dense), with its logical
+    // shape recorded; anything else is a damaged or foreign file.
+    status check_prequantized() {
+        return detail::for_each_linear(cfg_, w_, [&](const std::string& name, kernels::weight_matrix& m, bool head) {
+            const dtype want = detail::format_target(fmt_, m.type, m.cols, head);
+            // (shapes that stay dense: f32 as the format makes them; a tied head may stay the embedding)
+            const bool dense_ok = want == dtype::f32 && (m.type == dtype::f32 || m.type == dtype::bf16 || m.type == dtype::f16);
+            if (m.type != want && !dense_ok)
+                return status::fmt(errc::bad_format, "prequantized %s file: '%.100s' is %s, expected %s",
+                                   weight_format_name(fmt_), name.c_str(), dtype_name(m.type), dtype_name(want));
+            if (m.type == dtype::q8 || m.type == dtype::q4) {
+                const std::string* shape = find_metadata(quant_shape_key(name));
+                const std::string expect = std::to_string(m.rows) + "," + std::to_string(m.cols);
+                if (!shape || *shape != expect)
+                    return status::fmt(errc::bad_format, "prequantized file: metadata %.120s is %s, expected \"%s\"",
+                                       quant_shape_key(name).c_str(), shape ? "wrong" : "missing", expect.c_str());
+            }
+            count_decode_bytes(m, name);
+            return status::ok();
+        });
+    }
+
+    // Weight bytes streamed per decoded token: text layers and lm_head only.
+    void count_decode_bytes(const kernels::weight_matrix& m, const std::string& name) {
+        if (name.rfind("model.vision_model.", 0) == 0 || name.rfind("model.connector.", 0) == 0) return;
+        if (m.type == dtype::q8)
+            decode_bytes_ += kernels::panel_q8_bytes(m.rows, m.cols) + kernels::panel_scale_count(m.rows, m.cols) * 2;
+        else if (m.type == dtype::q4)
+            decode_bytes_ += kernels::panel_q4_bytes(m.rows, m.cols) + kernels::panel_scale_count(m.rows, m.cols) * 2;
+        else
+            decode_bytes_ += std::size_t(m.rows * m.cols) * dtype_size(m.type);
+    }
+
+    // Repack every linear layer into the requested format. Packed tensors are only
+    // accepted from a file that declares them (stored_quant_format).
+    status convert_weights(thread_pool* pool) {
+        return detail::for_each_linear(cfg_, w_, [&](const std::string& name, kernels::weight_matrix& m, bool head) {
+            if (m.type == dtype::q8 || m.type == dtype::q4)
+                return status::fmt(errc::bad_format, "'%.100s' is stored as packed %s panels but the file has no "
+                                   "smolvlm.quant metadata", name.c_str(), dtype_name(m.type));
+            if (fmt_ != weight_format::native) {
+                const dtype target = detail::format_target(fmt_, m.type, m.cols, head);
+                SMOLVLM_ASSIGN_OR_RETURN(kernels::packed_weight p,
+                                         kernels::pack_weight(m.data, m.type, m.rows, m.cols, target, pool));
+                m = p.matrix();
+                owned_bytes_ += p.owned_bytes();
+                packed_.push_back(std::move(p));
+            }
+            count_decode_bytes(m, name);
+            return status::ok();
+        });
     }
 
     std::string dir_;
@@ -267,6 +395,7 @@ private:
     chat_template_kind chat_kind_ = chat_template_kind::chatml;
     image_processor_config image_cfg_;
     std::size_t owned_bytes_ = 0, decode_bytes_ = 0;
+    bool prequantized_ = false;
 };
 
 }  // namespace smolvlm
