@@ -2,6 +2,7 @@
 #include <smolvlm/pipeline/session.hpp>
 
 #include <cmath>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -133,4 +134,49 @@ TEST_CASE("prefill in slices equals one prefill", "[pipeline][session][golden]")
     REQUIRE(whole.generate(go, nullptr, &a).is_ok());
     REQUIRE(sliced.generate(go, nullptr, &b).is_ok());
     CHECK(a == b);
+}
+
+TEST_CASE("cancellation, memory cap, and concurrent sessions over one model", "[pipeline][session][golden]") {
+    const std::string dir = smolvlm_test::fixtures_dir() + "/" + k_case;
+    SMOLVLM_REQUIRE_SHARED(dir + "/golden.safetensors");
+    auto m = model::load(dir + "/model");
+    REQUIRE(m.is_ok());
+    auto g = safetensors_file::open((dir + "/golden.safetensors").c_str());
+    REQUIRE(g.is_ok());
+    const std::vector<token_id> prompt = golden_ids(g.value(), "input_ids");
+    const std::vector<token_id> expect = golden_ids(g.value(), "generated_ids");
+
+    // The callback stops generation after 3 tokens.
+    session s(*m.value());
+    REQUIRE(s.prefill(prompt).is_ok());
+    generate_options go;
+    go.max_new_tokens = 16;
+    go.ignore_eos = true;
+    std::vector<token_id> out;
+    int calls = 0;
+    REQUIRE(s.generate(go, [&](token_id, std::string_view) { return ++calls < 3; }, &out).is_ok());
+    CHECK(out.size() == 3);
+    CHECK(s.stats().cancelled);
+    CHECK(std::vector<token_id>(expect.begin(), expect.begin() + 3) == out);
+
+    // A cap below what the session needs is an error up front, not an allocation failure.
+    session_options tight;
+    tight.max_bytes = session::memory_required(m.value()->config(), tight) - 1;
+    session capped(*m.value(), tight);
+    CHECK(capped.prefill(prompt).code() == errc::no_memory);
+    tight.max_bytes += 1;
+    session fits(*m.value(), tight);
+    CHECK(fits.prefill(prompt).is_ok());
+
+    // Four sessions on four threads over the same model give the golden ids.
+    std::vector<std::vector<token_id>> results(4);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            session st(*m.value());
+            if (!st.prefill(prompt).is_ok()) return;
+            (void)st.generate(go, nullptr, &results[std::size_t(t)]);
+        });
+    for (auto& th : threads) th.join();
+    for (const auto& r : results) CHECK(r == expect);
 }

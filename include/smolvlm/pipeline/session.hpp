@@ -1,5 +1,8 @@
 // smolvlm/pipeline/session.hpp — one conversation over a shared model.
 //
+// Threads: a model may be shared by sessions running on different threads at once; a
+// thread_pool must not be, so give each concurrently running session its own pool (or none).
+//
 // A session owns the KV cache, the decoder scratch, the sampler state and the ids
 // already in the cache. Several sessions may run over one `model` at once (the model
 // is read-only). Prefill is batched (the whole new part of the prompt goes through
@@ -34,6 +37,7 @@ namespace smolvlm {
 struct session_options {
     std::int64_t n_ctx = 4096;      // KV cache capacity in tokens
     std::int64_t max_chunk = 256;   // prefill tokens per forward pass (bounds scratch memory)
+    std::size_t max_bytes = 0;      // cap on what the session allocates (0: no cap); over it init() fails
 };
 
 struct generate_options {
@@ -77,6 +81,10 @@ public:
         if (ready_) return status::ok();
         const text_config& t = m_.config().text;
         if (opt_.n_ctx <= 0 || opt_.max_chunk <= 0) return status(errc::invalid_argument, "n_ctx and max_chunk must be positive");
+        const std::size_t need = memory_required(m_.config(), opt_);
+        if (opt_.max_bytes != 0 && need > opt_.max_bytes)
+            return status::fmt(errc::no_memory, "the session needs %zu bytes (KV cache for %lld tokens + scratch), over the "
+                               "cap of %zu", need, (long long)opt_.n_ctx, opt_.max_bytes);
         SMOLVLM_TRY(cache_.init(t, opt_.n_ctx));
         SMOLVLM_TRY(scratch_.init(t, opt_.max_chunk));
         logits_.assign(std::size_t(t.vocab_size), 0.0f);
