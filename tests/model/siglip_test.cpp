@@ -395,6 +395,19 @@ TEST_CASE("siglip: hidden_act gelu (erf) is honoured", "[siglip]") {
     CHECK(max_abs_diff(tr.last_hidden_state, tanh_ref.last_hidden) > 1e-4);
 }
 
+TEST_CASE("siglip: the softmax exp is within a few ulp of std::exp on [-87, 0]", "[siglip]") {
+    double worst = 0;
+    for (float x = -87.0f; x <= 0.0f; x += 0.000731f) {
+        const double want = std::exp(double(x));
+        worst = std::max(worst, std::fabs(double(detail::exp_nonpositive(x)) - want) / want);
+    }
+    // float epsilon is 1.19e-7; 3 ulp-ish bound.
+    CHECK(worst < 3.6e-7);
+    CHECK(detail::exp_nonpositive(0.0f) == 1.0f);
+    CHECK(detail::exp_nonpositive(-1000.0f) < 1e-37f);
+    CHECK(detail::exp_nonpositive(-1000.0f) >= 0.0f);
+}
+
 TEST_CASE("siglip: attention through the matmul kernels equals nn::attention_reference", "[siglip]") {
     // Odd sizes: 37 queries, 29 keys, 3 heads of 10.
     const std::int64_t nq = 37, nkv = 29, heads = 3, hd = 10, D = heads * hd;
