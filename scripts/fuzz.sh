@@ -77,6 +77,11 @@ seed() {  # seed TARGET DIR
         [ -f "$f" ] && n=$(od -An -t u8 -N 8 "$f" | tr -d ' ') && tail -c +9 "$f" | head -c "$n" >"$d/$(echo "$f" | sed 's|.*/shared/||; s|/|_|g').json"
       done
       printf '{"a":[1,-0,2.5e-3,true,null,"\\u00e9\\ud83d\\ude00"],"b":{}}' >"$d/handmade.json"
+      # Tiny models (fixture configs imply ~3M parameters; these reach bind_weights quickly).
+      printf '%s' '{"model_type":"idefics3","scale_factor":2,"image_token_id":100,"text_config":{"vocab_size":128,"hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2},"vision_config":{"hidden_size":16,"intermediate_size":32,"num_hidden_layers":1,"num_attention_heads":2,"image_size":32,"patch_size":8}}' >"$d/tiny_vlm.json"
+      printf '%s' '{"model_type":"smolvlm","scale_factor":2,"image_token_id":5,"tie_word_embeddings":true,"text_config":{"vocab_size":64,"hidden_size":16,"intermediate_size":32,"num_hidden_layers":1,"num_attention_heads":2,"attention_bias":true,"mlp_bias":true},"vision_config":{"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,"num_attention_heads":2,"image_size":16,"patch_size":4}}' >"$d/tiny_smolvlm.json"
+      printf '%s' '{"model_type":"smollm3","vocab_size":64,"hidden_size":16,"intermediate_size":32,"num_hidden_layers":4,"num_attention_heads":2,"num_key_value_heads":1,"no_rope_layer_interval":4}' >"$d/tiny_smollm3.json"
+      printf '%s' '{"model_type":"llama","vocab_size":64,"hidden_size":16,"intermediate_size":32,"num_hidden_layers":2,"num_attention_heads":2,"tie_word_embeddings":false,"head_dim":4}' >"$d/tiny_llama.json"
       ;;
     safetensors)
       for f in "$shared"/fixtures/*/model/model.safetensors "$shared"/fixtures/*/golden.safetensors \
