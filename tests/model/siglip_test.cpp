@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -406,6 +407,43 @@ TEST_CASE("siglip: the softmax exp is within a few ulp of std::exp on [-87, 0]",
     CHECK(detail::exp_nonpositive(0.0f) == 1.0f);
     CHECK(detail::exp_nonpositive(-1000.0f) < 1e-37f);
     CHECK(detail::exp_nonpositive(-1000.0f) >= 0.0f);
+    CHECK(detail::exp_nonpositive(-std::numeric_limits<float>::infinity()) < 1e-37f);
+    CHECK(detail::exp_nonpositive(5.0f) == 1.0f);  // outside the contract: clamped, no garbage
+    CHECK(std::isfinite(detail::exp_nonpositive(std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST_CASE("siglip: the vectorisable tanh-GELU matches the formula in double", "[siglip]") {
+    double worst = 0;
+    for (float x = -30.0f; x <= 30.0f; x += 0.00137f) {
+        const double xd = x;
+        const double want = 0.5 * xd * (1.0 + std::tanh(0.7978845608028654 * (xd + 0.044715 * xd * xd * xd)));
+        worst = std::max(worst, std::fabs(double(detail::gelu_tanh_fast(x)) - want) / (1.0 + std::fabs(xd)));
+        // and it agrees with nn::gelu_tanh (the float tanh form) to float rounding
+        CHECK(std::fabs(detail::gelu_tanh_fast(x) - nn::gelu_tanh(x)) <= 1e-6f * (1.0f + std::fabs(x)));
+    }
+    CHECK(worst < 2e-7);
+    CHECK(detail::gelu_tanh_fast(0.0f) == 0.0f);
+    CHECK(detail::gelu_tanh_fast(1e30f) == 1e30f);
+    CHECK(std::fabs(detail::gelu_tanh_fast(-1e30f)) < 1e-6f);
+}
+
+TEST_CASE("siglip: softmax numerators and sum, odd lengths", "[siglip]") {
+    std::mt19937 rng(29);
+    std::normal_distribution<float> nd(0.0f, 3.0f);
+    for (std::int64_t n : {1, 7, 8, 9, 64, 1027}) {
+        std::vector<float> row(static_cast<std::size_t>(n));
+        for (float& e : row) e = nd(rng);
+        const float scale = 0.37f;
+        double mx = row[0];
+        for (float e : row) mx = std::max(mx, double(e));
+        std::vector<double> want(row.size());
+        double want_sum = 0;
+        for (std::size_t j = 0; j < row.size(); ++j) want_sum += want[j] = std::exp((double(row[j]) - mx) * scale);
+        const float sum = detail::softmax_numerators(row.data(), n, scale);
+        INFO("n " << n);
+        CHECK(std::fabs(sum - want_sum) / want_sum < 1e-6);
+        CHECK(max_abs_diff(row, want) < 1e-6);  // values in (0, 1]
+    }
 }
 
 TEST_CASE("siglip: attention through the matmul kernels equals nn::attention_reference", "[siglip]") {

@@ -431,16 +431,23 @@ inline void compact_rows(float* rows, const std::uint8_t* patch_mask, std::int64
     }
 }
 
-// exp(x) for x <= 0 (softmax arguments) in plain arithmetic a compiler can vectorise
-// (std::exp is an opaque call per element: ~10% of a tile's time at 1024 tokens).
-// x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two for an exact n ln2), e^r by its
-// Taylor series to r^7 (truncation < 1e-8 relative, below float rounding), times 2^n
-// built in the exponent bits. x is clamped to [-87, 0]: below, e^x < 2e-38 adds nothing
-// to a softmax row whose largest term is 1. Relative error < 1e-7 (tested).
+// exp(x) for x <= 0 (softmax arguments) in plain arithmetic compilers vectorise at -O3
+// (std::exp is an opaque call per element, and float compares block GCC's vectoriser,
+// so the clamp works on the bit pattern).
+//   clamp x to [-87, 0]: below, e^x < 2e-38 adds nothing to a softmax row whose largest
+//     term is 1 (and 2^n below stays a normal float); NaN / positive inputs give 1 or ~0
+//   x = n ln2 + r, |r| <= ln2 / 2 (ln2 split in two so n ln2 is exact)
+//   e^r by its Taylor series to r^7 (truncation < 1e-8 relative, below float rounding)
+//   2^n written into the exponent bits
+// Relative error < 1e-7 (tested against std::exp).
 inline float exp_nonpositive(float x) {
-    x = x < -87.0f ? -87.0f : (x > 0.0f ? 0.0f : x);
-    const float t = x * 1.44269504088896341f;          // x / ln2, in [-125.6, 0]
-    const std::int32_t n = std::int32_t(t - 0.5f);     // round to nearest (t <= 0; truncation is toward 0)
+    std::uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    u = u < 0xC2AE0000u ? u : 0xC2AE0000u;  // unsigned order of negative floats: below -87 (and -inf, -NaN) -> -87
+    u &= 0u - (u >> 31);                    // sign bit clear (+0, positive, +NaN) -> +0
+    std::memcpy(&x, &u, sizeof x);
+    const float t = x * 1.44269504088896341f;       // x / ln2, in [-125.6, 0]
+    const std::int32_t n = std::int32_t(t - 0.5f);  // round to nearest (t <= 0; conversion truncates toward 0)
     const float r = (x - float(n) * 0.693359375f) - float(n) * -2.12194440e-4f;
     float p = 1.0f / 5040.0f;
     p = p * r + 1.0f / 720.0f;
@@ -454,6 +461,62 @@ inline float exp_nonpositive(float x) {
     float scale;
     std::memcpy(&scale, &bits, sizeof scale);
     return p * scale;
+}
+
+// In-place softmax numerators of one score row and their sum:
+//   row[j] = exp((row[j] - max) * scale); returns sum_j row[j].  row: [n], n >= 1
+// Max and sum use 8 independent lanes (no serial dependency chain; max is exact in any
+// order, the sum's rounding differs from a serial sum only at float epsilon).
+inline float softmax_numerators(float* row, std::int64_t n, float scale) {
+    constexpr int k_lanes = 8;
+    float m[k_lanes], acc[k_lanes];
+    for (int l = 0; l < k_lanes; ++l) m[l] = row[0];
+    const std::int64_t n8 = n / k_lanes * k_lanes;
+    for (std::int64_t j = 0; j < n8; j += k_lanes)
+        for (int l = 0; l < k_lanes; ++l) m[l] = row[j + l] > m[l] ? row[j + l] : m[l];
+    for (std::int64_t j = n8; j < n; ++j) m[0] = row[j] > m[0] ? row[j] : m[0];
+    float mx = m[0];
+    for (int l = 1; l < k_lanes; ++l) mx = m[l] > mx ? m[l] : mx;
+
+    for (std::int64_t j = 0; j < n; ++j) row[j] = exp_nonpositive((row[j] - mx) * scale);
+
+    for (int l = 0; l < k_lanes; ++l) acc[l] = 0.0f;
+    for (std::int64_t j = 0; j < n8; j += k_lanes)
+        for (int l = 0; l < k_lanes; ++l) acc[l] += row[j + l];
+    for (std::int64_t j = n8; j < n; ++j) acc[0] += row[j];
+    float sum = 0.0f;
+    for (int l = 0; l < k_lanes; ++l) sum += acc[l];
+    return sum;
+}
+
+// gelu_pytorch_tanh(x) = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), rewritten as
+// x * sigmoid(2u) = x * num / (1 + e) with e = exp(-2|u|) in (0, 1] and num = e when u < 0,
+// else 1: no overflow, no cancellation (the tanh form loses digits in 1 + tanh(u) for
+// u << 0), and vectorisable (the sign select works on bits). Same function as
+// nn::gelu_tanh (whose std::tanh call per element was ~20% of a q8 tile); |error| <
+// 2e-7 (1 + |x|) (tested). A candidate to move into nn/activation.hpp.
+inline float gelu_tanh_fast(float x) {
+    const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+    std::uint32_t ub;
+    std::memcpy(&ub, &u, sizeof ub);
+    const std::uint32_t neg = 0u - (ub >> 31);  // all ones when u < 0
+    const std::uint32_t abs_bits = ub & 0x7FFFFFFFu;
+    float a;
+    std::memcpy(&a, &abs_bits, sizeof a);
+    const float e = exp_nonpositive(-2.0f * a);
+    std::uint32_t eb;
+    std::memcpy(&eb, &e, sizeof eb);
+    const std::uint32_t num_bits = (eb & neg) | (0x3F800000u & ~neg);  // e or 1.0f
+    float num;
+    std::memcpy(&num, &num_bits, sizeof num);
+    return x * num / (1.0f + e);
+}
+
+// x[i] = gelu_tanh_fast(x[i]) over [0, n), split over the pool.
+inline void gelu_tanh_rows(const nn::context& ctx, float* x, std::int64_t n) {
+    parallel_for(ctx.pool, n, [&](std::int64_t b, std::int64_t e, int) {
+        for (std::int64_t i = b; i < e; ++i) x[i] = gelu_tanh_fast(x[i]);
+    }, 4096);
 }
 
 // Non-causal multi-head attention through the matmul kernels, one head at a time. Same
@@ -480,15 +543,7 @@ inline void attention_by_matmul(const nn::context& ctx, std::int64_t n_q, std::i
         const kernels::weight_matrix vw{dtype::f32, s.head_vt, nullptr, hd, n_kv};
         nn::linear(ctx, kw, s.head_q, n_q, s.scores);  // scores: [n_q, n_kv]
         parallel_for(ctx.pool, n_q, [&](std::int64_t t0, std::int64_t t1, int) {
-            for (std::int64_t t = t0; t < t1; ++t) {
-                float* row = s.scores + t * n_kv;
-                float mx = row[0];
-                for (std::int64_t j = 1; j < n_kv; ++j) mx = row[j] > mx ? row[j] : mx;
-                for (std::int64_t j = 0; j < n_kv; ++j) row[j] = exp_nonpositive((row[j] - mx) * scale);
-                float sum = 0.0f;
-                for (std::int64_t j = 0; j < n_kv; ++j) sum += row[j];
-                s.row_sum[t] = sum;
-            }
+            for (std::int64_t t = t0; t < t1; ++t) s.row_sum[t] = softmax_numerators(s.scores + t * n_kv, n_kv, scale);
         }, 8);
         nn::linear(ctx, vw, s.scores, n_q, s.head_o);  // head_o: [n_q, hd] = P v_h
         for (std::int64_t t = 0; t < n_q; ++t) {
@@ -522,7 +577,7 @@ inline void siglip_layer(const nn::context& ctx, const vision_dims& d, const sig
     if (gelu_erf)
         nn::gelu_erf_inplace(ctx, s.big, n * d.F);
     else
-        nn::gelu_tanh_inplace(ctx, s.big, n * d.F);                             // gelu_pytorch_tanh
+        detail::gelu_tanh_rows(ctx, s.big, n * d.F);                            // gelu_pytorch_tanh
     nn::linear(ctx, L.fc2, s.big, n, s.q, L.fc2_b.data());                      // q = fc2(big)
     detail::add_rows(ctx, s.x, s.q, n * D);                                     // x = x + q
 }
