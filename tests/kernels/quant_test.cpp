@@ -213,3 +213,60 @@ TEST_CASE("pack_weight validates its input", "[kernels][pack]") {
     CHECK(b->owns_memory());
     CHECK(b->matrix().type == dtype::bf16);
 }
+
+TEST_CASE("round_even matches nearbyint, ties to even, and stays defined on huge or NaN input", "[kernels][quant]") {
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> u(-300.0f, 300.0f);
+    for (int i = 0; i < 100000; ++i) {
+        const float x = u(rng);
+        REQUIRE(kernels::detail::round_even(x) == std::nearbyint(x));
+    }
+    for (int k = -300; k <= 300; ++k) {  // exact halves: ties go to the even neighbour
+        const float x = float(k) + 0.5f;
+        REQUIRE(kernels::detail::round_even(x) == std::nearbyint(x));
+    }
+    CHECK(kernels::detail::round_even(1e30f) == 4194304.0f);
+    CHECK(kernels::detail::round_even(-1e30f) == -4194304.0f);
+    CHECK(kernels::detail::round_even(NAN) == -4194304.0f);
+    CHECK(kernels::detail::max_f(1.0f, NAN) == 1.0f);
+    CHECK(kernels::detail::min_f(1.0f, NAN) == 1.0f);
+}
+
+#include <smolvlm/kernels/dispatch.hpp>
+
+TEST_CASE("avx512 q4 weight quantizer matches the scalar twin", "[kernels][quant]") {
+#if SMOLVLM_SIMD_X86
+    if (!isa_supported(detect_cpu(), isa::avx512)) {
+        WARN("skipped: no AVX-512 on this CPU");
+        return;
+    }
+    const std::size_t n = 8192 * 32;
+    auto w = gaussian(n, 11, 0.02f);
+    for (std::size_t i = 0; i < 64; ++i) w[i] = 0.0f;  // all-zero groups
+    w[100] = 1e30f;                                    // a huge outlier
+    std::vector<block_q4> a(n / 32), b(n / 32);
+    quantize_row_q4(w.data(), a.data(), std::int64_t(n));
+    avx512::quantize_row_q4(w.data(), b.data(), std::int64_t(n));
+    // Candidates are evaluated in the same order; only the error sums are added in a
+    // different order, so a group may keep another candidate when two tie to ~1 ulp.
+    // Require identical blocks for >= 99.5% of groups and the same squared error (1e-5
+    // relative) for every group.
+    std::size_t same = 0;
+    std::vector<float> ra(32), rb(32);
+    for (std::size_t g = 0; g < n / 32; ++g) {
+        if (std::memcmp(&a[g], &b[g], sizeof(block_q4)) == 0) {
+            ++same;
+            continue;
+        }
+        dequantize_row_q4(&a[g], ra.data(), 32);
+        dequantize_row_q4(&b[g], rb.data(), 32);
+        double ea = 0.0, eb = 0.0;
+        for (int i = 0; i < 32; ++i) {
+            ea += double(w[g * 32 + i] - ra[i]) * double(w[g * 32 + i] - ra[i]);
+            eb += double(w[g * 32 + i] - rb[i]) * double(w[g * 32 + i] - rb[i]);
+        }
+        CHECK(eb <= ea * (1.0 + 1e-5) + 1e-30);
+    }
+    CHECK(double(same) >= 0.995 * double(n / 32));
+#endif
+}

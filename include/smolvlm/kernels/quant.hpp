@@ -35,6 +35,31 @@ namespace smolvlm::kernels {
 inline constexpr int k_group = 32;  // weights per scale
 inline constexpr int k_panel = 16;  // rows interleaved in the panel layout
 
+namespace detail {
+
+// Helpers that compile to single instructions on every target. std::fmax / std::fmin /
+// std::nearbyint become library calls on baseline x86-64 (NaN rules, no SSE4.1 round),
+// which made loading a q4 model take minutes. Results are identical for the finite
+// inputs quantization sees; a NaN in b is ignored, as std::fmax / std::fmin do.
+inline float max_f(float a, float b) { return b > a ? b : a; }
+inline float min_f(float a, float b) { return b < a ? b : a; }
+inline float abs_f(float a) { return a < 0.0f ? -a : a; }
+// Round half to even, as nearbyint in the default rounding mode (integer steps only, so
+// -ffast-math cannot change it). Inputs are clamped to +-2^22 first (NaN -> -2^22): the
+// callers clamp the result to far less, and int(x) never overflows.
+inline float round_even(float x) {
+    constexpr float lim = 4194304.0f;
+    x = x > -lim ? x : -lim;
+    x = x < lim ? x : lim;
+    int i = int(x);                   // toward zero
+    const float f = x - float(i);     // exact: |x| < 2^23 or already integral
+    if (f > 0.5f || (f == 0.5f && (i & 1))) ++i;
+    else if (f < -0.5f || (f == -0.5f && (i & 1))) --i;
+    return float(i);
+}
+
+}  // namespace detail
+
 // q8 block: d = f16 scale, value[i] = d * qs[i], qs in [-127, 127].
 struct block_q8 {
     std::uint16_t d;        // f16
@@ -57,14 +82,14 @@ inline void quantize_row_q8(const float* x, block_q8* y, std::int64_t k) {
     for (std::int64_t b = 0; b < k / k_group; ++b) {
         const float* g = x + b * k_group;
         float amax = 0.0f;
-        for (int i = 0; i < k_group; ++i) amax = std::fmax(amax, std::fabs(g[i]));
+        for (int i = 0; i < k_group; ++i) amax = detail::max_f(amax, detail::abs_f(g[i]));
         const std::uint16_t dh = f32_to_f16(amax / 127.0f);
         const float d = f16_to_f32(dh);
         const float id = d > 0.0f ? 1.0f / d : 0.0f;
         y[b].d = dh;
         for (int i = 0; i < k_group; ++i) {
-            float q = std::nearbyint(g[i] * id);
-            q = std::fmin(127.0f, std::fmax(-127.0f, q));
+            float q = detail::round_even(g[i] * id);
+            q = detail::min_f(127.0f, detail::max_f(-127.0f, q));
             y[b].qs[i] = std::int8_t(q);
         }
     }
@@ -84,8 +109,8 @@ inline float q4_codes(const float* g, float d, std::uint8_t* q) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     float err = 0.0f;
     for (int i = 0; i < k_group; ++i) {
-        float c = std::nearbyint(g[i] * id) + 8.0f;
-        c = std::fmin(15.0f, std::fmax(0.0f, c));
+        float c = round_even(g[i] * id) + 8.0f;
+        c = min_f(15.0f, max_f(0.0f, c));
         q[i] = std::uint8_t(c);
         const float e = g[i] - d * (c - 8.0f);
         err += e * e;
@@ -101,7 +126,7 @@ inline void quantize_row_q4(const float* x, block_q4* y, std::int64_t k) {
         const float* g = x + b * k_group;
         float mx = 0.0f;  // signed element of largest magnitude
         for (int i = 0; i < k_group; ++i)
-            if (std::fabs(g[i]) > std::fabs(mx)) mx = g[i];
+            if (detail::abs_f(g[i]) > detail::abs_f(mx)) mx = g[i];
         std::uint8_t best_q[k_group] = {0};
         std::uint8_t q[k_group];
         float best_err = INFINITY;
@@ -149,9 +174,12 @@ inline void dequantize_row_q4(const block_q4* x, float* y, std::int64_t k) {
     }
 }
 
+// A q4 row quantizer: quantize_row_q4 or a SIMD twin (avx512::quantize_row_q4).
+using q4_row_fn = void (*)(const float* x, block_q4* y, std::int64_t k);
+
 // Same, from a stored f32/bf16/f16 row (src points at k elements of type t).
 template <class Block>
-inline bool quantize_row(dtype t, const void* src, Block* y, std::int64_t k) {
+inline bool quantize_row(dtype t, const void* src, Block* y, std::int64_t k, q4_row_fn q4 = &quantize_row_q4) {
     float tmp[k_group];
     const auto* s = static_cast<const unsigned char*>(src);
     const std::size_t es = dtype_size(t);
@@ -160,7 +188,7 @@ inline bool quantize_row(dtype t, const void* src, Block* y, std::int64_t k) {
         if constexpr (sizeof(Block) == sizeof(block_q8))
             quantize_row_q8(tmp, reinterpret_cast<block_q8*>(y + b), k_group);
         else
-            quantize_row_q4(tmp, reinterpret_cast<block_q4*>(y + b), k_group);
+            q4(tmp, reinterpret_cast<block_q4*>(y + b), k_group);
     }
     return true;
 }
@@ -246,12 +274,12 @@ inline void quantize_act_row(const float* x, std::int64_t k, int offset, std::in
     for (std::int64_t b = 0; b < k / k_group; ++b) {
         const float* g = x + b * k_group;
         float amax = 0.0f;
-        for (int i = 0; i < k_group; ++i) amax = std::fmax(amax, std::fabs(g[i]));
+        for (int i = 0; i < k_group; ++i) amax = detail::max_f(amax, detail::abs_f(g[i]));
         const float dx = amax / 127.0f;
         const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
         int sum = 0;
         for (int i = 0; i < k_group; ++i) {
-            const int v = int(std::nearbyint(g[i] * id));
+            const int v = int(detail::round_even(g[i] * id));
             const int c = v > 127 ? 127 : (v < -127 ? -127 : v);
             q[b * k_group + i] = std::int8_t(c);
             sum += c;

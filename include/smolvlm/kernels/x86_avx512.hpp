@@ -65,6 +65,76 @@ inline void quantize_act_row(const float* x, std::int64_t k, int offset, std::in
     }
 }
 
+// ---- q4 weight quantization (twin of quantize_row_q4, used by pack_weight) ----------
+//
+// The same candidate scales in the same order; each candidate's codes and squared error
+// for the 32 weights come from two vectors instead of a 32-step loop. Only the order of
+// the error sum differs from the scalar twin, so where two candidates tie to the last
+// bit the other may be kept (tests allow that; the error is the same to ~1e-6).
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline float q4_codes_x16(__m512 x0, __m512 x1, float d, __m512* c0, __m512* c1) {
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const __m512 vid = _mm512_set1_ps(id), vd = _mm512_set1_ps(d);
+    const __m512 eight = _mm512_set1_ps(8.0f), zero = _mm512_setzero_ps(), fifteen = _mm512_set1_ps(15.0f);
+    constexpr int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    __m512 a = _mm512_add_ps(_mm512_roundscale_ps(_mm512_mul_ps(x0, vid), rn), eight);
+    __m512 b = _mm512_add_ps(_mm512_roundscale_ps(_mm512_mul_ps(x1, vid), rn), eight);
+    a = _mm512_min_ps(_mm512_max_ps(a, zero), fifteen);  // NaN -> 0, as the scalar twin
+    b = _mm512_min_ps(_mm512_max_ps(b, zero), fifteen);
+    const __m512 e0 = _mm512_sub_ps(x0, _mm512_mul_ps(vd, _mm512_sub_ps(a, eight)));
+    const __m512 e1 = _mm512_sub_ps(x1, _mm512_mul_ps(vd, _mm512_sub_ps(b, eight)));
+    *c0 = a;
+    *c1 = b;
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_mul_ps(e0, e0), _mm512_mul_ps(e1, e1)));
+}
+
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void quantize_row_q4(const float* x, block_q4* y, std::int64_t k) {
+    const __m512 eight = _mm512_set1_ps(8.0f);
+    for (std::int64_t bk = 0; bk < k / k_group; ++bk) {
+        const float* g = x + bk * k_group;
+        float mx = 0.0f;  // signed element of largest magnitude (first on ties), as scalar
+        for (int i = 0; i < k_group; ++i)
+            if (detail::abs_f(g[i]) > detail::abs_f(mx)) mx = g[i];
+        const __m512 x0 = _mm512_loadu_ps(g), x1 = _mm512_loadu_ps(g + 16);
+        __m512 best0 = eight, best1 = eight;  // all codes 8 (value 0) when mx == 0
+        std::uint16_t best_d = 0;
+        if (mx != 0.0f) {
+            float best_err = INFINITY;
+            for (int s = 0; s <= 12; ++s) {
+                const float div = s <= 10 ? -8.0f - 0.15f * float(s) : (s == 11 ? 7.0f : 7.5f);
+                __m512 c0, c1;
+                std::uint16_t dh = f32_to_f16(mx / div);
+                float err = q4_codes_x16(x0, x1, f16_to_f32(dh), &c0, &c1);
+                if (err < best_err) {
+                    best_err = err;
+                    best_d = dh;
+                    best0 = c0;
+                    best1 = c1;
+                }
+                // Least-squares d for the codes just chosen.
+                const __m512 s0 = _mm512_sub_ps(c0, eight), s1 = _mm512_sub_ps(c1, eight);
+                const float num = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_mul_ps(s0, x0), _mm512_mul_ps(s1, x1)));
+                const float den = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_mul_ps(s0, s0), _mm512_mul_ps(s1, s1)));
+                if (den <= 0.0f) continue;
+                dh = f32_to_f16(num / den);
+                err = q4_codes_x16(x0, x1, f16_to_f32(dh), &c0, &c1);
+                if (err < best_err) {
+                    best_err = err;
+                    best_d = dh;
+                    best0 = c0;
+                    best1 = c1;
+                }
+            }
+        }
+        // codes j (low nibble) and j + 16 (high nibble) -> 16 bytes
+        const __m512i lo = _mm512_cvttps_epi32(best0), hi = _mm512_cvttps_epi32(best1);
+        const __m512i packed = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 4));
+        y[bk].d = best_d;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y[bk].qs), _mm512_cvtepi32_epi8(packed));
+    }
+}
+
 // ---- dense f32 / bf16 / f16 ---------------------------------------------------------
 
 // 16 weights from column c of a row as f32 (masked tail).
