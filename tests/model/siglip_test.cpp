@@ -342,9 +342,10 @@ TEST_CASE("siglip: a tile matches a naive double-precision reference", "[siglip]
     auto m = make_model(3);
     const auto px = random_pixels(4, 16);
     thread_pool pool(2);
-    for (bool threaded : {false, true}) {
+    for (int variant = 0; variant < 3; ++variant) {  // serial scalar, threaded scalar, threaded dispatched kernels
         nn::context ctx;
-        ctx.pool = threaded ? &pool : nullptr;
+        ctx.pool = variant > 0 ? &pool : nullptr;
+        if (variant == 2) ctx.matmul = kernels::select_kernels(detect_cpu()).matmul;
         vision_scratch s;
         vision_trace tr;
         std::vector<float> feats(std::size_t(4 * 12));
@@ -468,8 +469,11 @@ TEST_CASE("siglip: attention through the matmul kernels equals nn::attention_ref
     thread_pool pool(2);
     nn::context ctx;
     ctx.pool = &pool;
-    std::vector<float> out(std::size_t(nq * D)), ref(std::size_t(nq * D));
+    std::vector<float> out(std::size_t(nq * D)), simd_out(std::size_t(nq * D)), ref(std::size_t(nq * D));
     detail::attention_by_matmul(ctx, nq, nkv, heads, hd, q.data(), k.data(), v.data(), out.data(), s);
+    nn::context simd_ctx = ctx;  // and through the kernels dispatch picks (odd shapes hit their tails)
+    simd_ctx.matmul = kernels::select_kernels(detect_cpu()).matmul;
+    detail::attention_by_matmul(simd_ctx, nq, nkv, heads, hd, q.data(), k.data(), v.data(), simd_out.data(), s);
     nn::attention_shape a;
     a.n_q = nq;
     a.n_kv = nkv;
@@ -479,6 +483,7 @@ TEST_CASE("siglip: attention through the matmul kernels equals nn::attention_ref
     nn::attention_reference(a, q.data(), k.data(), v.data(), ref.data());
     // Softmax-weighted averages of N(0, 1.5) values, f32 vs f64: ~1e-6.
     CHECK(max_abs_diff(out, ref) < 1e-5);
+    CHECK(max_abs_diff(simd_out, ref) < 1e-5);
 }
 
 TEST_CASE("siglip: padding patches are masked as keys and get zero-based position ids", "[siglip]") {
