@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (t.use_rope.size() != std::size_t(t.num_hidden_layers)) __builtin_trap();
     if (c.has_vision) {
         const auto& v = c.vision;
-        if (v.patch_size <= 0 || v.image_size % v.patch_size != 0) __builtin_trap();
+        // image_size need not be a multiple of patch_size (so400m: 384 / 14); the remainder is cropped.
+        if (v.patch_size <= 0 || v.patch_size > v.image_size) __builtin_trap();
         if (v.hidden_size % v.num_attention_heads != 0) __builtin_trap();
         if (c.image_seq_len() <= 0) __builtin_trap();
         if (c.image_token_id < 0 || c.image_token_id >= t.vocab_size) __builtin_trap();
