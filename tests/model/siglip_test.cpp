@@ -543,10 +543,24 @@ TEST_CASE("siglip: scratch size, caller memory and reuse", "[siglip]") {
     auto m = make_model(9);
     auto need = vision_scratch::bytes_required(m->cfg);
     REQUIRE(need.is_ok());
-    // 5 [n, D] buffers + [n, max(F, 3pp)] + scores [n, n] + 4 [n, hd] head buffers + row sums
-    // + mask + ids, each padded to 64 bytes.
+    // 5 [n, D] buffers + [n, max(F, 3pp)] (which also holds the [n, n] scores: n <= 48)
+    // + 4 [n, hd] head buffers + row sums + mask + ids, each padded to 64 bytes.
     const std::size_t n = 16, D = 16, big = 48, hd = 8;
-    CHECK(need.value() == 5 * n * D * 4 + n * big * 4 + n * n * 4 + 4 * n * hd * 4 + 64 + 64 + n * 8);
+    CHECK(need.value() == 5 * n * D * 4 + n * big * 4 + 4 * n * hd * 4 + 64 + 64 + n * 8);
+    {   // the real SmolVLM-256M shape: 28 MiB
+        model_config real = m->cfg;
+        real.scale_factor = 4;
+        real.vision.image_size = 512;
+        real.vision.patch_size = 16;
+        real.vision.hidden_size = 768;
+        real.vision.num_attention_heads = 12;
+        real.vision.intermediate_size = 3072;
+        auto b = vision_scratch::bytes_required(real);
+        REQUIRE(b.is_ok());
+        const std::size_t N = 1024;
+        CHECK(b.value() == 5 * N * 768 * 4 + N * 3072 * 4 + 4 * N * 64 * 4 + N * 4 + N + N * 8);
+        CHECK(b.value() / (1 << 20) == 28);
+    }
 
     const auto px = random_pixels(10, 16);
     nn::context ctx;

@@ -18,7 +18,7 @@
 //   features     [n / s^2, Dt]        connector (model/connector.hpp): s = 4, Dt = 576
 //
 // Memory: one vision_scratch sized from the config (vision_scratch::bytes_required;
-// 27 MiB at the SmolVLM-256M shape) is reused for every tile; nothing is allocated per
+// 28 MiB at the SmolVLM-256M shape) is reused for every tile; nothing is allocated per
 // tile except by the optional trace (and whatever the matmul kernel needs internally).
 #pragma once
 
@@ -118,7 +118,9 @@ struct vision_layout {
         v = take(n * D * sizeof(float));
         big = take(n * big_cols * sizeof(float));
         const std::uint64_t hd = std::uint64_t(d.head_dim);
-        scores = take(n * n * sizeof(float));
+        // The scores live only inside attention, when big (im2col / MLP hidden) is idle: share
+        // it when [n, n] fits in [n, big_cols] (always for SigLIP shapes: n <= F).
+        scores = n <= big_cols ? big : take(n * n * sizeof(float));
         head_q = take(n * hd * sizeof(float));
         head_k = take(n * hd * sizeof(float));
         head_vt = take(hd * n * sizeof(float));
@@ -142,7 +144,7 @@ public:
     float* v = nullptr;                  // [n, D]   values (same order as k)
     float* big = nullptr;                // [n, max(F, 3 p p)]  im2col patches, then the MLP hidden
     // Attention, one head at a time (hd = head_dim):
-    float* scores = nullptr;             // [n, n]   q_h k_h^T, then softmax numerators
+    float* scores = nullptr;             // [n, n]   q_h k_h^T, then softmax numerators (shares big when it fits)
     float* head_q = nullptr;             // [n, hd]
     float* head_k = nullptr;             // [n, hd]
     float* head_vt = nullptr;            // [hd, n]  v_h transposed
