@@ -214,3 +214,34 @@ TEST_CASE("exp_f32 is accurate over the softmax range", "[kernels][vec]") {
     CHECK(std::isinf(scalar::exp_f32(100.0f)));
     CHECK(scalar::exp_f32(0.0f) == 1.0f);
 }
+
+TEST_CASE("dense GEMM path (packed panels, n >= 8) matches scalar on panel and tile edges", "[kernels][matmul]") {
+    // Rows around the 32-row panel, token counts hitting the 8-, 4- and 1-token tiles,
+    // columns below and above one vector. Same tolerance argument as the odd-shapes test:
+    // only the order of f32 additions differs from scalar (cols <= 70 adds at 2^-24).
+    thread_pool pool(2);
+    int checked = 0;
+    for (isa i : host_isas()) {
+        const kernel_table k = select_kernels(detect_cpu(), i);
+        for (std::int64_t rows : {31, 32, 65})
+            for (std::int64_t cols : {1, 7, 70})
+                for (std::int64_t n : {8, 13, 29}) {
+                    const auto wf = gaussian(std::size_t(rows * cols), unsigned(rows + cols));
+                    const auto x = gaussian(std::size_t(n * cols), unsigned(n));
+                    const auto bias = gaussian(std::size_t(rows), 9);
+                    for (dtype t : {dtype::f32, dtype::bf16, dtype::f16}) {
+                        auto pw = pack_weight(wf.data(), dtype::f32, rows, cols, t);
+                        REQUIRE(pw.is_ok());
+                        std::vector<float> ys(std::size_t(n * rows)), y(std::size_t(n * rows), -7.0f);
+                        scalar::matmul(pw->matrix(), x.data(), n, ys.data(), bias.data(), nullptr);
+                        k.matmul(pw->matrix(), x.data(), n, y.data(), bias.data(), &pool);
+                        for (std::size_t j = 0; j < y.size(); ++j) {
+                            INFO(isa_name(i) << " " << dtype_name(t) << " rows " << rows << " cols " << cols << " n " << n);
+                            REQUIRE(y[j] == Approx(ys[j]).margin(1e-4).epsilon(1e-5));
+                        }
+                        ++checked;
+                    }
+                }
+    }
+    CHECK(checked == int(host_isas().size()) * 3 * 3 * 3 * 3);
+}

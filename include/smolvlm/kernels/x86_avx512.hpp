@@ -22,6 +22,7 @@
 #if SMOLVLM_SIMD_X86
 #include <immintrin.h>
 
+#include <atomic>
 #include <cstring>
 
 // GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (their _mm512_undefined_*
@@ -193,9 +194,96 @@ inline void dense_rows(const weight_matrix& w, const float* x, std::int64_t t0, 
     }
 }
 
+// ---- dense GEMM for many tokens: packed panels, outer products ----------------------
+//
+// For n >= k_dense_gemm_min tokens the weights are re-read n times, so it pays to
+// repack 32 rows at a time into f32 panels wp[k][32] (row r0+i at wp[k*32 + i]) and run
+// an outer-product micro-kernel: per column k, two 16-row weight vectors times T
+// broadcast activations, 2T independent FMA chains, no horizontal sums. The packing is
+// rows*cols conversions per call, amortised over n tokens.
+inline constexpr std::int64_t k_dense_gemm_min = 8;
+inline constexpr int k_dense_panel = 32;
+
+template <dtype D>
+inline void pack_dense_panel(const weight_matrix& w, std::int64_t r0, float* wp) {
+    const std::int64_t K = w.cols;
+    for (int i = 0; i < k_dense_panel; ++i) {
+        const std::int64_t r = r0 + i;
+        if (r >= w.rows) {
+            for (std::int64_t k = 0; k < K; ++k) wp[k * k_dense_panel + i] = 0.0f;
+            continue;
+        }
+        if constexpr (D == dtype::f32) {
+            const float* src = static_cast<const float*>(w.data) + r * K;
+            for (std::int64_t k = 0; k < K; ++k) wp[k * k_dense_panel + i] = src[k];
+        } else {
+            const std::uint16_t* src = static_cast<const std::uint16_t*>(w.data) + r * K;
+            for (std::int64_t k = 0; k < K; ++k)
+                wp[k * k_dense_panel + i] = D == dtype::bf16 ? bf16_to_f32(src[k]) : f16_to_f32(src[k]);
+        }
+    }
+}
+
+// y[t0..t0+T, r0..r0+32) (masked to the real rows) from the packed panel.
+template <int T>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void dense_panel_tile(const float* wp, std::int64_t K, const float* x, std::int64_t t0, float* y,
+                             std::int64_t rows, std::int64_t r0, const float* bias) {
+    __m512 a0[T], a1[T];
+    for (int t = 0; t < T; ++t) a0[t] = a1[t] = _mm512_setzero_ps();
+    const float* xr[T];
+    for (int t = 0; t < T; ++t) xr[t] = x + (t0 + t) * K;
+    for (std::int64_t k = 0; k < K; ++k) {
+        const __m512 w0 = _mm512_loadu_ps(wp + k * k_dense_panel);
+        const __m512 w1 = _mm512_loadu_ps(wp + k * k_dense_panel + 16);
+        for (int t = 0; t < T; ++t) {
+            const __m512 xb = _mm512_set1_ps(xr[t][k]);
+            a0[t] = _mm512_fmadd_ps(w0, xb, a0[t]);
+            a1[t] = _mm512_fmadd_ps(w1, xb, a1[t]);
+        }
+    }
+    const std::int64_t left = rows - r0;
+    const __mmask16 m0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+    const __mmask16 m1 = left >= 32 ? __mmask16(0xffff) : (left <= 16 ? __mmask16(0) : __mmask16((1u << (left - 16)) - 1u));
+    const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias + r0) : _mm512_setzero_ps();
+    const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + r0 + 16) : _mm512_setzero_ps();
+    for (int t = 0; t < T; ++t) {
+        float* yr = y + (t0 + t) * rows + r0;
+        _mm512_mask_storeu_ps(yr, m0, _mm512_add_ps(a0[t], b0));
+        _mm512_mask_storeu_ps(yr + 16, m1, _mm512_add_ps(a1[t], b1));
+    }
+}
+
+// false if the panel buffer could not be allocated (the caller then uses dense_rows).
+template <dtype D>
+inline bool dense_gemm(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                       thread_pool* pool) {
+    const std::int64_t K = w.cols;
+    const std::int64_t panels = (w.rows + k_dense_panel - 1) / k_dense_panel;
+    std::atomic<bool> ok{true};
+    parallel_for(pool, panels, [&](std::int64_t p0, std::int64_t p1, int) {
+        auto* wp = static_cast<float*>(SMOLVLM_MALLOC(std::size_t(K) * k_dense_panel * sizeof(float), k_alignment));
+        if (!wp) {
+            ok.store(false);
+            return;
+        }
+        for (std::int64_t p = p0; p < p1; ++p) {
+            const std::int64_t r0 = p * k_dense_panel;
+            pack_dense_panel<D>(w, r0, wp);
+            std::int64_t t = 0;
+            for (; t + 8 <= n; t += 8) dense_panel_tile<8>(wp, K, x, t, y, w.rows, r0, bias);
+            for (; t + 4 <= n; t += 4) dense_panel_tile<4>(wp, K, x, t, y, w.rows, r0, bias);
+            for (; t < n; ++t) dense_panel_tile<1>(wp, K, x, t, y, w.rows, r0, bias);
+        }
+        SMOLVLM_FREE(wp);
+    });
+    return ok.load();
+}
+
 template <dtype D>
 inline void dense_matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
                          thread_pool* pool) {
+    if (n >= k_dense_gemm_min && dense_gemm<D>(w, x, n, y, bias, pool)) return;
     // Row quads over threads; tokens in chunks of 64 so their activations stay in L2.
     const std::int64_t quads = (w.rows + 3) / 4;
     parallel_for(pool, quads, [&](std::int64_t q0, std::int64_t q1, int) {
