@@ -270,3 +270,27 @@ TEST_CASE("avx512 q4 weight quantizer matches the scalar twin", "[kernels][quant
     CHECK(double(same) >= 0.995 * double(n / 32));
 #endif
 }
+
+TEST_CASE("avx512 q8 weight quantizer is bit-identical to the scalar twin", "[kernels][quant]") {
+#if SMOLVLM_SIMD_X86
+    if (!isa_supported(detect_cpu(), isa::avx512)) {
+        WARN("skipped: no AVX-512 on this CPU");
+        return;
+    }
+    const std::size_t n = 4096 * 32;
+    auto w = gaussian(n, 12, 0.02f);
+    for (std::size_t i = 0; i < 32; ++i) w[i] = 0.0f;  // an all-zero group
+    w[40] = NAN;                                       // NaN and infinities in other groups
+    w[70] = INFINITY;
+    w[100] = -1e-30f;
+    for (std::size_t i = 128; i < 160; ++i) w[i] = 1e-6f * float(i);  // tiny scale (f16 subnormal)
+    std::vector<block_q8> a(n / 32), b(n / 32);
+    quantize_row_q8(w.data(), a.data(), std::int64_t(n));
+    avx512::quantize_row_q8(w.data(), b.data(), std::int64_t(n));
+    for (std::size_t g = 0; g < n / 32; ++g) {
+        INFO("group " << g);
+        REQUIRE(a[g].d == b[g].d);
+        REQUIRE(std::memcmp(a[g].qs, b[g].qs, 32) == 0);
+    }
+#endif
+}

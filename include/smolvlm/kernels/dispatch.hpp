@@ -38,6 +38,7 @@ struct kernel_table {
     matmul_fn matmul = &scalar::matmul;  // y[n, rows] = x[n, cols] · W^T (+bias), every weight dtype
     dot_fn dot = &scalar::dot;           // sum a[i]*b[i]
     axpy_fn axpy = &scalar::axpy;        // y += a*x
+    attend_fn attend = &scalar::attend;  // one attention query over a KV range
     isa chosen = isa::scalar;
     bool forced_unavailable = false;     // `force` named an ISA this CPU/build cannot run
 };
@@ -79,11 +80,13 @@ inline kernel_table table_for(isa i) {
             k.matmul = &avx512::matmul;
             k.dot = &avx2::dot;
             k.axpy = &avx2::axpy;
+            k.attend = &avx512::attend;
             break;
         case isa::avx512_vnni:
             k.matmul = &avx512_vnni::matmul;
             k.dot = &avx2::dot;
             k.axpy = &avx2::axpy;
+            k.attend = &avx512::attend;
             break;
 #endif
 #if SMOLVLM_SIMD_ARM
@@ -101,6 +104,16 @@ inline kernel_table table_for(isa i) {
         default: k.chosen = isa::scalar; break;
     }
     return k;
+}
+
+// The table whose matmul is `m` (scalar if none): lets code that is handed only a
+// matmul_fn (nn::context) use the helpers of the same ISA without detecting the CPU again.
+inline kernel_table table_of(matmul_fn m) {
+    for (isa i : {isa::avx512_vnni, isa::avx512, isa::avx_vnni, isa::avx2, isa::neon_dotprod, isa::neon}) {
+        const kernel_table k = table_for(i);
+        if (k.chosen == i && k.matmul == m) return k;
+    }
+    return kernel_table{};
 }
 
 inline kernel_table select_kernels(const cpu_features& f, isa force = isa::best) {

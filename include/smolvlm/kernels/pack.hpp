@@ -76,7 +76,8 @@ inline bool is_dense(dtype t) { return t == dtype::f32 || t == dtype::bf16 || t 
 
 template <class Block>
 inline void pack_panels(const unsigned char* src, dtype src_type, std::int64_t rows, std::int64_t cols,
-                        std::uint8_t* q, std::uint16_t* d, thread_pool* pool, q4_row_fn q4) {
+                        std::uint8_t* q, std::uint16_t* d, thread_pool* pool, q4_row_fn q4,
+                        q8_row_fn q8) {
     const std::int64_t nb = cols / k_group;
     const std::size_t panel_bytes = std::size_t(nb) * (sizeof(Block) == sizeof(block_q8) ? 512 : 256);
     const std::size_t row_bytes = std::size_t(cols) * dtype_size(src_type);
@@ -92,7 +93,7 @@ inline void pack_panels(const unsigned char* src, dtype src_type, std::int64_t r
                 const unsigned char* s = src + std::size_t(gr) * row_bytes;
                 for (std::int64_t b = 0; b < nb; ++b) {
                     Block* blk = row ? row + b : &tmp;
-                    quantize_row<Block>(src_type, s + std::size_t(b) * k_group * dtype_size(src_type), blk, k_group, q4);
+                    quantize_row<Block>(src_type, s + std::size_t(b) * k_group * dtype_size(src_type), blk, k_group, q4, q8);
                     if (!row) {
                         if constexpr (sizeof(Block) == sizeof(block_q8))
                             put_panel_row_q8(blk, 1, r, pq + b * 512, pd + b * k_panel);
@@ -165,13 +166,17 @@ inline result<packed_weight> pack_weight(const void* src, dtype src_type, std::i
     // The q4 scale search is the slow part of loading a q4 model: use the SIMD twin
     // where the CPU has it (same candidates; see avx512::quantize_row_q4).
     q4_row_fn q4 = &quantize_row_q4;
+    q8_row_fn q8 = &quantize_row_q8;
 #if SMOLVLM_SIMD_X86
-    if (isa_supported(detect_cpu(), isa::avx512)) q4 = &avx512::quantize_row_q4;
+    if (isa_supported(detect_cpu(), isa::avx512)) {
+        q4 = &avx512::quantize_row_q4;
+        q8 = &avx512::quantize_row_q8;
+    }
 #endif
     if (target == dtype::q8)
-        detail::pack_panels<block_q8>(s, src_type, rows, cols, q, d, pool, q4);
+        detail::pack_panels<block_q8>(s, src_type, rows, cols, q, d, pool, q4, q8);
     else
-        detail::pack_panels<block_q4>(s, src_type, rows, cols, q, d, pool, q4);
+        detail::pack_panels<block_q4>(s, src_type, rows, cols, q, d, pool, q4, q8);
     p.matrix_mut() = weight_matrix{target, q, d, rows, cols};
     return p;
 }

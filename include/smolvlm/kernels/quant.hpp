@@ -174,19 +174,21 @@ inline void dequantize_row_q4(const block_q4* x, float* y, std::int64_t k) {
     }
 }
 
-// A q4 row quantizer: quantize_row_q4 or a SIMD twin (avx512::quantize_row_q4).
+// Row quantizers: quantize_row_q4 / _q8 or a SIMD twin (avx512::quantize_row_q4 / _q8).
 using q4_row_fn = void (*)(const float* x, block_q4* y, std::int64_t k);
+using q8_row_fn = void (*)(const float* x, block_q8* y, std::int64_t k);
 
 // Same, from a stored f32/bf16/f16 row (src points at k elements of type t).
 template <class Block>
-inline bool quantize_row(dtype t, const void* src, Block* y, std::int64_t k, q4_row_fn q4 = &quantize_row_q4) {
+inline bool quantize_row(dtype t, const void* src, Block* y, std::int64_t k, q4_row_fn q4 = &quantize_row_q4,
+                         q8_row_fn q8 = &quantize_row_q8) {
     float tmp[k_group];
     const auto* s = static_cast<const unsigned char*>(src);
     const std::size_t es = dtype_size(t);
     for (std::int64_t b = 0; b < k / k_group; ++b) {
         if (!convert_to_f32(t, s + std::size_t(b) * k_group * es, tmp, k_group)) return false;
         if constexpr (sizeof(Block) == sizeof(block_q8))
-            quantize_row_q8(tmp, reinterpret_cast<block_q8*>(y + b), k_group);
+            q8(tmp, reinterpret_cast<block_q8*>(y + b), k_group);
         else
             q4(tmp, reinterpret_cast<block_q4*>(y + b), k_group);
     }

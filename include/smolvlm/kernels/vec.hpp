@@ -11,12 +11,17 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "../config.hpp"
 
 namespace smolvlm::kernels {
 
 using dot_fn = float (*)(const float* a, const float* b, std::int64_t n);
+// One query against n_keys keys/values (row stride `stride` floats), online softmax:
+//   out[hd] = sum_j softmax_j(scale * q.k_j) v_j
+using attend_fn = void (*)(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
+                           std::int64_t hd, float scale, float* out);
 using axpy_fn = void (*)(float a, const float* x, float* y, std::int64_t n);
 
 namespace scalar {
@@ -58,6 +63,41 @@ inline float exp_f32(float x) {
     std::memcpy(&s1, &b1, 4);
     std::memcpy(&s2, &b2, 4);
     return p * s1 * s2;
+}
+
+// Reference for attend_fn: keys in blocks of 64, running max m and sum l per query
+// (the scores of one block at a time; no [n_kv] buffer). What nn::attention ran inline.
+inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
+                   std::int64_t hd, float scale, float* out) {
+    constexpr std::int64_t k_block = 64;
+    float scores[k_block];
+    float m = -std::numeric_limits<float>::infinity();
+    float l = 0.0f;
+    for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;  // accumulator
+    for (std::int64_t j0 = 0; j0 < n_keys; j0 += k_block) {
+        const std::int64_t j1 = n_keys < j0 + k_block ? n_keys : j0 + k_block;
+        float bm = m;
+        for (std::int64_t j = j0; j < j1; ++j) {
+            const float* kv = k + j * stride;
+            float d = 0.0f;
+            for (std::int64_t i = 0; i < hd; ++i) d += q[i] * kv[i];
+            d *= scale;
+            scores[j - j0] = d;
+            bm = d > bm ? d : bm;
+        }
+        const float corr = std::exp(m - bm);  // 0 on the first block (m = -inf)
+        l *= corr;
+        for (std::int64_t i = 0; i < hd; ++i) out[i] *= corr;
+        for (std::int64_t j = j0; j < j1; ++j) {
+            const float p = std::exp(scores[j - j0] - bm);
+            l += p;
+            const float* vv = v + j * stride;
+            for (std::int64_t i = 0; i < hd; ++i) out[i] += p * vv[i];
+        }
+        m = bm;
+    }
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    for (std::int64_t i = 0; i < hd; ++i) out[i] *= inv;
 }
 
 }  // namespace scalar

@@ -18,6 +18,7 @@
 
 #include "../config.hpp"
 #include "matmul.hpp"
+#include "vec.hpp"
 
 #if SMOLVLM_SIMD_X86
 #include <immintrin.h>
@@ -133,6 +134,106 @@ inline void quantize_row_q4(const float* x, block_q4* y, std::int64_t k) {
         const __m512i packed = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 4));
         y[bk].d = best_d;
         _mm_storeu_si128(reinterpret_cast<__m128i*>(y[bk].qs), _mm512_cvtepi32_epi8(packed));
+    }
+}
+
+// ---- q8 weight quantization (twin of quantize_row_q8; bit-identical) ----------------
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void quantize_row_q8(const float* x, block_q8* y, std::int64_t k) {
+    const __m512 sign = _mm512_set1_ps(-0.0f), lim = _mm512_set1_ps(127.0f), nlim = _mm512_set1_ps(-127.0f);
+    for (std::int64_t b = 0; b < k / k_group; ++b) {
+        const __m512 x0 = _mm512_loadu_ps(x + b * 32), x1 = _mm512_loadu_ps(x + b * 32 + 16);
+        // max|x| ignoring NaN lanes, as the scalar max_f: vmaxps returns its second operand
+        // when either is NaN, so keep the running max second.
+        __m512 a = _mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_setzero_ps());
+        a = _mm512_max_ps(_mm512_andnot_ps(sign, x1), a);
+        const float amax = _mm512_reduce_max_ps(a);
+        const std::uint16_t dh = f32_to_f16(amax / 127.0f);
+        const float d = f16_to_f32(dh);
+        const __m512 vid = _mm512_set1_ps(d > 0.0f ? 1.0f / d : 0.0f);
+        constexpr int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+        // NaN -> -127 like the scalar twin (min/max return the second operand on NaN).
+        const __m512 q0 = _mm512_min_ps(_mm512_max_ps(_mm512_roundscale_ps(_mm512_mul_ps(x0, vid), rn), nlim), lim);
+        const __m512 q1 = _mm512_min_ps(_mm512_max_ps(_mm512_roundscale_ps(_mm512_mul_ps(x1, vid), rn), nlim), lim);
+        y[b].d = dh;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].qs), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(q0)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].qs + 16), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(q1)));
+    }
+}
+
+// ---- attention of one query (twin of scalar::attend) --------------------------------
+
+// e^x for 16 lanes: the steps of scalar::exp_f32 (2^k e^r, degree-6 polynomial), with
+// vscalefps for 2^k. Lanes below -87.3 (and -inf, NaN from -inf - -inf) give 0.
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline __m512 exp16(__m512 x) {
+    const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_NLT_UQ);  // keep lanes >= -87.3
+    x = _mm512_min_ps(x, _mm512_set1_ps(88.7f));
+    const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145752f), x);
+    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.42860677e-6f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_maskz_mov_ps(tiny, _mm512_scalef_ps(p, k));
+}
+
+// hd = 16 * NV. Keys in blocks of 16: 16 dot products (NV FMAs + one horizontal sum
+// each), the block's max and exp as vectors, then P V with broadcast weights.
+template <int NV>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void attend_nv(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
+                      float scale, float* out) {
+    __m512 qv[NV], acc[NV];
+    for (int i = 0; i < NV; ++i) {
+        qv[i] = _mm512_loadu_ps(q + 16 * i);
+        acc[i] = _mm512_setzero_ps();
+    }
+    alignas(64) float sc[16];
+    float m = -INFINITY, l = 0.0f;
+    for (std::int64_t j0 = 0; j0 < n_keys; j0 += 16) {
+        const int nb = n_keys - j0 < 16 ? int(n_keys - j0) : 16;
+        for (int j = 0; j < nb; ++j) {
+            const float* kr = k + (j0 + j) * stride;
+            __m512 d = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
+            for (int i = 1; i < NV; ++i) d = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(kr + 16 * i), d);
+            sc[j] = _mm512_reduce_add_ps(d) * scale;
+        }
+        const __mmask16 live = __mmask16((1u << nb) - 1u);
+        const __m512 s = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, sc);
+        const float smax = _mm512_reduce_max_ps(s);
+        const float bm = smax > m ? smax : m;
+        const float corr = scalar::exp_f32(m - bm);  // 0 on the first block (m = -inf)
+        const __m512 p = exp16(_mm512_sub_ps(s, _mm512_set1_ps(bm)));
+        l = l * corr + _mm512_reduce_add_ps(p);
+        const __m512 vc = _mm512_set1_ps(corr);
+        for (int i = 0; i < NV; ++i) acc[i] = _mm512_mul_ps(acc[i], vc);
+        _mm512_store_ps(sc, p);
+        for (int j = 0; j < nb; ++j) {
+            const float* vr = v + (j0 + j) * stride;
+            const __m512 pj = _mm512_set1_ps(sc[j]);
+            for (int i = 0; i < NV; ++i) acc[i] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + 16 * i), acc[i]);
+        }
+        m = bm;
+    }
+    const __m512 inv = _mm512_set1_ps(l > 0.0f ? 1.0f / l : 0.0f);
+    for (int i = 0; i < NV; ++i) _mm512_storeu_ps(out + 16 * i, _mm512_mul_ps(acc[i], inv));
+}
+
+inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
+                   std::int64_t hd, float scale, float* out) {
+    switch (hd) {
+        case 32: attend_nv<2>(q, k, v, stride, n_keys, scale, out); break;
+        case 64: attend_nv<4>(q, k, v, stride, n_keys, scale, out); break;
+        case 80: attend_nv<5>(q, k, v, stride, n_keys, scale, out); break;
+        case 96: attend_nv<6>(q, k, v, stride, n_keys, scale, out); break;
+        case 128: attend_nv<8>(q, k, v, stride, n_keys, scale, out); break;
+        default: scalar::attend(q, k, v, stride, n_keys, hd, scale, out); break;
     }
 }
 

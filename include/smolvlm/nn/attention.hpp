@@ -16,6 +16,7 @@
 #include <limits>
 #include <vector>
 
+#include "../kernels/dispatch.hpp"
 #include "context.hpp"
 
 namespace smolvlm::nn {
@@ -30,47 +31,20 @@ struct attention_shape {
 
 inline void attention(const context& ctx, const attention_shape& a, const float* q, const float* k, const float* v,
                       float* out) {
-    constexpr std::int64_t k_block = 64;  // keys per tile
     const std::int64_t hd = a.head_dim;
     const std::int64_t group = a.n_heads / a.n_kv_heads;
     const float scale = 1.0f / std::sqrt(float(hd));
-    // Work items: (head, query) pairs; each keeps its own accumulators.
+    // The per-query kernel of the ISA ctx.matmul belongs to (kernels::scalar::attend is
+    // the reference; SIMD twins are tested against it).
+    const kernels::attend_fn attend = kernels::table_of(ctx.matmul).attend;
+    // Work items: (head, query) pairs; each keeps its own accumulators (in its output).
     parallel_for(ctx.pool, a.n_heads * a.n_q, [&](std::int64_t w0, std::int64_t w1, int) {
-        std::vector<float> scores(static_cast<std::size_t>(k_block));
-        std::vector<float> acc(static_cast<std::size_t>(hd));
         for (std::int64_t w = w0; w < w1; ++w) {
             const std::int64_t h = w / a.n_q, t = w % a.n_q;
             const std::int64_t kvh = h / group;
-            const float* qv = q + t * a.q_stride + h * hd;
             const std::int64_t n_keys = a.causal ? std::min(a.n_kv, a.q_pos0 + t + 1) : a.n_kv;
-            float m = -std::numeric_limits<float>::infinity();
-            float l = 0.0f;
-            std::fill(acc.begin(), acc.end(), 0.0f);
-            for (std::int64_t j0 = 0; j0 < n_keys; j0 += k_block) {
-                const std::int64_t j1 = std::min(n_keys, j0 + k_block);
-                float bm = m;
-                for (std::int64_t j = j0; j < j1; ++j) {
-                    const float* kv = k + j * a.kv_stride + kvh * hd;
-                    float d = 0.0f;
-                    for (std::int64_t i = 0; i < hd; ++i) d += qv[i] * kv[i];
-                    d *= scale;
-                    scores[std::size_t(j - j0)] = d;
-                    bm = std::max(bm, d);
-                }
-                const float corr = std::exp(m - bm);  // 0 on the first block (m = -inf)
-                l *= corr;
-                for (std::int64_t i = 0; i < hd; ++i) acc[std::size_t(i)] *= corr;
-                for (std::int64_t j = j0; j < j1; ++j) {
-                    const float p = std::exp(scores[std::size_t(j - j0)] - bm);
-                    l += p;
-                    const float* vv = v + j * a.kv_stride + kvh * hd;
-                    for (std::int64_t i = 0; i < hd; ++i) acc[std::size_t(i)] += p * vv[i];
-                }
-                m = bm;
-            }
-            float* o = out + t * a.out_stride + h * hd;
-            const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-            for (std::int64_t i = 0; i < hd; ++i) o[i] = acc[std::size_t(i)] * inv;
+            attend(q + t * a.q_stride + h * hd, k + kvh * hd, v + kvh * hd, a.kv_stride, n_keys, hd, scale,
+                   out + t * a.out_stride + h * hd);
         }
     });
 }

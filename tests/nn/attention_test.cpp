@@ -1,0 +1,77 @@
+#include <smolvlm/kernels/dispatch.hpp>
+#include <smolvlm/nn/attention.hpp>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "../test_util.hpp"
+
+using namespace smolvlm;
+
+namespace {
+
+std::vector<float> gaussian(std::size_t n, unsigned seed, float sigma) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> nd(0.0f, sigma);
+    std::vector<float> v(n);
+    for (auto& x : v) x = nd(rng);
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("attention: every host ISA's per-query kernel matches the double reference", "[nn][attention]") {
+    const cpu_features f = detect_cpu();
+    thread_pool pool(2);
+    int checked = 0;
+    for (kernels::isa i : {kernels::isa::scalar, kernels::isa::avx2, kernels::isa::avx512, kernels::isa::avx512_vnni,
+                           kernels::isa::neon, kernels::isa::neon_dotprod}) {
+        if (!kernels::isa_supported(f, i)) continue;
+        const kernels::kernel_table kt = kernels::select_kernels(f, i);
+        REQUIRE(kernels::table_of(kt.matmul).attend == kt.attend);  // what nn::attention will pick
+        nn::context ctx{&pool, kt.matmul};
+        // head dims: SIMD ones (64, 128) and one that falls back to scalar (40).
+        for (std::int64_t hd : {64, 128, 40})
+            for (bool causal : {false, true})
+                for (std::int64_t n_kv : {1, 17, 100}) {
+                    nn::attention_shape a;
+                    a.n_heads = 6;
+                    a.n_kv_heads = 2;  // grouped-query: heads 0-2 read kv head 0
+                    a.head_dim = hd;
+                    a.causal = causal;
+                    a.n_q = causal ? std::min<std::int64_t>(n_kv, 5) : 3;
+                    a.n_kv = n_kv;
+                    a.q_pos0 = causal ? n_kv - a.n_q : 0;
+                    a.q_stride = a.out_stride = a.n_heads * hd;
+                    a.kv_stride = a.n_kv_heads * hd;
+                    // sigma 2 for q and k: scores of several units, so the softmax is far from
+                    // uniform and the running-max rescaling is exercised.
+                    const auto q = gaussian(std::size_t(a.n_q * a.q_stride), unsigned(hd + n_kv), 2.0f);
+                    const auto k = gaussian(std::size_t(n_kv * a.kv_stride), unsigned(hd * 3 + n_kv), 2.0f);
+                    const auto v = gaussian(std::size_t(n_kv * a.kv_stride), unsigned(hd * 5 + n_kv), 1.0f);
+                    std::vector<float> out(std::size_t(a.n_q * a.out_stride), -1.0f), ref(out.size());
+                    nn::attention(ctx, a, q.data(), k.data(), v.data(), out.data());
+                    nn::attention_reference(a, q.data(), k.data(), v.data(), ref.data());
+                    // Outputs are convex combinations of N(0,1) values (|out| <~ 3): f32
+                    // scores (hd <= 128 terms, |score| ~ 30, rel 2^-24 each) shift the
+                    // weights by < 1e-5 relative; exp_f32 adds 2e-7. Bound: 2e-5 absolute.
+                    for (std::size_t j = 0; j < out.size(); ++j) {
+                        INFO(kernels::isa_name(i) << " hd " << hd << " causal " << causal << " n_kv " << n_kv << " j " << j);
+                        REQUIRE(std::fabs(out[j] - ref[j]) <= 2e-5f);
+                    }
+                    ++checked;
+                }
+    }
+    CHECK(checked >= 18);
+}
+
+TEST_CASE("scalar::attend: zero keys give zeros, one key gives its value", "[nn][attention]") {
+    const float q[64] = {1.0f}, k[64] = {0.5f};
+    float v[64], out[64];
+    for (int i = 0; i < 64; ++i) v[i] = float(i);
+    kernels::scalar::attend(q, k, v, 64, 1, 64, 0.125f, out);
+    for (int i = 0; i < 64; ++i) REQUIRE(out[i] == float(i));
+    kernels::scalar::attend(q, k, v, 64, 0, 64, 0.125f, out);
+    for (int i = 0; i < 64; ++i) REQUIRE(out[i] == 0.0f);
+}
