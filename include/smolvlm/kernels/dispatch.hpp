@@ -39,6 +39,8 @@ struct kernel_table {
     dot_fn dot = &scalar::dot;           // sum a[i]*b[i]
     axpy_fn axpy = &scalar::axpy;        // y += a*x
     attend_fn attend = &scalar::attend;  // one attention query over a KV range
+    swiglu_fn swiglu = &scalar::swiglu;  // gate = silu(gate) * up
+    gelu_fn gelu_tanh = &scalar::gelu_tanh;
     isa chosen = isa::scalar;
     bool forced_unavailable = false;     // `force` named an ISA this CPU/build cannot run
 };
@@ -81,12 +83,16 @@ inline kernel_table table_for(isa i) {
             k.dot = &avx2::dot;
             k.axpy = &avx2::axpy;
             k.attend = &avx512::attend;
+            k.swiglu = &avx512::swiglu;
+            k.gelu_tanh = &avx512::gelu_tanh;
             break;
         case isa::avx512_vnni:
             k.matmul = &avx512_vnni::matmul;
             k.dot = &avx2::dot;
             k.axpy = &avx2::axpy;
             k.attend = &avx512::attend;
+            k.swiglu = &avx512::swiglu;
+            k.gelu_tanh = &avx512::gelu_tanh;
             break;
 #endif
 #if SMOLVLM_SIMD_ARM

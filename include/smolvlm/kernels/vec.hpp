@@ -18,6 +18,9 @@
 namespace smolvlm::kernels {
 
 using dot_fn = float (*)(const float* a, const float* b, std::int64_t n);
+// gate[i] = silu(gate[i]) * up[i]  (SwiGLU);  x[i] = gelu_tanh(x[i])  (SigLIP MLP)
+using swiglu_fn = void (*)(float* gate, const float* up, std::int64_t n);
+using gelu_fn = void (*)(float* x, std::int64_t n);
 // One query against n_keys keys/values (row stride `stride` floats), online softmax:
 //   out[hd] = sum_j softmax_j(scale * q.k_j) v_j
 using attend_fn = void (*)(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
@@ -63,6 +66,18 @@ inline float exp_f32(float x) {
     std::memcpy(&s1, &b1, 4);
     std::memcpy(&s2, &b2, 4);
     return p * s1 * s2;
+}
+
+// References for swiglu_fn / gelu_fn (the formulas of nn/activation.hpp).
+inline void swiglu(float* gate, const float* up, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+// gelu_pytorch_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+inline void gelu_tanh(float* x, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        x[i] = 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    }
 }
 
 // Reference for attend_fn: keys in blocks of 64, running max m and sum l per query

@@ -183,6 +183,46 @@ inline __m512 exp16(__m512 x) {
     return _mm512_maskz_mov_ps(tiny, _mm512_scalef_ps(p, k));
 }
 
+// ---- activations (twins of scalar::swiglu / scalar::gelu_tanh) ---------------------
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline __m512 silu16(__m512 x) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), x));  // e^-x, clamped at e^88.7
+    return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void swiglu(float* gate, const float* up, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(gate + i, _mm512_mul_ps(silu16(_mm512_loadu_ps(gate + i)), _mm512_loadu_ps(up + i)));
+    if (i < n) {
+        const __mmask16 m = __mmask16((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(silu16(_mm512_maskz_loadu_ps(m, gate + i)),
+                                                         _mm512_maskz_loadu_ps(m, up + i)));
+    }
+}
+
+// tanh(u) = 1 - 2 / (e^{2u} + 1): exact limits +-1 (e^{2u} clamps at e^88.7 or is 0).
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline __m512 gelu16(__m512 x) {
+    const __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    const __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+    const __m512 e = exp16(_mm512_add_ps(u, u));
+    const __m512 th = _mm512_sub_ps(_mm512_set1_ps(1.0f),
+                                    _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), th));
+}
+
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void gelu_tanh(float* x, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, gelu16(_mm512_loadu_ps(x + i)));
+    if (i < n) {
+        const __mmask16 m = __mmask16((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(x + i, m, gelu16(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
 // hd = 16 * NV. Keys in blocks of 16: 16 dot products (NV FMAs + one horizontal sum
 // each), the block's max and exp as vectors, then P V with broadcast weights.
 template <int NV>

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../kernels/dispatch.hpp"
 #include "context.hpp"
 
 namespace smolvlm::nn {
@@ -19,17 +20,16 @@ inline float gelu_tanh(float x) {
 // Exact GELU (erf), for configs with hidden_act "gelu".
 inline float gelu_erf(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f)); }
 
-// SwiGLU: gate[i] = silu(gate[i]) * up[i]; gate, up: [n]
+// SwiGLU: gate[i] = silu(gate[i]) * up[i]; gate, up: [n]. Through the kernel of the
+// ISA ctx.matmul belongs to (kernels::scalar::swiglu is the reference).
 inline void swiglu(const context& ctx, float* gate, const float* up, std::int64_t n) {
-    parallel_for(ctx.pool, n, [&](std::int64_t b, std::int64_t e, int) {
-        for (std::int64_t i = b; i < e; ++i) gate[i] = silu(gate[i]) * up[i];
-    }, 4096);
+    const kernels::swiglu_fn f = kernels::table_of(ctx.matmul).swiglu;
+    parallel_for(ctx.pool, n, [&](std::int64_t b, std::int64_t e, int) { f(gate + b, up + b, e - b); }, 4096);
 }
 
 inline void gelu_tanh_inplace(const context& ctx, float* x, std::int64_t n) {
-    parallel_for(ctx.pool, n, [&](std::int64_t b, std::int64_t e, int) {
-        for (std::int64_t i = b; i < e; ++i) x[i] = gelu_tanh(x[i]);
-    }, 4096);
+    const kernels::gelu_fn f = kernels::table_of(ctx.matmul).gelu_tanh;
+    parallel_for(ctx.pool, n, [&](std::int64_t b, std::int64_t e, int) { f(x + b, e - b); }, 4096);
 }
 
 inline void gelu_erf_inplace(const context& ctx, float* x, std::int64_t n) {
