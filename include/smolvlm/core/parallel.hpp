@@ -9,7 +9,9 @@
 // so waking sleeping threads through the OS for each would cost more than the work.
 // After a job a worker spins (with a CPU pause hint) for up to k_spin_us waiting for the
 // next one and only then sleeps on a condition variable; the caller wakes sleepers only
-// when there are any, and itself spins before blocking on the finish.
+// when there are any. Work is cut into a few chunks per thread claimed through one atomic
+// word, so a worker the OS has descheduled (shared machines) delays nothing: the caller
+// takes its chunks, and only waits for chunks already running elsewhere.
 #pragma once
 
 #include <atomic>
@@ -59,7 +61,9 @@ public:
 
     int size() const { return n_; }
 
-    // Split [0, n) into size() contiguous chunks (rounded to `grain`) and run them.
+    // Split [0, n) into chunks (boundaries on multiples of `grain`) and run them on the
+    // calling thread and the workers. The `thread` argument is the index (< size()) of
+    // the thread running that chunk; one thread may run several chunks.
     void parallel_for(std::int64_t n, const range_fn& fn, std::int64_t grain = 1) {
         if (n <= 0) return;
         if (grain < 1) grain = 1;
@@ -72,23 +76,28 @@ public:
 #if defined(SMOLVLM_NO_THREADS)
         fn(0, n, 0);
 #else
+        // Chunks are claimed dynamically: if a worker is late (descheduled on a busy
+        // machine), the caller runs its share instead of waiting for it.
+        const std::int64_t max_chunks = std::int64_t(n_) * k_chunks_per_thread;
+        std::int64_t nc = units < max_chunks ? units : max_chunks;
+        if (nc > 0xffff) nc = 0xffff;
+        const std::uint32_t chunks = std::uint32_t(nc);
         job_n_ = n;
         job_grain_ = grain;
-        job_tasks_ = tasks;
+        job_units_ = units;
         job_ = &fn;
-        // Every worker reports back, even those without a share: then no worker can still
-        // be reading this job's fields when the next job overwrites them.
-        pending_.store(n_ - 1, std::memory_order_relaxed);
-        generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes the job fields
+        remaining_.store(chunks, std::memory_order_relaxed);
+        ++gen_;
+        ticket_.store(make_ticket(gen_, chunks, 0), std::memory_order_seq_cst);  // publishes the job
         if (sleepers_.load(std::memory_order_seq_cst) > 0) {
             std::lock_guard<std::mutex> lk(mu_);
             cv_.notify_all();
         }
-        run_task(0);
-        // Wait for the others: spin first (they usually finish within microseconds).
-        if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+        run_chunks(gen_, 0);
+        // Wait for chunks still running on workers: spin first, then block.
+        if (!spin_until([this] { return remaining_.load(std::memory_order_acquire) == 0; })) {
             std::unique_lock<std::mutex> lk(mu_);
-            done_cv_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+            done_cv_.wait(lk, [this] { return remaining_.load(std::memory_order_acquire) == 0; });
         }
         job_ = nullptr;
 #endif
@@ -96,14 +105,39 @@ public:
 
 private:
 #if !defined(SMOLVLM_NO_THREADS)
-    void run_task(int t) {
-        const std::int64_t units = (job_n_ + job_grain_ - 1) / job_grain_;
-        const std::int64_t b = units * t / job_tasks_ * job_grain_;
-        std::int64_t e = units * (t + 1) / job_tasks_ * job_grain_;
-        if (e > job_n_) e = job_n_;
-        if (b < e) (*job_)(b, e, t);
+    static constexpr int k_spin_us = 300;          // how long an idle thread polls before sleeping
+    static constexpr int k_chunks_per_thread = 4;  // granularity of dynamic claiming
+
+    // ticket_ = generation (bits 32..63) | chunk count (16..31) | next unclaimed chunk
+    // (0..15). A claim is a compare-exchange on the whole word, so it only succeeds for the
+    // job it read, and nothing else about the job is read before it succeeds.
+    static std::uint64_t make_ticket(std::uint32_t gen, std::uint32_t chunks, std::uint32_t next) {
+        return (std::uint64_t(gen) << 32) | (std::uint64_t(chunks) << 16) | next;
     }
-    static constexpr int k_spin_us = 300;  // how long an idle thread polls before sleeping
+
+    // Claim and run chunks of job `gen` until none is left (or a newer job was posted).
+    // A successful claim means the job is unfinished, so the caller is still inside
+    // parallel_for and the job fields are stable.
+    void run_chunks(std::uint32_t gen, int thread) {
+        std::uint64_t t = ticket_.load(std::memory_order_acquire);
+        for (;;) {
+            if (std::uint32_t(t >> 32) != gen) return;
+            const std::uint32_t chunks = std::uint32_t(t >> 16) & 0xffff, c = std::uint32_t(t) & 0xffff;
+            if (c >= chunks) return;
+            if (!ticket_.compare_exchange_weak(t, make_ticket(gen, chunks, c + 1), std::memory_order_acq_rel,
+                                               std::memory_order_acquire))
+                continue;  // t reloaded
+            const std::int64_t b = job_units_ * c / chunks * job_grain_;
+            std::int64_t e = job_units_ * (c + 1) / chunks * job_grain_;
+            if (e > job_n_) e = job_n_;
+            if (b < e) (*job_)(b, e, thread);
+            if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                std::lock_guard<std::mutex> lk(mu_);
+                done_cv_.notify_all();
+            }
+            t = ticket_.load(std::memory_order_acquire);
+        }
+    }
 
     static void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -127,21 +161,18 @@ private:
     }
 
     void worker(int index) {
-        std::uint64_t seen = 0;
+        std::uint32_t seen = 0;
+        auto posted = [&] { return stop_.load() || std::uint32_t(ticket_.load(std::memory_order_acquire) >> 32) != seen; };
         for (;;) {
-            if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen || stop_.load(); })) {
+            if (!spin_until(posted)) {
                 std::unique_lock<std::mutex> lk(mu_);
                 sleepers_.fetch_add(1, std::memory_order_seq_cst);
-                cv_.wait(lk, [&] { return stop_.load() || generation_.load(std::memory_order_seq_cst) != seen; });
+                cv_.wait(lk, posted);
                 sleepers_.fetch_sub(1, std::memory_order_seq_cst);
             }
             if (stop_.load()) return;
-            seen = generation_.load(std::memory_order_acquire);
-            if (index < job_tasks_) run_task(index);
-            if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-                std::lock_guard<std::mutex> lk(mu_);
-                done_cv_.notify_all();
-            }
+            seen = std::uint32_t(ticket_.load(std::memory_order_acquire) >> 32);
+            run_chunks(seen, index);
         }
     }
 
@@ -149,12 +180,12 @@ private:
     std::mutex mu_;
     std::condition_variable cv_, done_cv_;
     std::atomic<bool> stop_{false};
-    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<std::uint64_t> ticket_{0};
     std::atomic<int> sleepers_{0};
-    std::atomic<int> pending_{0};
+    std::atomic<std::uint32_t> remaining_{0};
+    std::uint32_t gen_ = 0;  // caller side only
     const range_fn* job_ = nullptr;
-    std::int64_t job_n_ = 0, job_grain_ = 1;
-    int job_tasks_ = 0;
+    std::int64_t job_n_ = 0, job_grain_ = 1, job_units_ = 0;
 #endif
     int n_ = 1;
 };
