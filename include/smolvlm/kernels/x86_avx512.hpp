@@ -345,22 +345,54 @@ inline void dense_rows(const weight_matrix& w, const float* x, std::int64_t t0, 
 inline constexpr std::int64_t k_dense_gemm_min = 8;
 inline constexpr int k_dense_panel = 32;
 
+// Scalar packing (reference and the k = 0 column of 16-bit types, see below).
 template <dtype D>
+inline float dense_weight(const weight_matrix& w, std::int64_t r, std::int64_t k) {
+    if constexpr (D == dtype::f32) return static_cast<const float*>(w.data)[r * w.cols + k];
+    const std::uint16_t h = static_cast<const std::uint16_t*>(w.data)[r * w.cols + k];
+    return D == dtype::bf16 ? bf16_to_f32(h) : f16_to_f32(h);
+}
+
+// wp[k][i] = W[r0 + i][k] as f32 (0 past the last row). One column of 16 rows per
+// gather. 16-bit types gather the 32-bit word that *ends* at element k (byte offset
+// 2k - 2 in the row) so no load reaches past the matrix; its high half is the element.
+// Column k = 0 of each row (whose word would start before the row) is done in scalar.
+template <dtype D>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
 inline void pack_dense_panel(const weight_matrix& w, std::int64_t r0, float* wp) {
     const std::int64_t K = w.cols;
-    for (int i = 0; i < k_dense_panel; ++i) {
-        const std::int64_t r = r0 + i;
-        if (r >= w.rows) {
-            for (std::int64_t k = 0; k < K; ++k) wp[k * k_dense_panel + i] = 0.0f;
-            continue;
+    const std::size_t es = dtype_size(D);
+    const auto* base = static_cast<const unsigned char*>(w.data) + std::size_t(r0) * std::size_t(K) * es;
+    for (int half = 0; half < 2; ++half) {
+        const std::int64_t left = w.rows - r0 - 16 * half;
+        const __mmask16 m = left >= 16 ? __mmask16(0xffff) : (left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u));
+        // byte offset of row 16*half + lane, relative to base
+        const __m512i row_off = _mm512_mullo_epi32(
+            _mm512_add_epi32(_mm512_set1_epi32(16 * half),
+                             _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)),
+            _mm512_set1_epi32(int(K * std::int64_t(es))));
+        float* dst = wp + 16 * half;
+        std::int64_t k = 0;
+        if constexpr (D != dtype::f32) {
+            for (int i = 0; i < 16; ++i)
+                dst[i] = i < left ? dense_weight<D>(w, r0 + 16 * half + i, 0) : 0.0f;
+            k = 1;
         }
-        if constexpr (D == dtype::f32) {
-            const float* src = static_cast<const float*>(w.data) + r * K;
-            for (std::int64_t k = 0; k < K; ++k) wp[k * k_dense_panel + i] = src[k];
-        } else {
-            const std::uint16_t* src = static_cast<const std::uint16_t*>(w.data) + r * K;
-            for (std::int64_t k = 0; k < K; ++k)
-                wp[k * k_dense_panel + i] = D == dtype::bf16 ? bf16_to_f32(src[k]) : f16_to_f32(src[k]);
+        for (; k < K; ++k) {
+            __m512 v;
+            if constexpr (D == dtype::f32) {
+                const __m512i idx = _mm512_add_epi32(row_off, _mm512_set1_epi32(int(k * 4)));
+                v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, base, 1);
+            } else {
+                const __m512i idx = _mm512_add_epi32(row_off, _mm512_set1_epi32(int(k * 2 - 2)));
+                const __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, base, 1);
+                if constexpr (D == dtype::bf16) {
+                    v = _mm512_castsi512_ps(_mm512_and_si512(g, _mm512_set1_epi32(int(0xffff0000u))));
+                } else {
+                    v = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(g, 16)));
+                }
+            }
+            _mm512_storeu_ps(dst + k * k_dense_panel, v);
         }
     }
 }
@@ -400,6 +432,7 @@ template <dtype D>
 inline bool dense_gemm(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
                        thread_pool* pool) {
     const std::int64_t K = w.cols;
+    if (K * k_dense_panel * std::int64_t(dtype_size(D)) >= (std::int64_t(1) << 31)) return false;  // gather offsets are int32
     const std::int64_t panels = (w.rows + k_dense_panel - 1) / k_dense_panel;
     std::atomic<bool> ok{true};
     parallel_for(pool, panels, [&](std::int64_t p0, std::int64_t p1, int) {
