@@ -72,11 +72,17 @@ inline kernel_table table_for(isa i) {
             k.matmul = &avx2::matmul;
             k.dot = &avx2::dot;
             k.axpy = &avx2::axpy;
+            k.attend = &avx2::attend;
+            k.swiglu = &avx2::swiglu;
+            k.gelu_tanh = &avx2::gelu_tanh;
             break;
         case isa::avx_vnni:
             k.matmul = &avx_vnni::matmul;
             k.dot = &avx2::dot;
             k.axpy = &avx2::axpy;
+            k.attend = &avx2::attend;
+            k.swiglu = &avx2::swiglu;
+            k.gelu_tanh = &avx2::gelu_tanh;
             break;
         case isa::avx512:
             k.matmul = &avx512::matmul;

@@ -69,6 +69,110 @@ inline void axpy(float a, const float* x, float* y, std::int64_t n) {
 }
 
 // ---- activation quantization (twin of quantize_act_row) ----------------------------
+// ---- vector exp, activations, attention of one query (twins in vec.hpp) ------------
+
+// e^x for 8 lanes, the steps of scalar::exp_f32; 2^k through the exponent bits, with x
+// clamped to [-87.3, 88.3] (k <= 127) and lanes below -87.3 (or NaN) set to 0.
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline __m256 exp8(__m256 x) {
+    const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_GE_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693145752f), x);
+    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.42860677e-6f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
+}
+
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void swiglu(float* gate, const float* up, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)),
+                                                 _mm256_loadu_ps(up + i)));
+    }
+    if (i < n) scalar::swiglu(gate + i, up + i, n - i);
+}
+
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void gelu_tanh(float* x, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+        const __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), v3, v));
+        const __m256 e = exp8(_mm256_add_ps(u, u));
+        const __m256 th = _mm256_sub_ps(_mm256_set1_ps(1.0f),
+                                        _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(_mm256_set1_ps(1.0f), th)));
+    }
+    if (i < n) scalar::gelu_tanh(x + i, n - i);
+}
+
+// hd = 8 * NV; keys in blocks of 8 (see avx512::attend_nv).
+template <int NV>
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void attend_nv(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
+                      float scale, float* out) {
+    __m256 qv[NV], acc[NV];
+    for (int i = 0; i < NV; ++i) {
+        qv[i] = _mm256_loadu_ps(q + 8 * i);
+        acc[i] = _mm256_setzero_ps();
+    }
+    alignas(32) float sc[8];
+    float m = -INFINITY, l = 0.0f;
+    for (std::int64_t j0 = 0; j0 < n_keys; j0 += 8) {
+        const int nb = n_keys - j0 < 8 ? int(n_keys - j0) : 8;
+        float smax = -INFINITY;
+        for (int j = 0; j < 8; ++j) {
+            if (j >= nb) {
+                sc[j] = -INFINITY;
+                continue;
+            }
+            const float* kr = k + (j0 + j) * stride;
+            __m256 d = _mm256_mul_ps(qv[0], _mm256_loadu_ps(kr));
+            for (int i = 1; i < NV; ++i) d = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(kr + 8 * i), d);
+            sc[j] = hsum(d) * scale;
+            smax = sc[j] > smax ? sc[j] : smax;
+        }
+        const float bm = smax > m ? smax : m;
+        const float corr = scalar::exp_f32(m - bm);  // 0 on the first block (m = -inf)
+        const __m256 p = exp8(_mm256_sub_ps(_mm256_load_ps(sc), _mm256_set1_ps(bm)));
+        l = l * corr + hsum(p);
+        const __m256 vc = _mm256_set1_ps(corr);
+        for (int i = 0; i < NV; ++i) acc[i] = _mm256_mul_ps(acc[i], vc);
+        _mm256_store_ps(sc, p);
+        for (int j = 0; j < nb; ++j) {
+            const float* vr = v + (j0 + j) * stride;
+            const __m256 pj = _mm256_set1_ps(sc[j]);
+            for (int i = 0; i < NV; ++i) acc[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 8 * i), acc[i]);
+        }
+        m = bm;
+    }
+    const __m256 inv = _mm256_set1_ps(l > 0.0f ? 1.0f / l : 0.0f);
+    for (int i = 0; i < NV; ++i) _mm256_storeu_ps(out + 8 * i, _mm256_mul_ps(acc[i], inv));
+}
+
+inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
+                   std::int64_t hd, float scale, float* out) {
+    switch (hd) {
+        case 32: attend_nv<4>(q, k, v, stride, n_keys, scale, out); break;
+        case 64: attend_nv<8>(q, k, v, stride, n_keys, scale, out); break;
+        case 128: attend_nv<16>(q, k, v, stride, n_keys, scale, out); break;
+        default: scalar::attend(q, k, v, stride, n_keys, hd, scale, out); break;
+    }
+}
+
 SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
 inline void quantize_act_row(const float* x, std::int64_t k, int offset, std::int8_t* q, float* d, float* s) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
