@@ -47,6 +47,7 @@ struct kernel_table {
 
 // Can this CPU (and this build) run `i`?
 inline bool isa_supported(const cpu_features& f, isa i) {
+    (void)f;  // unused when this build has no SIMD kernels (SMOLVLM_NO_SIMD)
     switch (i) {
         case isa::scalar: return true;
 #if SMOLVLM_SIMD_X86
