@@ -138,8 +138,30 @@ void gemm_isa_args(benchmark::internal::Benchmark* b) {
     for (int i = 1; i < 5; ++i) b->Args({1, 3072, 768, 1024, 2, i});
 }
 
+// One attention query (decode) over n_kv cached keys, hd 64, on a forced ISA (index into
+// k_attend_isas): keys per second. args (isa index, n_kv).
+const isa k_attend_isas[] = {isa::scalar, isa::avx2, isa::avx512};
+void BM_attend(benchmark::State& st) {
+    const kernel_table k = select_kernels(detect_cpu(), k_attend_isas[st.range(0)]);
+    if (k.forced_unavailable) {
+        st.SkipWithError("ISA not available");
+        return;
+    }
+    const std::int64_t n_kv = st.range(1), hd = 64, stride = 3 * hd;  // 3 kv heads, as SmolVLM-256M
+    const auto q = random_weights(hd);
+    const auto kv = random_weights(n_kv * stride);
+    std::vector<float> out(static_cast<std::size_t>(hd));
+    for (auto _ : st) {
+        k.attend(q.data(), kv.data(), kv.data(), stride, n_kv, hd, 0.125f, out.data());
+        benchmark::DoNotOptimize(out.data());
+    }
+    st.counters["keys/s"] = benchmark::Counter(double(n_kv) * double(st.iterations()), benchmark::Counter::kIsRate);
+    st.SetLabel(isa_name(k.chosen));
+}
+
 }  // namespace
 
+BENCHMARK(BM_attend)->ArgsProduct({{0, 1, 2}, {512}})->Unit(benchmark::kMicrosecond)->MinTime(0.2);
 BENCHMARK(BM_gemv)->Apply(gemv_args)->Unit(benchmark::kMicrosecond)->MinTime(0.3)->UseRealTime();
 BENCHMARK(BM_gemm)->Apply(gemm_args)->Unit(benchmark::kMillisecond)->MinTime(0.3)->UseRealTime();
 BENCHMARK(BM_gemm_isa)->Apply(gemm_isa_args)->Unit(benchmark::kMillisecond)->MinTime(0.3)->UseRealTime();
