@@ -276,20 +276,46 @@ TEST_CASE("malformed shard index", "[io][malformed]") {
 
 namespace {
 
-// A small valid idefics3 config; tests override one key. The extra keys go first in
-// each object because find() (like the config reader) takes the first of duplicate keys.
+// Replace (or add) the members given as a JSON fragment `,"key":value,...` in the object text `base`.
+// Configs with repeated keys are refused, so an override must replace, not repeat.
+std::string with_overrides(const std::string& base, const std::string& extra) {
+    if (extra.empty()) return base;
+    auto b = parse_json(base);
+    auto e = parse_json("{" + extra.substr(1) + "}");
+    REQUIRE(b.is_ok());
+    REQUIRE(e.is_ok());
+    json_value out = b.value();
+    for (const auto& m : e->members()) {
+        bool replaced = false;
+        for (auto& bm : out.members_mut())
+            if (bm.first == m.first) {
+                bm.second = m.second;
+                replaced = true;
+            }
+        if (!replaced) out.members_mut().push_back(m);
+    }
+    std::string text;
+    json_write(text, out);
+    return text;
+}
+
+// A small valid idefics3 config; tests override one key of the top level, text_config or
+// vision_config.
 std::string vlm_config(const std::string& text_extra = "", const std::string& vision_extra = "",
                        const std::string& top_extra = "") {
-    return R"({"model_type":"idefics3")" + top_extra + R"(,"scale_factor":2,"image_token_id":100,)"
-           R"("tie_word_embeddings":true,"text_config":{"model_type":"llama")" + text_extra +
-           R"(,"vocab_size":128,"hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,)"
-           R"("num_attention_heads":4,"num_key_value_heads":2},"vision_config":{"layer_norm_eps":1e-6)" +
-           vision_extra + R"(,"hidden_size":16,"intermediate_size":32,"num_hidden_layers":1,)"
-           R"("num_attention_heads":2,"image_size":32,"patch_size":8}})";
+    const std::string text = with_overrides(
+        R"({"model_type":"llama","vocab_size":128,"hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,)"
+        R"("num_attention_heads":4,"num_key_value_heads":2})", text_extra);
+    const std::string vision = with_overrides(
+        R"({"layer_norm_eps":1e-6,"hidden_size":16,"intermediate_size":32,"num_hidden_layers":1,)"
+        R"("num_attention_heads":2,"image_size":32,"patch_size":8})", vision_extra);
+    return with_overrides(R"({"model_type":"idefics3","scale_factor":2,"image_token_id":100,"tie_word_embeddings":true,)"
+                          R"("text_config":)" + text + R"(,"vision_config":)" + vision + "}", top_extra);
 }
 std::string llama_config(const std::string& extra) {
-    return R"({"model_type":"llama")" + extra +
-           R"(,"vocab_size":64,"hidden_size":16,"intermediate_size":32,"num_hidden_layers":1,"num_attention_heads":2})";
+    return with_overrides(
+        R"({"model_type":"llama","vocab_size":64,"hidden_size":16,"intermediate_size":32,"num_hidden_layers":1,)"
+        R"("num_attention_heads":2})", extra);
 }
 status parse(const std::string& s) {
     auto r = parse_model_config(s);

@@ -226,3 +226,14 @@ TEST_CASE("config: every shared model config parses", "[model][config]") {
     }
     CHECK(n == 5);
 }
+
+TEST_CASE("configs with repeated keys are refused (Python would take the last one)", "[model][config]") {
+    auto a = parse_model_config(R"({"model_type":"llama","hidden_size":64,"hidden_size":32,"num_attention_heads":4})");
+    REQUIRE_FALSE(a.is_ok());
+    CHECK(std::string(a.error().message()).find("repeated keys") != std::string::npos);
+    auto b = parse_model_config(R"({"model_type":"idefics3","text_config":{"num_hidden_layers":2,"num_hidden_layers":3}})");
+    REQUIRE_FALSE(b.is_ok());
+    CHECK(std::string(b.error().message()).find("text_config") != std::string::npos);
+    generation_config g;
+    CHECK_FALSE(parse_generation_config(R"({"eos_token_id":1,"eos_token_id":2})", g).is_ok());
+}

@@ -512,10 +512,13 @@ inline void json_write(std::string& out, const json_value& v) {
         case json_value::kind::boolean: out += v.as_bool() ? "true" : "false"; break;
         case json_value::kind::number: {
             char buf[40];
-            if (v.is_integer())
+            if (v.is_integer()) {
                 std::snprintf(buf, sizeof buf, "%lld", (long long)v.as_int());
-            else
+            } else {
                 std::snprintf(buf, sizeof buf, "%.17g", v.as_number());
+                // Keep it a non-integer on reparse: 2.0 is written "2.0", not "2".
+                if (!std::strpbrk(buf, ".eEn")) std::strncat(buf, ".0", sizeof buf - std::strlen(buf) - 1);
+            }
             out += buf;
             break;
         }

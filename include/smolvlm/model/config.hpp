@@ -278,6 +278,13 @@ inline result<model_config> parse_model_config(std::string_view json_text) {
     }
     const json_value& root = parsed.value();
     if (!root.is_object()) return status(errc::bad_format, "config.json: not a JSON object");
+    // Python's json keeps the last of repeated keys, a first-match lookup the first: refuse
+    // the ambiguity rather than read a different model than the reference would.
+    for (const char* sub : {"", "text_config", "vision_config"}) {
+        const json_value* o = *sub ? root.find(sub) : &root;
+        if (o && o->has_duplicate_keys())
+            return status::fmt(errc::bad_format, "config.json: repeated keys in %s", *sub ? sub : "the top-level object");
+    }
     model_config c;
     const json_value* mt = root.find("model_type");
     if (!mt || !mt->is_string()) return status(errc::bad_format, "config.json: no model_type");
@@ -341,6 +348,7 @@ inline status parse_generation_config(std::string_view json_text, generation_con
         return s.prepend("generation_config.json: ");
     }
     if (!parsed->is_object()) return status(errc::bad_format, "generation_config.json: not a JSON object");
+    if (parsed->has_duplicate_keys()) return status(errc::bad_format, "generation_config.json: repeated keys");
     detail::config_reader r(&parsed.value(), "generation_config.json");
     std::vector<std::int64_t> v;
     r.ids("bos_token_id", v);
