@@ -157,6 +157,9 @@ private:
                 cpu_relax();
             }
             if (clock::now() >= until) return ready();
+            // Let another runnable thread have this core: on a busy machine the thread we
+            // wait for may be queued behind us on the same core.
+            std::this_thread::yield();
         }
     }
 
