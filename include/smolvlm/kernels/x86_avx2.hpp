@@ -25,6 +25,12 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
+// Fully unroll the small fixed-trip loops over tokens / rows / vectors of a tile, so the
+// accumulators live in registers at -O2 too (GCC unrolls them only at -O3; without this
+// the int8 GEMM ran at ~40% of its -O3 speed). Clang accepts the GCC spelling.
+#ifndef SMOLVLM_UNROLL
+#define SMOLVLM_UNROLL _Pragma("GCC unroll 16")
+#endif
 #define SMOLVLM_AVX2_TARGET "avx2,fma,f16c"
 #define SMOLVLM_AVXVNNI_TARGET "avx2,fma,f16c,avxvnni"
 
@@ -125,6 +131,7 @@ SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
 inline void attend_nv(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
                       float scale, float* out) {
     __m256 qv[NV], acc[NV];
+    SMOLVLM_UNROLL
     for (int i = 0; i < NV; ++i) {
         qv[i] = _mm256_loadu_ps(q + 8 * i);
         acc[i] = _mm256_setzero_ps();
@@ -134,6 +141,7 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
     for (std::int64_t j0 = 0; j0 < n_keys; j0 += 8) {
         const int nb = n_keys - j0 < 8 ? int(n_keys - j0) : 8;
         float smax = -INFINITY;
+        SMOLVLM_UNROLL
         for (int j = 0; j < 8; ++j) {
             if (j >= nb) {
                 sc[j] = -INFINITY;
@@ -141,6 +149,7 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
             }
             const float* kr = k + (j0 + j) * stride;
             __m256 d = _mm256_mul_ps(qv[0], _mm256_loadu_ps(kr));
+            SMOLVLM_UNROLL
             for (int i = 1; i < NV; ++i) d = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(kr + 8 * i), d);
             sc[j] = hsum(d) * scale;
             smax = sc[j] > smax ? sc[j] : smax;
@@ -150,16 +159,19 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
         const __m256 p = exp8(_mm256_sub_ps(_mm256_load_ps(sc), _mm256_set1_ps(bm)));
         l = l * corr + hsum(p);
         const __m256 vc = _mm256_set1_ps(corr);
+        SMOLVLM_UNROLL
         for (int i = 0; i < NV; ++i) acc[i] = _mm256_mul_ps(acc[i], vc);
         _mm256_store_ps(sc, p);
         for (int j = 0; j < nb; ++j) {
             const float* vr = v + (j0 + j) * stride;
             const __m256 pj = _mm256_set1_ps(sc[j]);
+            SMOLVLM_UNROLL
             for (int i = 0; i < NV; ++i) acc[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 8 * i), acc[i]);
         }
         m = bm;
     }
     const __m256 inv = _mm256_set1_ps(l > 0.0f ? 1.0f / l : 0.0f);
+    SMOLVLM_UNROLL
     for (int i = 0; i < NV; ++i) _mm256_storeu_ps(out + 8 * i, _mm256_mul_ps(acc[i], inv));
 }
 
@@ -180,6 +192,7 @@ inline void quantize_act_row(const float* x, std::int64_t k, int offset, std::in
     for (std::int64_t b = 0; b < k / k_group; ++b) {
         __m256 v[4];
         __m256 m = _mm256_setzero_ps();
+        SMOLVLM_UNROLL
         for (int i = 0; i < 4; ++i) {
             v[i] = _mm256_loadu_ps(x + b * 32 + 8 * i);
             m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i]));
@@ -191,6 +204,7 @@ inline void quantize_act_row(const float* x, std::int64_t k, int offset, std::in
         const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
         const __m256 vid = _mm256_set1_ps(id);
         __m256i qi[4];
+        SMOLVLM_UNROLL
         for (int i = 0; i < 4; ++i) qi[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], vid));
         const __m256i sum4 = _mm256_add_epi32(_mm256_add_epi32(qi[0], qi[1]), _mm256_add_epi32(qi[2], qi[3]));
         __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum4), _mm256_extracti128_si256(sum4, 1));
@@ -228,17 +242,24 @@ inline void dense_tile(const weight_matrix& w, const float* x, std::int64_t t0, 
     const std::size_t es = dtype_size(D);
     const auto* base = static_cast<const unsigned char*>(w.data);
     __m256 acc[R][T];
+    SMOLVLM_UNROLL
     for (int r = 0; r < R; ++r)
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
     for (std::int64_t c = 0; c < cv; c += 8) {
         __m256 xv[T];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x + (t0 + t) * cols + c);
+        SMOLVLM_UNROLL
         for (int r = 0; r < R; ++r) {
             const __m256 wv = load8<D>(base + std::size_t(r0 + r) * std::size_t(cols) * es, c);
+            SMOLVLM_UNROLL
             for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
         }
     }
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t)
+        SMOLVLM_UNROLL
         for (int r = 0; r < R; ++r) {
             float s = hsum(acc[r][t]);
             for (std::int64_t c = cv; c < cols; ++c) s += scalar::load_weight(w, r0 + r, c) * x[(t0 + t) * cols + c];
@@ -290,6 +311,7 @@ inline void finish_group(__m256* acc, const __m256i* s, const std::uint16_t* wd,
                          const detail::quantized_acts& a, std::int64_t t0) {
     const __m256 dw =
         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wd + b * k_panel + 8 * h)));
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) {
         const __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_set1_ps(a.d_row(t0 + t)[b]),
                                          _mm256_set1_ps(a.s_row(t0 + t)[b]));
@@ -302,6 +324,7 @@ SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
 inline void store_tile(const __m256* acc, float* y, std::int64_t rows, std::int64_t p, int h, std::int64_t t0,
                        const float* bias) {
     const std::int64_t r0 = p * k_panel + 8 * h;
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) {
         alignas(32) float tmp[8];
         _mm256_store_ps(tmp, acc[t]);
@@ -318,14 +341,18 @@ inline void q4_tile(const weight_matrix& w, const detail::quantized_acts& a, std
     const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     __m256 acc[T];
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (std::int64_t b = 0; b < nb; ++b) {
         __m256i s[T];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+        SMOLVLM_UNROLL
         for (int i = 0; i < 4; ++i) {
             const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + b * 256 + i * 64));
             const __m256i lo = _mm256_and_si256(v, m4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            SMOLVLM_UNROLL
             for (int t = 0; t < T; ++t) {
                 const std::int8_t* xq = a.q_row(t0 + t) + b * 32;
                 s[t] = dot_u8s8(s[t], lo, _mm256_set1_epi32(load_i32(xq + 4 * i)));
@@ -346,14 +373,18 @@ inline void q8_tile(const weight_matrix& w, const detail::quantized_acts& a, std
     const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
     const __m256i flip = _mm256_set1_epi8(char(0x80));
     __m256 acc[T];
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (std::int64_t b = 0; b < nb; ++b) {
         __m256i s[T];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+        SMOLVLM_UNROLL
         for (int j = 0; j < 8; ++j) {
             const __m256i v = _mm256_xor_si256(
                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + b * 512 + j * 64)), flip);  // signed
             const __m256i aw = _mm256_abs_epi8(v);
+            SMOLVLM_UNROLL
             for (int t = 0; t < T; ++t) {
                 const __m256i xv = _mm256_set1_epi32(load_i32(a.q_row(t0 + t) + b * 32 + 4 * j));
                 s[t] = dot_u8s8(s[t], aw, _mm256_sign_epi8(xv, v));
@@ -371,6 +402,7 @@ inline void q_panels(const weight_matrix& w, const detail::quantized_acts& a, st
     for (std::int64_t tc = 0; tc < n; tc += 64) {
         const std::int64_t te = n - tc < 64 ? n : tc + 64;
         for (std::int64_t p = p0; p < p1; ++p)
+            SMOLVLM_UNROLL
             for (int h = 0; h < 2; ++h) {
                 if (p * k_panel + 8 * h >= w.rows) break;
                 std::int64_t t = tc;
@@ -406,14 +438,18 @@ inline void q4_tile(const weight_matrix& w, const detail::quantized_acts& a, std
     const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     __m256 acc[T];
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (std::int64_t b = 0; b < nb; ++b) {
         __m256i s[T];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+        SMOLVLM_UNROLL
         for (int i = 0; i < 4; ++i) {
             const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + b * 256 + i * 64));
             const __m256i lo = _mm256_and_si256(v, m4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            SMOLVLM_UNROLL
             for (int t = 0; t < T; ++t) {
                 const std::int8_t* xq = a.q_row(t0 + t) + b * 32;
                 s[t] = _mm256_dpbusd_avx_epi32(s[t], lo, _mm256_set1_epi32(load_i32(xq + 4 * i)));
@@ -433,12 +469,16 @@ inline void q8_tile(const weight_matrix& w, const detail::quantized_acts& a, std
     const auto* wq = static_cast<const std::uint8_t*>(w.data) + p * nb * 512 + 32 * h;
     const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
     __m256 acc[T];
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (std::int64_t b = 0; b < nb; ++b) {
         __m256i s[T];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+        SMOLVLM_UNROLL
         for (int j = 0; j < 8; ++j) {
             const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + b * 512 + j * 64));  // +128
+            SMOLVLM_UNROLL
             for (int t = 0; t < T; ++t)
                 s[t] = _mm256_dpbusd_avx_epi32(s[t], v, _mm256_set1_epi32(load_i32(a.q_row(t0 + t) + b * 32 + 4 * j)));
         }
@@ -454,6 +494,7 @@ inline void q_panels(const weight_matrix& w, const detail::quantized_acts& a, st
     for (std::int64_t tc = 0; tc < n; tc += 64) {
         const std::int64_t te = n - tc < 64 ? n : tc + 64;
         for (std::int64_t p = p0; p < p1; ++p)
+            SMOLVLM_UNROLL
             for (int h = 0; h < 2; ++h) {
                 if (p * k_panel + 8 * h >= w.rows) break;
                 std::int64_t t = tc;

@@ -34,6 +34,12 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
+// Fully unroll the small fixed-trip loops over tokens / rows / vectors of a tile, so the
+// accumulators live in registers at -O2 too (GCC unrolls them only at -O3; without this
+// the int8 GEMM ran at ~40% of its -O3 speed). Clang accepts the GCC spelling.
+#ifndef SMOLVLM_UNROLL
+#define SMOLVLM_UNROLL _Pragma("GCC unroll 16")
+#endif
 #define SMOLVLM_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512dq,fma,f16c"
 #define SMOLVLM_AVX512VNNI_TARGET "avx512f,avx512bw,avx512vl,avx512dq,fma,f16c,avx512vnni"
 
@@ -230,6 +236,7 @@ SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
 inline void attend_nv(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
                       float scale, float* out) {
     __m512 qv[NV], acc[NV];
+    SMOLVLM_UNROLL
     for (int i = 0; i < NV; ++i) {
         qv[i] = _mm512_loadu_ps(q + 16 * i);
         acc[i] = _mm512_setzero_ps();
@@ -241,6 +248,7 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
         for (int j = 0; j < nb; ++j) {
             const float* kr = k + (j0 + j) * stride;
             __m512 d = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
+            SMOLVLM_UNROLL
             for (int i = 1; i < NV; ++i) d = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(kr + 16 * i), d);
             sc[j] = _mm512_reduce_add_ps(d) * scale;
         }
@@ -252,16 +260,19 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
         const __m512 p = exp16(_mm512_sub_ps(s, _mm512_set1_ps(bm)));
         l = l * corr + _mm512_reduce_add_ps(p);
         const __m512 vc = _mm512_set1_ps(corr);
+        SMOLVLM_UNROLL
         for (int i = 0; i < NV; ++i) acc[i] = _mm512_mul_ps(acc[i], vc);
         _mm512_store_ps(sc, p);
         for (int j = 0; j < nb; ++j) {
             const float* vr = v + (j0 + j) * stride;
             const __m512 pj = _mm512_set1_ps(sc[j]);
+            SMOLVLM_UNROLL
             for (int i = 0; i < NV; ++i) acc[i] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + 16 * i), acc[i]);
         }
         m = bm;
     }
     const __m512 inv = _mm512_set1_ps(l > 0.0f ? 1.0f / l : 0.0f);
+    SMOLVLM_UNROLL
     for (int i = 0; i < NV; ++i) _mm512_storeu_ps(out + 16 * i, _mm512_mul_ps(acc[i], inv));
 }
 
@@ -303,18 +314,25 @@ inline void dense_tile(const weight_matrix& w, const float* x, std::int64_t t0, 
     const std::size_t es = dtype_size(D);
     const auto* base = static_cast<const unsigned char*>(w.data);
     __m512 acc[R][T];
+    SMOLVLM_UNROLL
     for (int r = 0; r < R; ++r)
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
     for (std::int64_t c = 0; c < cols; c += 16) {
         const __mmask16 m = cols - c >= 16 ? __mmask16(0xffff) : __mmask16((1u << (cols - c)) - 1u);
         __m512 xv[T];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) xv[t] = _mm512_maskz_loadu_ps(m, x + (t0 + t) * cols + c);
+        SMOLVLM_UNROLL
         for (int r = 0; r < R; ++r) {
             const __m512 wv = load16<D>(base + std::size_t(r0 + r) * std::size_t(cols) * es, c, m);
+            SMOLVLM_UNROLL
             for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
         }
     }
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t)
+        SMOLVLM_UNROLL
         for (int r = 0; r < R; ++r)
             y[(t0 + t) * w.rows + r0 + r] = _mm512_reduce_add_ps(acc[r][t]) + (bias ? bias[r0 + r] : 0.0f);
 }
@@ -374,6 +392,7 @@ inline void pack_dense_panel(const weight_matrix& w, std::int64_t r0, float* wp)
         float* dst = wp + 16 * half;
         std::int64_t k = 0;
         if constexpr (D != dtype::f32) {
+            SMOLVLM_UNROLL
             for (int i = 0; i < 16; ++i)
                 dst[i] = i < left ? dense_weight<D>(w, r0 + 16 * half + i, 0) : 0.0f;
             k = 1;
@@ -403,12 +422,15 @@ SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
 inline void dense_panel_tile(const float* wp, std::int64_t K, const float* x, std::int64_t t0, float* y,
                              std::int64_t rows, std::int64_t r0, const float* bias) {
     __m512 a0[T], a1[T];
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) a0[t] = a1[t] = _mm512_setzero_ps();
     const float* xr[T];
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) xr[t] = x + (t0 + t) * K;
     for (std::int64_t k = 0; k < K; ++k) {
         const __m512 w0 = _mm512_loadu_ps(wp + k * k_dense_panel);
         const __m512 w1 = _mm512_loadu_ps(wp + k * k_dense_panel + 16);
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) {
             const __m512 xb = _mm512_set1_ps(xr[t][k]);
             a0[t] = _mm512_fmadd_ps(w0, xb, a0[t]);
@@ -420,6 +442,7 @@ inline void dense_panel_tile(const float* wp, std::int64_t K, const float* x, st
     const __mmask16 m1 = left >= 32 ? __mmask16(0xffff) : (left <= 16 ? __mmask16(0) : __mmask16((1u << (left - 16)) - 1u));
     const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias + r0) : _mm512_setzero_ps();
     const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + r0 + 16) : _mm512_setzero_ps();
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) {
         float* yr = y + (t0 + t) * rows + r0;
         _mm512_mask_storeu_ps(yr, m0, _mm512_add_ps(a0[t], b0));
@@ -504,6 +527,7 @@ SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
 inline void finish_group(__m512* acc, const __m512i* s, const std::uint16_t* wd, std::int64_t b,
                          const detail::quantized_acts& a, std::int64_t t0) {
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wd + b * k_panel)));
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) {
         const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t]), _mm512_set1_ps(a.d_row(t0 + t)[b]),
                                          _mm512_set1_ps(a.s_row(t0 + t)[b]));
@@ -518,6 +542,7 @@ inline void store_tile(const __m512* acc, float* y, std::int64_t rows, std::int6
     const std::int64_t r0 = p * k_panel;
     const __mmask16 m = rows - r0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (rows - r0)) - 1u);
     const __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + r0) : _mm512_setzero_ps();
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * rows + r0, m, _mm512_add_ps(acc[t], bv));
 }
 
@@ -530,14 +555,18 @@ inline void q4_tile(const weight_matrix& w, const detail::quantized_acts& a, std
     const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     __m512 acc[T];
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
     for (std::int64_t b = 0; b < nb; ++b) {
         __m512i s[T];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) s[t] = _mm512_setzero_si512();
+        SMOLVLM_UNROLL
         for (int i = 0; i < 4; ++i) {
             const __m512i v = _mm512_loadu_si512(wq + b * 256 + i * 64);
             const __m512i lo = _mm512_and_si512(v, m4);
             const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            SMOLVLM_UNROLL
             for (int t = 0; t < T; ++t) {
                 const std::int8_t* xq = a.q_row(t0 + t) + b * 32;
                 s[t] = dot_u8s8(s[t], lo, _mm512_set1_epi32(load_i32(xq + 4 * i)));
@@ -558,14 +587,18 @@ inline void q8_tile(const weight_matrix& w, const detail::quantized_acts& a, std
     const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
     const __m512i flip = _mm512_set1_epi8(char(0x80));
     __m512 acc[T];
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
     for (std::int64_t b = 0; b < nb; ++b) {
         __m512i s[T];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) s[t] = _mm512_setzero_si512();
+        SMOLVLM_UNROLL
         for (int j = 0; j < 8; ++j) {
             const __m512i v = _mm512_xor_si512(_mm512_loadu_si512(wq + b * 512 + j * 64), flip);  // signed w
             const __m512i aw = _mm512_abs_epi8(v);
             const __mmask64 neg = _mm512_movepi8_mask(v);
+            SMOLVLM_UNROLL
             for (int t = 0; t < T; ++t) {
                 const __m512i xv = _mm512_set1_epi32(load_i32(a.q_row(t0 + t) + b * 32 + 4 * j));
                 const __m512i xs = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
@@ -622,14 +655,18 @@ inline void q4_tile(const weight_matrix& w, const detail::quantized_acts& a, std
     // Decode (T < 4): two integer chains per token (low / high nibbles) to hide latency.
     constexpr int C = T < 4 ? 2 : 1;
     __m512 acc[T];
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
     for (std::int64_t b = 0; b < nb; ++b) {
         __m512i s[T][2];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) s[t][0] = s[t][1] = _mm512_setzero_si512();
+        SMOLVLM_UNROLL
         for (int i = 0; i < 4; ++i) {
             const __m512i v = _mm512_loadu_si512(wq + b * 256 + i * 64);
             const __m512i lo = _mm512_and_si512(v, m4);
             const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            SMOLVLM_UNROLL
             for (int t = 0; t < T; ++t) {
                 const std::int8_t* xq = a.q_row(t0 + t) + b * 32;
                 s[t][0] = _mm512_dpbusd_epi32(s[t][0], lo, _mm512_set1_epi32(load_i32(xq + 4 * i)));
@@ -637,6 +674,7 @@ inline void q4_tile(const weight_matrix& w, const detail::quantized_acts& a, std
             }
         }
         __m512i st[T];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) st[t] = C == 2 ? _mm512_add_epi32(s[t][0], s[t][1]) : s[t][0];
         avx512::finish_group<T>(acc, st, wd, b, a, t0);
     }
@@ -654,18 +692,23 @@ inline void q8_tile(const weight_matrix& w, const detail::quantized_acts& a, std
     const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
     constexpr int C = T < 4 ? 2 : 1;
     __m512 acc[T];
+    SMOLVLM_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
     for (std::int64_t b = 0; b < nb; ++b) {
         __m512i s[T][2];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) s[t][0] = s[t][1] = _mm512_setzero_si512();
+        SMOLVLM_UNROLL
         for (int j = 0; j < 8; ++j) {
             const __m512i v = _mm512_loadu_si512(wq + b * 512 + j * 64);
+            SMOLVLM_UNROLL
             for (int t = 0; t < T; ++t) {
                 const __m512i xv = _mm512_set1_epi32(load_i32(a.q_row(t0 + t) + b * 32 + 4 * j));
                 s[t][j & (C - 1)] = _mm512_dpbusd_epi32(s[t][j & (C - 1)], v, xv);
             }
         }
         __m512i st[T];
+        SMOLVLM_UNROLL
         for (int t = 0; t < T; ++t) st[t] = C == 2 ? _mm512_add_epi32(s[t][0], s[t][1]) : s[t][0];
         avx512::finish_group<T>(acc, st, wd, b, a, t0);
     }
