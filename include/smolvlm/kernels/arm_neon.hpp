@@ -191,18 +191,77 @@ inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float
 
 namespace neon_dotprod {
 
-// The whole q_tile must carry the dotprod target for sdot to inline, so this is its own
-// instantiation of the same template body with sdot as the dot step.
-struct dot_sdot {
-    SMOLVLM_DOTPROD_TARGET static int32x4_t dot(int32x4_t acc, int8x16_t w, int8x16_t x) {
-        return vdotq_s32(acc, w, x);
+// The same tile as neon::q_tile with sdot written in. It is a copy rather than an
+// instantiation of neon::q_tile<Dot>: a function compiled without the dotprod target
+// cannot inline one compiled with it, so the template version made one call per sdot.
+// tests/kernels/matmul_test.cpp runs both against scalar (scripts/test-aarch64.sh).
+using neon::load_i32;
+
+template <bool Q4, int T>
+SMOLVLM_DOTPROD_TARGET inline void q_tile(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t p,
+                                          std::int64_t t0, float* y, const float* bias) {
+    const std::int64_t nb = a.nb;
+    const std::size_t bb = Q4 ? 256 : 512;
+    const auto* wq = static_cast<const std::uint8_t*>(w.data) + std::size_t(p * nb) * bb;
+    const auto* wd = static_cast<const std::uint16_t*>(w.scales) + p * nb * k_panel;
+    float32x4_t acc[T][4];
+    for (int t = 0; t < T; ++t)
+        for (int g = 0; g < 4; ++g) acc[t][g] = vdupq_n_f32(0.0f);
+    for (std::int64_t b = 0; b < nb; ++b) {
+        int32x4_t s[T][4];
+        for (int t = 0; t < T; ++t)
+            for (int g = 0; g < 4; ++g) s[t][g] = vdupq_n_s32(0);
+        const std::uint8_t* q = wq + std::size_t(b) * bb;
+        for (int i = 0; i < (Q4 ? 4 : 8); ++i) {
+            int8x16_t xv[T], xh[T];
+            for (int t = 0; t < T; ++t) {
+                const std::int8_t* xq = a.q_row(t0 + t) + b * 32;
+                xv[t] = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xq + 4 * i)));
+                if (Q4) xh[t] = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xq + 16 + 4 * i)));
+            }
+            for (int g = 0; g < 4; ++g) {
+                const uint8x16_t v = vld1q_u8(q + i * 64 + g * 16);
+                if (Q4) {
+                    const int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
+                    const int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+                    for (int t = 0; t < T; ++t) {
+                        s[t][g] = vdotq_s32(s[t][g], lo, xv[t]);
+                        s[t][g] = vdotq_s32(s[t][g], hi, xh[t]);
+                    }
+                } else {
+                    const int8x16_t sw = vreinterpretq_s8_u8(veorq_u8(v, vdupq_n_u8(0x80)));
+                    for (int t = 0; t < T; ++t) s[t][g] = vdotq_s32(s[t][g], sw, xv[t]);
+                }
+            }
+        }
+        for (int g = 0; g < 4; ++g) {
+            const float32x4_t dw = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(wd + b * k_panel + 4 * g)));
+            for (int t = 0; t < T; ++t) {
+                const float32x4_t f = vfmaq_n_f32(vdupq_n_f32(a.s_row(t0 + t)[b]), vcvtq_f32_s32(s[t][g]),
+                                                  a.d_row(t0 + t)[b]);
+                acc[t][g] = vfmaq_f32(acc[t][g], f, dw);
+            }
+        }
     }
-};
+    for (int t = 0; t < T; ++t)
+        for (int g = 0; g < 4; ++g) {
+            float tmp[4];
+            vst1q_f32(tmp, acc[t][g]);
+            for (int e = 0; e < 4; ++e) {
+                const std::int64_t r = p * k_panel + 4 * g + e;
+                if (r < w.rows) y[(t0 + t) * w.rows + r] = tmp[e] + (bias ? bias[r] : 0.0f);
+            }
+        }
+}
 
 template <bool Q4>
 SMOLVLM_DOTPROD_TARGET inline void q_panels(const weight_matrix& w, const detail::quantized_acts& a, std::int64_t n,
                                             float* y, const float* bias, std::int64_t p0, std::int64_t p1) {
-    neon::q_panels<dot_sdot, Q4>(w, a, n, y, bias, p0, p1);
+    for (std::int64_t p = p0; p < p1; ++p) {
+        std::int64_t t = 0;
+        for (; t + 2 <= n; t += 2) q_tile<Q4, 2>(w, a, p, t, y, bias);
+        if (t < n) q_tile<Q4, 1>(w, a, p, t, y, bias);
+    }
 }
 
 inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
