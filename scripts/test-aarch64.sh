@@ -46,4 +46,28 @@ echo "test-aarch64: running under $qemu"
 "$qemu" "$out/smolvlm-tests-aarch64"
 # And once with a CPU without dotprod, so the plain NEON path is the best one picked.
 "$qemu" -cpu cortex-a53 "$out/smolvlm-tests-aarch64" "[kernels]"
+
+# One fixture end to end: smolvlm-cli built for AArch64, greedy ids compared with the golden ones.
+fixture="$here/../shared/fixtures/idefics3_bf16_rgba_tall"
+if [ -f "$fixture/golden.json" ]; then
+    echo "test-aarch64: building smolvlm-cli"
+    # shellcheck disable=SC2086
+    $cxx $flags "$here/examples/smolvlm-cli.cpp" -o "$out/smolvlm-cli-aarch64" -lpthread
+    want=$(tr -d ' \n' < "$fixture/golden.json" | grep -o '"generated_ids":\[[0-9,]*\]' | head -n 1 |
+           sed 's/.*\[//; s/\]//; s/,/ /g')
+    cat > "$out/rgba_tall.json" <<JSON
+[{"role":"user","content":[{"type":"text","text":"What is in"},{"type":"image","path":"$fixture/inputs/rgba_37x211.png"},{"type":"text","text":"? Answer briefly."}]}]
+JSON
+    got=$("$qemu" "$out/smolvlm-cli-aarch64" -m "$fixture/model" --messages "$out/rgba_tall.json" -n 16 --temp 0 \
+          --ignore-eos --ids -t 2 2>/dev/null | sed -n 's/^output_ids: //p')
+    if [ "$got" != "$want" ]; then
+        echo "test-aarch64: FAIL: fixture idefics3_bf16_rgba_tall greedy ids differ"
+        echo "  want: $want"
+        echo "  got:  $got"
+        exit 1
+    fi
+    echo "test-aarch64: fixture idefics3_bf16_rgba_tall end to end under $qemu: 16 greedy ids identical"
+else
+    echo "test-aarch64: fixture end-to-end skipped (../shared/fixtures absent)"
+fi
 echo "test-aarch64: OK"

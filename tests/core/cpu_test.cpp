@@ -11,7 +11,7 @@ using namespace smolvlm;
 namespace {
 
 // The "flags" line of /proc/cpuinfo (Linux x86), empty elsewhere.
-std::set<std::string> proc_cpu_flags() {
+[[maybe_unused]] std::set<std::string> proc_cpu_flags() {
     std::set<std::string> out;
     std::istringstream in(smolvlm_test::read_file("/proc/cpuinfo"));
     std::string line;
