@@ -346,7 +346,14 @@ int main(int argc, char** argv) {
             text = m.config().has_vision ? "Describe this image." : "Hello!";
             if (!m.config().has_vision) fail("no prompt: use -p TEXT, -f FILE, --messages FILE or -cnv");
         }
-        if (!text.empty() || !a.images.empty()) {
+        if (a.interactive && text.empty()) {
+            // -cnv without -p: the images go with the first line typed.
+            for (const std::string& p : a.images) {
+                media_ref r;
+                r.paths.push_back(p);
+                refs.push_back(r);
+            }
+        } else if (!text.empty() || !a.images.empty()) {
             chat_message u;
             u.role = "user";
             for (const std::string& p : a.images) {  // images first, then the text (as the HF examples)

@@ -155,6 +155,22 @@ TEST_CASE("cli text model, quantized weights and interactive chat", "[examples][
     CHECK(computed < prompt_tokens);
 }
 
+TEST_CASE("cli chat about a picture encodes it once", "[examples][cli]") {
+    const std::string& m = tiny_model("tiny");
+    const std::string img = write_ppm(70, 45);
+    run_result c = run("-m '" + m + "' --image '" + img + "' -cnv -n 3 --ignore-eos --json-timings",
+                       "What is this?\nAnd the colours?\n\n");
+    INFO(c.err);
+    REQUIRE(c.rc == 0);
+    // First turn encodes the 5 tiles; the second takes all 5 from the cache and reuses the KV prefix.
+    CHECK(c.err.find("\"n_tiles\":5,\"n_tiles_cached\":0") != std::string::npos);
+    CHECK(c.err.find("\"n_tiles\":5,\"n_tiles_cached\":5") != std::string::npos);
+    const std::size_t last = c.err.rfind("\"prompt_tokens\":");
+    const long prompt_tokens = std::strtol(c.err.c_str() + last + 16, nullptr, 10);
+    const long computed = std::strtol(c.err.c_str() + c.err.rfind("\"prefill_tokens\":") + 17, nullptr, 10);
+    CHECK(computed < prompt_tokens / 2);
+}
+
 TEST_CASE("cli fails cleanly with one error line", "[examples][cli]") {
     const std::string& m = tiny_model("tiny");
     const std::string bad_img = smolvlm_test::temp_dir() + "/not_an_image.png";
