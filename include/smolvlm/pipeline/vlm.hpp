@@ -157,29 +157,26 @@ public:
             po.mode = opt.mode;
             po.load_image_convention = opt.load_image_convention;
             po.pool = ctx.pool;
-            // Images: one batch-1 call with all images (in order); videos: one call each.
-            std::vector<image_input> imgs;
-            for (std::size_t i = 0; i < n_media; ++i)
-                if (media[i].type == media_input::kind::image) imgs.push_back(image_input{media[i].picture, media[i].orientation});
-            if (!imgs.empty()) {
-                SMOLVLM_ASSIGN_OR_RETURN(processed_images pi, preprocess_images(imgs.data(), imgs.size(), icfg, po));
-                for (const image_plan& pl : pi.plans) grids.push_back(image_grid{pl.rows, pl.cols});
-                p_.plans.insert(p_.plans.end(), pi.plans.begin(), pi.plans.end());
-                parts_px.push_back(std::move(pi.pixel_values));
-                parts_mask.push_back(std::move(pi.pixel_attention_mask));
-            }
+            // One call per picture or video, in placeholder order, so the tiles follow the
+            // prompt even when images and videos are mixed (a picture's tiles do not depend
+            // on the other pictures of the prompt: batch padding only applies across prompts).
             for (std::size_t i = 0; i < n_media; ++i) {
-                if (media[i].type != media_input::kind::video) continue;
-                const media_input& v = media[i];
-                if (v.frames.empty()) return status(errc::invalid_argument, "a video has no frames");
-                if (v.timestamps.size() != v.frames.size())
-                    return status(errc::invalid_argument, "a video needs one timestamp per frame");
-                SMOLVLM_ASSIGN_OR_RETURN(processed_images pv,
-                                         preprocess_video_frames(v.frames.data(), v.frames.size(), icfg, po));
-                videos.push_back(video_prompt_info{v.timestamps, v.duration});
-                p_.plans.insert(p_.plans.end(), pv.plans.begin(), pv.plans.end());
-                parts_px.push_back(std::move(pv.pixel_values));
-                parts_mask.push_back(std::move(pv.pixel_attention_mask));
+                const media_input& mi = media[i];
+                processed_images part;
+                if (mi.type == media_input::kind::image) {
+                    const image_input one{mi.picture, mi.orientation};
+                    SMOLVLM_ASSIGN_OR_RETURN(part, preprocess_images(&one, 1, icfg, po));
+                    for (const image_plan& pl : part.plans) grids.push_back(image_grid{pl.rows, pl.cols});
+                } else {
+                    if (mi.frames.empty()) return status(errc::invalid_argument, "a video has no frames");
+                    if (mi.timestamps.size() != mi.frames.size())
+                        return status(errc::invalid_argument, "a video needs one timestamp per frame");
+                    SMOLVLM_ASSIGN_OR_RETURN(part, preprocess_video_frames(mi.frames.data(), mi.frames.size(), icfg, po));
+                    videos.push_back(video_prompt_info{mi.timestamps, mi.duration});
+                }
+                p_.plans.insert(p_.plans.end(), part.plans.begin(), part.plans.end());
+                parts_px.push_back(std::move(part.pixel_values));
+                parts_mask.push_back(std::move(part.pixel_attention_mask));
             }
             SMOLVLM_TRY(concat_tiles(parts_px, parts_mask));
             p_.n_images = int(got_images);
