@@ -491,36 +491,6 @@ inline float softmax_numerators(float* row, std::int64_t n, float scale) {
     return sum;
 }
 
-// gelu_pytorch_tanh(x) = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), rewritten as
-// x * sigmoid(2u) = x * num / (1 + e) with e = exp(-2|u|) in (0, 1] and num = e when u < 0,
-// else 1: no overflow, no cancellation (the tanh form loses digits in 1 + tanh(u) for
-// u << 0), and vectorisable (the sign select works on bits). Same function as
-// nn::gelu_tanh (whose std::tanh call per element was ~20% of a q8 tile); |error| <
-// 2e-7 (1 + |x|) (tested). A candidate to move into nn/activation.hpp.
-inline float gelu_tanh_fast(float x) {
-    const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-    std::uint32_t ub;
-    std::memcpy(&ub, &u, sizeof ub);
-    const std::uint32_t neg = 0u - (ub >> 31);  // all ones when u < 0
-    const std::uint32_t abs_bits = ub & 0x7FFFFFFFu;
-    float a;
-    std::memcpy(&a, &abs_bits, sizeof a);
-    const float e = exp_nonpositive(-2.0f * a);
-    std::uint32_t eb;
-    std::memcpy(&eb, &e, sizeof eb);
-    const std::uint32_t num_bits = (eb & neg) | (0x3F800000u & ~neg);  // e or 1.0f
-    float num;
-    std::memcpy(&num, &num_bits, sizeof num);
-    return x * num / (1.0f + e);
-}
-
-// x[i] = gelu_tanh_fast(x[i]) over [0, n), split over the pool.
-inline void gelu_tanh_rows(const nn::context& ctx, float* x, std::int64_t n) {
-    parallel_for(ctx.pool, n, [&](std::int64_t b, std::int64_t e, int) {
-        for (std::int64_t i = b; i < e; ++i) x[i] = gelu_tanh_fast(x[i]);
-    }, 4096);
-}
-
 // Non-causal multi-head attention through the matmul kernels, one head at a time. Same
 // math as nn::attention (which streams keys through scalar dot products); for the long
 // vision sequences (1024 tokens) the GEMM kernels are many times faster:
@@ -579,7 +549,7 @@ inline void siglip_layer(const nn::context& ctx, const vision_dims& d, const sig
     if (gelu_erf)
         nn::gelu_erf_inplace(ctx, s.big, n * d.F);
     else
-        detail::gelu_tanh_rows(ctx, s.big, n * d.F);                            // gelu_pytorch_tanh
+        nn::gelu_tanh_inplace(ctx, s.big, n * d.F);                             // gelu_pytorch_tanh (SIMD kernel)
     nn::linear(ctx, L.fc2, s.big, n, s.q, L.fc2_b.data());                      // q = fc2(big)
     detail::add_rows(ctx, s.x, s.q, n * D);                                     // x = x + q
 }
