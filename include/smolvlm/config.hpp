@@ -70,6 +70,17 @@ inline void* default_aligned_malloc(std::size_t n, std::size_t a) {
 #define SMOLVLM_RESTRICT
 #endif
 
+// Fully unroll the small fixed-trip loops over tokens / rows / vectors of a kernel tile, so
+// the accumulators live in registers at -O2 too (GCC unrolls them only at -O3; without this
+// the int8 GEMM ran at ~40% of its -O3 speed). Clang accepts the GCC spelling.
+#ifndef SMOLVLM_UNROLL
+#if defined(__GNUC__) || defined(__clang__)
+#define SMOLVLM_UNROLL _Pragma("GCC unroll 16")
+#else
+#define SMOLVLM_UNROLL
+#endif
+#endif
+
 #if defined(SMOLVLM_NO_SIMD)
 #define SMOLVLM_SIMD_X86 0
 #define SMOLVLM_SIMD_ARM 0

@@ -70,37 +70,23 @@ inline kernel_table table_for(isa i) {
     switch (i) {
 #if SMOLVLM_SIMD_X86
         case isa::avx2:
-            k.matmul = &avx2::matmul;
-            k.dot = &avx2::dot;
-            k.axpy = &avx2::axpy;
-            k.attend = &avx2::attend;
-            k.swiglu = &avx2::swiglu;
-            k.gelu_tanh = &avx2::gelu_tanh;
-            break;
         case isa::avx_vnni:
-            k.matmul = &avx_vnni::matmul;
-            k.dot = &avx2::dot;
-            k.axpy = &avx2::axpy;
-            k.attend = &avx2::attend;
-            k.swiglu = &avx2::swiglu;
-            k.gelu_tanh = &avx2::gelu_tanh;
-            break;
         case isa::avx512:
-            k.matmul = &avx512::matmul;
+        case isa::avx512_vnni: {
+            // The matmul is per ISA; the vector helpers follow the register width
+            // (dot/axpy stay AVX2 everywhere: they are memory bound).
+            const bool wide = i == isa::avx512 || i == isa::avx512_vnni;
+            k.matmul = i == isa::avx2       ? &avx2::matmul
+                       : i == isa::avx_vnni ? &avx_vnni::matmul
+                       : i == isa::avx512   ? &avx512::matmul
+                                            : &avx512_vnni::matmul;
             k.dot = &avx2::dot;
             k.axpy = &avx2::axpy;
-            k.attend = &avx512::attend;
-            k.swiglu = &avx512::swiglu;
-            k.gelu_tanh = &avx512::gelu_tanh;
+            k.attend = wide ? &avx512::attend : &avx2::attend;
+            k.swiglu = wide ? &avx512::swiglu : &avx2::swiglu;
+            k.gelu_tanh = wide ? &avx512::gelu_tanh : &avx2::gelu_tanh;
             break;
-        case isa::avx512_vnni:
-            k.matmul = &avx512_vnni::matmul;
-            k.dot = &avx2::dot;
-            k.axpy = &avx2::axpy;
-            k.attend = &avx512::attend;
-            k.swiglu = &avx512::swiglu;
-            k.gelu_tanh = &avx512::gelu_tanh;
-            break;
+        }
 #endif
 #if SMOLVLM_SIMD_ARM
         case isa::neon:

@@ -25,12 +25,6 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-// Fully unroll the small fixed-trip loops over tokens / rows / vectors of a tile, so the
-// accumulators live in registers at -O2 too (GCC unrolls them only at -O3; without this
-// the int8 GEMM ran at ~40% of its -O3 speed). Clang accepts the GCC spelling.
-#ifndef SMOLVLM_UNROLL
-#define SMOLVLM_UNROLL _Pragma("GCC unroll 16")
-#endif
 #define SMOLVLM_AVX2_TARGET "avx2,fma,f16c"
 #define SMOLVLM_AVXVNNI_TARGET "avx2,fma,f16c,avxvnni"
 

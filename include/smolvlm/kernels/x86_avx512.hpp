@@ -34,12 +34,6 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-// Fully unroll the small fixed-trip loops over tokens / rows / vectors of a tile, so the
-// accumulators live in registers at -O2 too (GCC unrolls them only at -O3; without this
-// the int8 GEMM ran at ~40% of its -O3 speed). Clang accepts the GCC spelling.
-#ifndef SMOLVLM_UNROLL
-#define SMOLVLM_UNROLL _Pragma("GCC unroll 16")
-#endif
 #define SMOLVLM_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512dq,fma,f16c"
 #define SMOLVLM_AVX512VNNI_TARGET "avx512f,avx512bw,avx512vl,avx512dq,fma,f16c,avx512vnni"
 
