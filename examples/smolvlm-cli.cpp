@@ -342,10 +342,9 @@ int main(int argc, char** argv) {
             if (!t) fail(t.error().message());
             text = t.value();
         }
-        if (text.empty() && a.images.empty() && !a.interactive) {
-            text = m.config().has_vision ? "Describe this image." : "Hello!";
-            if (!m.config().has_vision) fail("no prompt: use -p TEXT, -f FILE, --messages FILE or -cnv");
-        }
+        if (text.empty() && a.images.empty() && !a.interactive)
+            fail("no prompt: use -p TEXT, -f FILE, --messages FILE or -cnv");
+        if (text.empty() && !a.images.empty() && !a.interactive) text = "Describe this image.";
         if (a.interactive && text.empty()) {
             // -cnv without -p: the images go with the first line typed.
             for (const std::string& p : a.images) {

@@ -192,6 +192,7 @@ TEST_CASE("cli fails cleanly with one error line", "[examples][cli]") {
         "-m '" + m + "' --messages /nonexistent.json",            // missing messages file
         "-m '" + m + "' -p '<image>' -n 1",                       // placeholder text without an image
         "-m '" + m + "' -p hi --dtype q3",                        // unknown dtype
+        "-m '" + m + "'",                                         // no prompt, no image
     };
     for (const std::string& args : bad) {
         run_result r = run(args);
