@@ -401,16 +401,16 @@ TEST_CASE("siglip: the softmax exp is within a few ulp of std::exp on [-87, 0]",
     double worst = 0;
     for (float x = -87.0f; x <= 0.0f; x += 0.000731f) {
         const double want = std::exp(double(x));
-        worst = std::max(worst, std::fabs(double(detail::exp_nonpositive(x)) - want) / want);
+        worst = std::max(worst, std::fabs(double(kernels::scalar::exp_nonpositive(x)) - want) / want);
     }
     // float epsilon is 1.19e-7; 3 ulp-ish bound.
     CHECK(worst < 3.6e-7);
-    CHECK(detail::exp_nonpositive(0.0f) == 1.0f);
-    CHECK(detail::exp_nonpositive(-1000.0f) < 1e-37f);
-    CHECK(detail::exp_nonpositive(-1000.0f) >= 0.0f);
-    CHECK(detail::exp_nonpositive(-std::numeric_limits<float>::infinity()) < 1e-37f);
-    CHECK(detail::exp_nonpositive(5.0f) == 1.0f);  // outside the contract: clamped, no garbage
-    CHECK(std::isfinite(detail::exp_nonpositive(std::numeric_limits<float>::quiet_NaN())));
+    CHECK(kernels::scalar::exp_nonpositive(0.0f) == 1.0f);
+    CHECK(kernels::scalar::exp_nonpositive(-1000.0f) < 1e-37f);
+    CHECK(kernels::scalar::exp_nonpositive(-1000.0f) >= 0.0f);
+    CHECK(kernels::scalar::exp_nonpositive(-std::numeric_limits<float>::infinity()) < 1e-37f);
+    CHECK(kernels::scalar::exp_nonpositive(5.0f) == 1.0f);  // outside the contract: clamped, no garbage
+    CHECK(std::isfinite(kernels::scalar::exp_nonpositive(std::numeric_limits<float>::quiet_NaN())));
 }
 
 TEST_CASE("siglip: the tanh-GELU it runs (nn::gelu_tanh_inplace, dispatched) matches the formula in double", "[siglip]") {
@@ -446,7 +446,7 @@ TEST_CASE("siglip: softmax numerators and sum, odd lengths", "[siglip]") {
         std::vector<double> want(row.size());
         double want_sum = 0;
         for (std::size_t j = 0; j < row.size(); ++j) want_sum += want[j] = std::exp((double(row[j]) - mx) * scale);
-        const float sum = detail::softmax_numerators(row.data(), n, scale);
+        const float sum = kernels::scalar::softmax(row.data(), n, scale);
         INFO("n " << n);
         CHECK(std::fabs(sum - want_sum) / want_sum < 1e-6);
         CHECK(max_abs_diff(row, want) < 1e-6);  // values in (0, 1]
@@ -471,7 +471,7 @@ TEST_CASE("siglip: attention through the matmul kernels equals nn::attention_ref
     cfg.vision.num_attention_heads = heads;
     cfg.vision.intermediate_size = 8;
     vision_scratch s;
-    REQUIRE(s.reserve(cfg).is_ok());
+    REQUIRE(s.reserve(cfg, 2).is_ok());  // one attention block per thread
     thread_pool pool(2);
     nn::context ctx;
     ctx.pool = &pool;
@@ -490,6 +490,23 @@ TEST_CASE("siglip: attention through the matmul kernels equals nn::attention_ref
     // Softmax-weighted averages of N(0, 1.5) values, f32 vs f64: ~1e-6.
     CHECK(max_abs_diff(out, ref) < 1e-5);
     CHECK(max_abs_diff(simd_out, ref) < 1e-5);
+
+    // The int8 path (quantized towers): k, v as q8 weights, q and P quantized per 32-group.
+    // Error budget: a 32-group of N(0, 1.5) values has max ~4.5 -> step 0.035, rounding
+    // error RMS 0.01 per element; a score (10 products of ~1.5-sized values, times 1/sqrt(10))
+    // moves by ~0.02, P by ~2% relative, P's own 7-bit codes add ~0.4% of the row max; the
+    // outputs (averages of values ~1.5) move by a few 1e-2. Bound: 0.1. It must also differ
+    // from f32 (the quantization is real): > 1e-4.
+    std::vector<float> q8_out(out.size()), q8_simd_out(out.size());
+    detail::attention_by_matmul(ctx, nq, nkv, heads, hd, q.data(), k.data(), v.data(), q8_out.data(), s, true);
+    detail::attention_by_matmul(simd_ctx, nq, nkv, heads, hd, q.data(), k.data(), v.data(), q8_simd_out.data(), s, true);
+    INFO("int8 attention: scalar err " << max_abs_diff(q8_out, ref) << ", simd err " << max_abs_diff(q8_simd_out, ref)
+                                       << ", simd vs scalar " << max_abs_diff(q8_simd_out, q8_out));
+    CHECK(max_abs_diff(q8_out, ref) < 0.1);
+    CHECK(max_abs_diff(q8_simd_out, ref) < 0.1);
+    CHECK(max_abs_diff(q8_out, ref) > 1e-4);
+    // The SIMD kernels quantize exactly as their scalar twins: only summation order differs.
+    CHECK(max_abs_diff(q8_simd_out, q8_out) < 1e-4);
 }
 
 TEST_CASE("siglip: padding patches are masked as keys and get zero-based position ids", "[siglip]") {
@@ -549,11 +566,21 @@ TEST_CASE("siglip: scratch size, caller memory and reuse", "[siglip]") {
     auto m = make_model(9);
     auto need = vision_scratch::bytes_required(m->cfg);
     REQUIRE(need.is_ok());
-    // 5 [n, D] buffers + [n, max(F, 3pp)] (which also holds the [n, n] scores: n <= 48)
-    // + 4 [n, hd] head buffers + row sums + mask + ids, each padded to 64 bytes.
-    const std::size_t n = 16, D = 16, big = 48, hd = 8;
-    CHECK(need.value() == 5 * n * D * 4 + n * big * 4 + 4 * n * hd * 4 + 64 + 64 + n * 8);
-    {   // the real SmolVLM-256M shape: 28 MiB
+    // 5 [n, D] buffers + [n, max(F, 3pp)] + per head (2 heads of hd = 8; np = hdp = 32: n and
+    // hd padded to the int8 group) k [np, hdp] and v^T [hd, np] in f32 and as q8 panels
+    // (k: 2 panels x 1 group = 1024 codes + 32 f16 scales; v^T: 1 panel = 512 codes + 16
+    // scales) + per thread a block of 64 queries [64, hdp], its scores [64, np], output
+    // [64, hd] and sums [64] + mask + ids; each buffer padded to 64 bytes.
+    const std::size_t n = 16, D = 16, big = 48, hd = 8, np = 32, hdp = 32, H = 2;
+    const std::size_t per_thread = 64 * hdp * 4 + 64 * np * 4 + 64 * hd * 4 + 64 * 4;
+    const std::size_t fixed = 5 * n * D * 4 + n * big * 4 + H * np * hdp * 4 + H * hd * np * 4 + H * 1024 + H * 64 +
+                              H * 512 + H * 64 + 64 + n * 8;
+    CHECK(need.value() == fixed + per_thread);
+    auto need2 = vision_scratch::bytes_required(m->cfg, 2);
+    REQUIRE(need2.is_ok());
+    CHECK(need2.value() == fixed + 2 * per_thread);
+    CHECK(!vision_scratch::bytes_required(m->cfg, 0).is_ok());
+    {   // the real SmolVLM-256M shape: 34 MiB for 1 thread, + 0.3 MiB per extra thread
         model_config real = m->cfg;
         real.scale_factor = 4;
         real.vision.image_size = 512;
@@ -564,8 +591,11 @@ TEST_CASE("siglip: scratch size, caller memory and reuse", "[siglip]") {
         auto b = vision_scratch::bytes_required(real);
         REQUIRE(b.is_ok());
         const std::size_t N = 1024;
-        CHECK(b.value() == 5 * N * 768 * 4 + N * 3072 * 4 + 4 * N * 64 * 4 + N * 4 + N + N * 8);
-        CHECK(b.value() / (1 << 20) == 28);
+        // + the q8 k_h [1024, 64] and v_h^T [64, 1024] of 12 heads: 64 KiB of codes and
+        // 4 KiB of scales each; a block: [64, 64], [64, 1024], [64, 64], [64].
+        CHECK(b.value() == 5 * N * 768 * 4 + N * 3072 * 4 + 2 * 12 * N * 64 * 4 + 2 * 12 * (65536 + 4096) +
+                               (64 * 64 + 64 * N + 64 * 64 + 64) * 4 + N + N * 8);
+        CHECK(b.value() / (1 << 20) == 34);
     }
 
     const auto px = random_pixels(10, 16);
@@ -593,6 +623,22 @@ TEST_CASE("siglip: scratch size, caller memory and reuse", "[siglip]") {
     std::vector<float> c(16 * 12);
     const auto px2 = random_pixels(12, 32);
     CHECK(encode_tile(ctx, m2->cfg, m2->w, px2.data(), nullptr, c.data(), bound).code() == errc::invalid_argument);
+    {   // A scratch bound for 1 thread refuses a 2-thread pool (one attention block per thread);
+        // bound for 2 it runs, and the threads change no arithmetic: bit-identical.
+        thread_pool pool(2);
+        const nn::context ctx2{&pool, ctx.matmul};
+        vision_scratch one;
+        REQUIRE(one.bind(mem, need.value(), m->cfg).is_ok());
+        CHECK(encode_tile(ctx2, m->cfg, m->w, px.data(), nullptr, b.data(), one).code() == errc::invalid_argument);
+        void* mem2 = SMOLVLM_MALLOC(need2.value(), 64);
+        REQUIRE(mem2);
+        vision_scratch two;
+        REQUIRE(two.bind(mem2, need2.value(), m->cfg, 2).is_ok());
+        std::vector<float> d(48);
+        REQUIRE(encode_tile(ctx2, m->cfg, m->w, px.data(), nullptr, d.data(), two).is_ok());
+        CHECK(a == d);
+        SMOLVLM_FREE(mem2);
+    }
     vision_scratch moved(std::move(owned));
     CHECK(moved.owns_memory());
     CHECK(!owned.owns_memory());

@@ -41,6 +41,7 @@ struct kernel_table {
     attend_fn attend = &scalar::attend;  // one attention query over a KV range
     swiglu_fn swiglu = &scalar::swiglu;  // gate = silu(gate) * up
     gelu_fn gelu_tanh = &scalar::gelu_tanh;
+    softmax_fn softmax = &scalar::softmax; // softmax numerators of a score row + their sum
     isa chosen = isa::scalar;
     bool forced_unavailable = false;     // `force` named an ISA this CPU/build cannot run
 };
@@ -85,6 +86,7 @@ inline kernel_table table_for(isa i) {
             k.attend = wide ? &avx512::attend : &avx2::attend;
             k.swiglu = wide ? &avx512::swiglu : &avx2::swiglu;
             k.gelu_tanh = wide ? &avx512::gelu_tanh : &avx2::gelu_tanh;
+            k.softmax = wide ? &avx512::softmax : &avx2::softmax;
             break;
         }
 #endif

@@ -113,7 +113,36 @@ inline void pack_panels(const unsigned char* src, dtype src_type, std::int64_t r
     });
 }
 
+// The q4 scale search is the slow part of loading a q4 model: use the SIMD twins where
+// the CPU has them (same candidates, same results; see avx512::quantize_row_q4).
+inline void best_row_quantizers(q4_row_fn& q4, q8_row_fn& q8) {
+    q4 = &quantize_row_q4;
+    q8 = &quantize_row_q8;
+#if SMOLVLM_SIMD_X86
+    if (isa_supported(detect_cpu(), isa::avx512)) {
+        q4 = &avx512::quantize_row_q4;
+        q8 = &avx512::quantize_row_q8;
+    }
+#endif
+}
+
 }  // namespace detail
+
+// Quantize a row-major f32 [rows, cols] matrix (cols % 32 == 0) to q8 in caller memory, in
+// the panel layout the int8 GEMMs read: q gets panel_q8_bytes(rows, cols) bytes, d gets
+// panel_scale_count(rows, cols) f16 scales (both zeroed first: padded panel rows read 0).
+// For matrices made at run time (siglip's attention quantizes K and V per head with it).
+inline weight_matrix pack_q8_into(const float* src, std::int64_t rows, std::int64_t cols, std::uint8_t* q,
+                                  std::uint16_t* d, thread_pool* pool = nullptr) {
+    std::memset(q, 0, panel_q8_bytes(rows, cols));
+    std::memset(d, 0, panel_scale_count(rows, cols) * sizeof(std::uint16_t));
+    q4_row_fn q4;
+    q8_row_fn q8;
+    detail::best_row_quantizers(q4, q8);
+    detail::pack_panels<block_q8>(reinterpret_cast<const unsigned char*>(src), dtype::f32, rows, cols, q, d, pool, q4,
+                                  q8);
+    return weight_matrix{dtype::q8, q, d, rows, cols};
+}
 
 inline result<packed_weight> pack_weight(const void* src, dtype src_type, std::int64_t rows, std::int64_t cols,
                                          dtype target, thread_pool* pool = nullptr) {
@@ -163,16 +192,9 @@ inline result<packed_weight> pack_weight(const void* src, dtype src_type, std::i
     auto* q = static_cast<std::uint8_t*>(p.buffer());
     auto* d = reinterpret_cast<std::uint16_t*>(q + qbytes);
     std::memset(p.buffer(), 0, qbytes + dcount * 2);
-    // The q4 scale search is the slow part of loading a q4 model: use the SIMD twin
-    // where the CPU has it (same candidates; see avx512::quantize_row_q4).
-    q4_row_fn q4 = &quantize_row_q4;
-    q8_row_fn q8 = &quantize_row_q8;
-#if SMOLVLM_SIMD_X86
-    if (isa_supported(detect_cpu(), isa::avx512)) {
-        q4 = &avx512::quantize_row_q4;
-        q8 = &avx512::quantize_row_q8;
-    }
-#endif
+    q4_row_fn q4;
+    q8_row_fn q8;
+    detail::best_row_quantizers(q4, q8);
     if (target == dtype::q8)
         detail::pack_panels<block_q8>(s, src_type, rows, cols, q, d, pool, q4, q8);
     else

@@ -4,6 +4,8 @@
 //   axpy(a, x, y, n)   y[i] += a*x[i]
 //   scale(a, y, n)     y[i] *= a
 //   exp_f32(x)         e^x for softmax, rel. error < 2e-7 over [-87, 88]; 0 below -87.3
+//   softmax(row, n, s) softmax numerators of a score row and their sum (exp_nonpositive:
+//                      branch-free, so this scalar twin vectorises where the compiler can)
 //
 // SIMD versions (avx2::dot, neon::dot, ...) share the signatures; dispatch.hpp picks them.
 #pragma once
@@ -26,6 +28,9 @@ using gelu_fn = void (*)(float* x, std::int64_t n);
 using attend_fn = void (*)(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
                            std::int64_t hd, float scale, float* out);
 using axpy_fn = void (*)(float a, const float* x, float* y, std::int64_t n);
+// Softmax numerators of one score row, in place, and their sum (the caller divides):
+//   row[j] = exp((row[j] - max_j row) * scale);  returns sum_j row[j].   row: [n], n >= 1
+using softmax_fn = float (*)(float* row, std::int64_t n, float scale);
 
 namespace scalar {
 
@@ -113,6 +118,64 @@ inline void attend(const float* q, const float* k, const float* v, std::int64_t 
     }
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     for (std::int64_t i = 0; i < hd; ++i) out[i] *= inv;
+}
+
+// exp(x) for x <= 0 (softmax arguments) in plain arithmetic compilers vectorise at -O3
+// (std::exp is an opaque call per element, and float compares block GCC's vectoriser,
+// so the clamp works on the bit pattern).
+//   clamp x to [-87, 0]: below, e^x < 2e-38 adds nothing to a softmax row whose largest
+//     term is 1 (and 2^n below stays a normal float); NaN / positive inputs give 1 or ~0
+//   x = n ln2 + r, |r| <= ln2 / 2 (ln2 split in two so n ln2 is exact)
+//   e^r by its Taylor series to r^7 (truncation < 1e-8 relative, below float rounding)
+//   2^n written into the exponent bits
+// Relative error < 1e-7 (tested against std::exp).
+inline float exp_nonpositive(float x) {
+    std::uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    u = u < 0xC2AE0000u ? u : 0xC2AE0000u;  // unsigned order of negative floats: below -87 (and -inf, -NaN) -> -87
+    u &= 0u - (u >> 31);                    // sign bit clear (+0, positive, +NaN) -> +0
+    std::memcpy(&x, &u, sizeof x);
+    const float t = x * 1.44269504088896341f;       // x / ln2, in [-125.6, 0]
+    const std::int32_t n = std::int32_t(t - 0.5f);  // round to nearest (t <= 0; conversion truncates toward 0)
+    const float r = (x - float(n) * 0.693359375f) - float(n) * -2.12194440e-4f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const std::int32_t bits = (n + 127) * (std::int32_t(1) << 23);  // 2^n, n in [-126, 0]
+    float scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+// Reference for softmax_fn: the softmax numerators of one score row, in place, and their sum:
+//   row[j] = exp((row[j] - max) * scale); returns sum_j row[j].  row: [n], n >= 1
+// Max and sum use 8 independent lanes (no serial dependency chain; max is exact in any
+// order, the sum's rounding differs from a serial sum only at float epsilon).
+inline float softmax(float* row, std::int64_t n, float scale) {
+    constexpr int k_lanes = 8;
+    float m[k_lanes], acc[k_lanes];
+    for (int l = 0; l < k_lanes; ++l) m[l] = row[0];
+    const std::int64_t n8 = n / k_lanes * k_lanes;
+    for (std::int64_t j = 0; j < n8; j += k_lanes)
+        for (int l = 0; l < k_lanes; ++l) m[l] = row[j + l] > m[l] ? row[j + l] : m[l];
+    for (std::int64_t j = n8; j < n; ++j) m[0] = row[j] > m[0] ? row[j] : m[0];
+    float mx = m[0];
+    for (int l = 1; l < k_lanes; ++l) mx = m[l] > mx ? m[l] : mx;
+
+    for (std::int64_t j = 0; j < n; ++j) row[j] = exp_nonpositive((row[j] - mx) * scale);
+
+    for (int l = 0; l < k_lanes; ++l) acc[l] = 0.0f;
+    for (std::int64_t j = 0; j < n8; j += k_lanes)
+        for (int l = 0; l < k_lanes; ++l) acc[l] += row[j + l];
+    for (std::int64_t j = n8; j < n; ++j) acc[0] += row[j];
+    float sum = 0.0f;
+    for (int l = 0; l < k_lanes; ++l) sum += acc[l];
+    return sum;
 }
 
 }  // namespace scalar

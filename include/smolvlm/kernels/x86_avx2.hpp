@@ -119,6 +119,37 @@ inline void gelu_tanh(float* x, std::int64_t n) {
     if (i < n) scalar::gelu_tanh(x + i, n - i);
 }
 
+// Softmax numerators of a score row and their sum (twin of scalar::softmax; see
+// avx512::softmax). The tail (< 8 values) runs the scalar steps.
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline float softmax(float* row, std::int64_t n, float scale) {
+    __m256 m0 = _mm256_set1_ps(row[0]), m1 = m0;
+    std::int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        m0 = _mm256_max_ps(m0, _mm256_loadu_ps(row + j));
+        m1 = _mm256_max_ps(m1, _mm256_loadu_ps(row + j + 8));
+    }
+    for (; j + 8 <= n; j += 8) m0 = _mm256_max_ps(m0, _mm256_loadu_ps(row + j));
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, _mm256_max_ps(m0, m1));
+    float mxs = lanes[0];
+    for (int l = 1; l < 8; ++l) mxs = lanes[l] > mxs ? lanes[l] : mxs;
+    for (std::int64_t t = j; t < n; ++t) mxs = row[t] > mxs ? row[t] : mxs;
+    const __m256 mx = _mm256_set1_ps(mxs), vs = _mm256_set1_ps(scale);
+    __m256 s0 = _mm256_setzero_ps();
+    j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 e = exp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + j), mx), vs));
+        _mm256_storeu_ps(row + j, e);
+        s0 = _mm256_add_ps(s0, e);
+    }
+    _mm256_store_ps(lanes, s0);
+    float sum = 0.0f;
+    for (int l = 0; l < 8; ++l) sum += lanes[l];
+    for (; j < n; ++j) sum += row[j] = scalar::exp_nonpositive((row[j] - mxs) * scale);
+    return sum;
+}
+
 // hd = 8 * NV; keys in blocks of 8 (see avx512::attend_nv).
 template <int NV>
 SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)

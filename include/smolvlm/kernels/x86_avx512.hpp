@@ -223,6 +223,40 @@ inline void gelu_tanh(float* x, std::int64_t n) {
     }
 }
 
+// Softmax numerators of a score row and their sum (twin of scalar::softmax): the max in
+// two 16-lane accumulators, then exp16((x - max) * scale) stored back and summed.
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline float softmax(float* row, std::int64_t n, float scale) {
+    __m512 m0 = _mm512_set1_ps(row[0]), m1 = m0;
+    std::int64_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        m0 = _mm512_max_ps(m0, _mm512_loadu_ps(row + j));
+        m1 = _mm512_max_ps(m1, _mm512_loadu_ps(row + j + 16));
+    }
+    for (; j + 16 <= n; j += 16) m0 = _mm512_max_ps(m0, _mm512_loadu_ps(row + j));
+    const __mmask16 tail = __mmask16((1u << (n - j)) - 1u);  // n - j < 16
+    m1 = _mm512_max_ps(m1, _mm512_mask_loadu_ps(m0, tail, row + j));  // lanes past n repeat m0
+    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(m0, m1)));
+    const __m512 vs = _mm512_set1_ps(scale);
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    j = 0;
+    for (; j + 32 <= n; j += 32) {
+        const __m512 e0 = exp16(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + j), mx), vs));
+        const __m512 e1 = exp16(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + j + 16), mx), vs));
+        _mm512_storeu_ps(row + j, e0);
+        _mm512_storeu_ps(row + j + 16, e1);
+        s0 = _mm512_add_ps(s0, e0);
+        s1 = _mm512_add_ps(s1, e1);
+    }
+    for (; j < n; j += 16) {
+        const __mmask16 m = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1u);
+        const __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), mx), vs)));
+        _mm512_mask_storeu_ps(row + j, m, e);
+        s0 = _mm512_add_ps(s0, e);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
 // hd = 16 * NV. Keys in blocks of 16: 16 dot products (NV FMAs + one horizontal sum
 // each), the block's max and exp as vectors, then P V with broadcast weights.
 template <int NV>

@@ -17,8 +17,8 @@
 //     x = post_layernorm(x)                                      last_hidden_state
 //   features     [n / s^2, Dt]        connector (model/connector.hpp): s = 4, Dt = 576
 //
-// Memory: one vision_scratch sized from the config (vision_scratch::bytes_required;
-// 28 MiB at the SmolVLM-256M shape) is reused for every tile; nothing is allocated per
+// Memory: one vision_scratch sized from the config and the thread count
+// (vision_scratch::bytes_required; 34 MiB at the SmolVLM-256M shape) is reused for every tile; nothing is allocated per
 // tile except by the optional trace (and whatever the matmul kernel needs internally).
 #pragma once
 
@@ -30,6 +30,8 @@
 #include "../config.hpp"
 #include "../core/parallel.hpp"
 #include "../core/status.hpp"
+#include "../kernels/dispatch.hpp"
+#include "../kernels/pack.hpp"
 #include "../nn/activation.hpp"
 #include "../nn/context.hpp"
 #include "../nn/norm.hpp"
@@ -98,34 +100,62 @@ inline result<vision_dims> vision_dims_for(const model_config& cfg) {
 
 namespace detail {
 
-// Byte offsets of the scratch buffers inside one block (each 64-byte aligned).
-struct vision_layout {
-    std::uint64_t x = 0, h = 0, q = 0, k = 0, v = 0, big = 0, scores = 0, head_q = 0, head_k = 0, head_vt = 0,
-                  head_o = 0, row_sum = 0, patch_mask = 0, position_ids = 0, total = 0;
+// Round up to a multiple of the quantization group (32): the padded sizes the int8
+// attention path works in (zero rows and columns change no dot product).
+inline std::int64_t round_up_group(std::int64_t x) { return (x + kernels::k_group - 1) / kernels::k_group * kernels::k_group; }
 
-    explicit vision_layout(const vision_dims& d) {
+// Attention runs in blocks of this many queries: one block's scores [64, np] (256 KiB at
+// 1024 keys) stay in the L2 cache between the two products and the softmax.
+inline constexpr std::int64_t k_attn_block = 64;
+
+inline std::uint64_t align_up(std::uint64_t bytes) { return (bytes + k_alignment - 1) / k_alignment * k_alignment; }
+
+// Byte offsets of the scratch buffers inside one block (each 64-byte aligned), for
+// `slots` threads (each has its own attention block buffers).
+struct vision_layout {
+    std::uint64_t x = 0, h = 0, q = 0, k = 0, v = 0, big = 0, kh = 0, vt = 0, kq = 0, kd = 0, vq = 0, vd = 0,
+                  blk_q = 0, blk_s = 0, blk_o = 0, blk_sum = 0, patch_mask = 0, position_ids = 0, total = 0;
+    std::uint64_t kq_stride = 0, kd_stride = 0, vq_stride = 0, vd_stride = 0;  // bytes per head
+    std::uint64_t blk_q_stride = 0, blk_s_stride = 0, blk_o_stride = 0, blk_sum_stride = 0;  // bytes per slot
+
+    vision_layout() = default;
+    vision_layout(const vision_dims& d, int slots) {
         auto take = [this](std::uint64_t bytes) {
             const std::uint64_t at = total;
-            total += (bytes + k_alignment - 1) / k_alignment * k_alignment;
+            total += align_up(bytes);
             return at;
         };
-        const std::uint64_t n = std::uint64_t(d.n), D = std::uint64_t(d.D);
+        const std::uint64_t n = std::uint64_t(d.n), D = std::uint64_t(d.D), H = std::uint64_t(d.heads);
         const std::uint64_t big_cols = std::uint64_t(d.F > d.patch_dim ? d.F : d.patch_dim);
+        const std::uint64_t S = std::uint64_t(slots < 1 ? 1 : slots);
         x = take(n * D * sizeof(float));
         h = take(n * D * sizeof(float));  // = (n / s^2) * (D s^2): also holds the pixel shuffle output
         q = take(n * D * sizeof(float));
         k = take(n * D * sizeof(float));
         v = take(n * D * sizeof(float));
         big = take(n * big_cols * sizeof(float));
-        const std::uint64_t hd = std::uint64_t(d.head_dim);
-        // The scores live only inside attention, when big (im2col / MLP hidden) is idle: share
-        // it when [n, n] fits in [n, big_cols] (always for SigLIP shapes: n <= F).
-        scores = n <= big_cols ? big : take(n * n * sizeof(float));
-        head_q = take(n * hd * sizeof(float));
-        head_k = take(n * hd * sizeof(float));
-        head_vt = take(hd * n * sizeof(float));
-        head_o = take(n * hd * sizeof(float));
-        row_sum = take(n * sizeof(float));
+        // Attention: keys padded to np, heads to hdp (multiples of 32, for the int8 path).
+        const std::int64_t np = round_up_group(d.n), hdp = round_up_group(d.head_dim);
+        const std::uint64_t hd = std::uint64_t(d.head_dim), unp = std::uint64_t(np), uhdp = std::uint64_t(hdp);
+        kh = take(H * unp * uhdp * sizeof(float));  // per head: k_h [np, hdp]
+        vt = take(H * hd * unp * sizeof(float));    // per head: v_h^T [hd, np]
+        kq_stride = align_up(kernels::panel_q8_bytes(np, hdp));
+        kd_stride = align_up(kernels::panel_scale_count(np, hdp) * sizeof(std::uint16_t));
+        vq_stride = align_up(kernels::panel_q8_bytes(d.head_dim, np));
+        vd_stride = align_up(kernels::panel_scale_count(d.head_dim, np) * sizeof(std::uint16_t));
+        kq = take(H * kq_stride);
+        kd = take(H * kd_stride);
+        vq = take(H * vq_stride);
+        vd = take(H * vd_stride);
+        const std::uint64_t B = std::uint64_t(k_attn_block);
+        blk_q_stride = align_up(B * uhdp * sizeof(float));
+        blk_s_stride = align_up(B * unp * sizeof(float));
+        blk_o_stride = align_up(B * hd * sizeof(float));
+        blk_sum_stride = align_up(B * sizeof(float));
+        blk_q = take(S * blk_q_stride);
+        blk_s = take(S * blk_s_stride);
+        blk_o = take(S * blk_o_stride);
+        blk_sum = take(S * blk_sum_stride);
         patch_mask = take(n);
         position_ids = take(n * sizeof(std::int64_t));
     }
@@ -143,13 +173,17 @@ public:
     float* k = nullptr;                  // [n, D]   keys   (real patches first when some are padding)
     float* v = nullptr;                  // [n, D]   values (same order as k)
     float* big = nullptr;                // [n, max(F, 3 p p)]  im2col patches, then the MLP hidden
-    // Attention, one head at a time (hd = head_dim):
-    float* scores = nullptr;             // [n, n]   q_h k_h^T, then softmax numerators (shares big when it fits)
-    float* head_q = nullptr;             // [n, hd]
-    float* head_k = nullptr;             // [n, hd]
-    float* head_vt = nullptr;            // [hd, n]  v_h transposed
-    float* head_o = nullptr;             // [n, hd]
-    float* row_sum = nullptr;            // [n]      softmax denominators
+    // Attention (hd = head_dim; np, hdp: n and hd rounded up to 32; heads H; slots S):
+    float* kh = nullptr;                 // [H, np, hdp]  k per head, zero padded
+    float* vt = nullptr;                 // [H, hd, np]   v per head, transposed, zero padded
+    std::uint8_t* kq = nullptr;          // [H] k_h as q8 panels (int8 path), layout().kq_stride bytes apart
+    std::uint16_t* kd = nullptr;         //     their f16 scales
+    std::uint8_t* vq = nullptr;          // [H] v_h^T as q8 panels
+    std::uint16_t* vd = nullptr;         //     their f16 scales
+    float* blk_q = nullptr;              // [S, 64, hdp]  one block of queries per thread
+    float* blk_s = nullptr;              // [S, 64, np]   its scores, then softmax numerators
+    float* blk_o = nullptr;              // [S, 64, hd]   P v_h
+    float* blk_sum = nullptr;            // [S, 64]       softmax denominators
     std::uint8_t* patch_mask = nullptr;  // [side, side]
     std::int64_t* position_ids = nullptr;// [n]
 
@@ -161,11 +195,12 @@ public:
         if (this != &o) {
             release();
             x = o.x, h = o.h, q = o.q, k = o.k, v = o.v, big = o.big;
-            scores = o.scores, head_q = o.head_q, head_k = o.head_k, head_vt = o.head_vt, head_o = o.head_o;
-            row_sum = o.row_sum;
+            kh = o.kh, vt = o.vt, kq = o.kq, kd = o.kd, vq = o.vq, vd = o.vd;
+            blk_q = o.blk_q, blk_s = o.blk_s, blk_o = o.blk_o, blk_sum = o.blk_sum;
             patch_mask = o.patch_mask;
             position_ids = o.position_ids;
-            owned_ = o.owned_, base_ = o.base_, bytes_ = o.bytes_, dims_ = o.dims_;
+            owned_ = o.owned_, base_ = o.base_, bytes_ = o.bytes_, dims_ = o.dims_, slots_ = o.slots_;
+            layout_ = o.layout_;
             o.owned_ = nullptr;
             o.clear_views();
         }
@@ -173,20 +208,23 @@ public:
     }
     ~vision_scratch() { release(); }
 
-    // Bytes a scratch for this config needs (what reserve allocates / bind requires).
-    static result<std::size_t> bytes_required(const model_config& cfg) {
+    // Bytes a scratch for this config needs (what reserve allocates / bind requires), for a
+    // thread pool of `threads` threads (attention keeps one block of buffers per thread).
+    static result<std::size_t> bytes_required(const model_config& cfg, int threads = 1) {
         SMOLVLM_ASSIGN_OR_RETURN(vision_dims d, vision_dims_for(cfg));
-        const std::uint64_t total = detail::vision_layout(d).total;
+        if (threads < 1 || threads > 4096)
+            return status::fmt(errc::invalid_argument, "vision scratch: %d threads (want 1 .. 4096)", threads);
+        const std::uint64_t total = detail::vision_layout(d, threads).total;
         if (total > std::uint64_t(SIZE_MAX)) return status(errc::no_memory, "vision scratch does not fit in memory");
         return std::size_t(total);
     }
 
-    // Allocate (SMOLVLM_MALLOC) for cfg; keeps the current block when it already fits.
-    status reserve(const model_config& cfg) {
+    // Allocate (SMOLVLM_MALLOC) for cfg and `threads`; keeps the current block when it fits.
+    status reserve(const model_config& cfg, int threads = 1) {
         SMOLVLM_ASSIGN_OR_RETURN(vision_dims d, vision_dims_for(cfg));
-        SMOLVLM_ASSIGN_OR_RETURN(std::size_t bytes, bytes_required(cfg));
+        SMOLVLM_ASSIGN_OR_RETURN(std::size_t bytes, bytes_required(cfg, threads));
         if (base_ && bytes <= bytes_) {
-            carve(d, base_);
+            carve(d, threads, base_);
             return status::ok();
         }
         release();
@@ -195,14 +233,14 @@ public:
         owned_ = p;
         base_ = static_cast<std::uint8_t*>(p);
         bytes_ = bytes;
-        carve(d, base_);
+        carve(d, threads, base_);
         return status::ok();
     }
 
-    // Use caller memory (64-byte aligned, at least bytes_required(cfg)); never freed here.
-    status bind(void* memory, std::size_t bytes, const model_config& cfg) {
+    // Use caller memory (64-byte aligned, at least bytes_required(cfg, threads)); never freed here.
+    status bind(void* memory, std::size_t bytes, const model_config& cfg, int threads = 1) {
         SMOLVLM_ASSIGN_OR_RETURN(vision_dims d, vision_dims_for(cfg));
-        SMOLVLM_ASSIGN_OR_RETURN(std::size_t need, bytes_required(cfg));
+        SMOLVLM_ASSIGN_OR_RETURN(std::size_t need, bytes_required(cfg, threads));
         if (!memory || reinterpret_cast<std::uintptr_t>(memory) % k_alignment != 0)
             return status(errc::invalid_argument, "vision scratch: memory must be non-null and 64-byte aligned");
         if (bytes < need)
@@ -210,41 +248,53 @@ public:
         release();
         base_ = static_cast<std::uint8_t*>(memory);
         bytes_ = bytes;
-        carve(d, base_);
+        carve(d, threads, base_);
         return status::ok();
     }
 
     std::size_t size_bytes() const { return bytes_; }
-    bool ready_for(const vision_dims& d) const { return base_ && dims_ == d; }
+    bool ready_for(const vision_dims& d, int threads = 1) const { return base_ && dims_ == d && slots_ >= threads; }
     bool owns_memory() const { return owned_ != nullptr; }
+    int slots() const { return slots_; }  // threads the attention buffers serve
+    const detail::vision_layout& layout() const { return layout_; }
 
 private:
-    void carve(const vision_dims& d, std::uint8_t* b) {
-        const detail::vision_layout L(d);
+    void carve(const vision_dims& d, int threads, std::uint8_t* b) {
+        layout_ = detail::vision_layout(d, threads);
+        const detail::vision_layout& L = layout_;
         x = reinterpret_cast<float*>(b + L.x);
         h = reinterpret_cast<float*>(b + L.h);
         q = reinterpret_cast<float*>(b + L.q);
         k = reinterpret_cast<float*>(b + L.k);
         v = reinterpret_cast<float*>(b + L.v);
         big = reinterpret_cast<float*>(b + L.big);
-        scores = reinterpret_cast<float*>(b + L.scores);
-        head_q = reinterpret_cast<float*>(b + L.head_q);
-        head_k = reinterpret_cast<float*>(b + L.head_k);
-        head_vt = reinterpret_cast<float*>(b + L.head_vt);
-        head_o = reinterpret_cast<float*>(b + L.head_o);
-        row_sum = reinterpret_cast<float*>(b + L.row_sum);
+        kh = reinterpret_cast<float*>(b + L.kh);
+        vt = reinterpret_cast<float*>(b + L.vt);
+        kq = b + L.kq;
+        kd = reinterpret_cast<std::uint16_t*>(b + L.kd);
+        vq = b + L.vq;
+        vd = reinterpret_cast<std::uint16_t*>(b + L.vd);
+        blk_q = reinterpret_cast<float*>(b + L.blk_q);
+        blk_s = reinterpret_cast<float*>(b + L.blk_s);
+        blk_o = reinterpret_cast<float*>(b + L.blk_o);
+        blk_sum = reinterpret_cast<float*>(b + L.blk_sum);
         patch_mask = b + L.patch_mask;
         position_ids = reinterpret_cast<std::int64_t*>(b + L.position_ids);
         dims_ = d;
+        slots_ = threads;
     }
     void clear_views() {
-        x = h = q = k = v = big = nullptr;
-        scores = head_q = head_k = head_vt = head_o = row_sum = nullptr;
+        x = h = q = k = v = big = kh = vt = nullptr;
+        kq = vq = nullptr;
+        kd = vd = nullptr;
+        blk_q = blk_s = blk_o = blk_sum = nullptr;
         patch_mask = nullptr;
         position_ids = nullptr;
         base_ = nullptr;
         bytes_ = 0;
         dims_ = vision_dims{};
+        slots_ = 0;
+        layout_ = detail::vision_layout();
     }
     void release() {
         if (owned_) SMOLVLM_FREE(owned_);
@@ -256,6 +306,8 @@ private:
     std::uint8_t* base_ = nullptr;
     std::size_t bytes_ = 0;
     vision_dims dims_;
+    int slots_ = 0;
+    detail::vision_layout layout_;
 };
 
 // Optional capture of one tile's intermediates (tests, --dump). Allocates; not for firmware.
@@ -433,96 +485,98 @@ inline void compact_rows(float* rows, const std::uint8_t* patch_mask, std::int64
     }
 }
 
-// exp(x) for x <= 0 (softmax arguments) in plain arithmetic compilers vectorise at -O3
-// (std::exp is an opaque call per element, and float compares block GCC's vectoriser,
-// so the clamp works on the bit pattern).
-//   clamp x to [-87, 0]: below, e^x < 2e-38 adds nothing to a softmax row whose largest
-//     term is 1 (and 2^n below stays a normal float); NaN / positive inputs give 1 or ~0
-//   x = n ln2 + r, |r| <= ln2 / 2 (ln2 split in two so n ln2 is exact)
-//   e^r by its Taylor series to r^7 (truncation < 1e-8 relative, below float rounding)
-//   2^n written into the exponent bits
-// Relative error < 1e-7 (tested against std::exp).
-inline float exp_nonpositive(float x) {
-    std::uint32_t u;
-    std::memcpy(&u, &x, sizeof u);
-    u = u < 0xC2AE0000u ? u : 0xC2AE0000u;  // unsigned order of negative floats: below -87 (and -inf, -NaN) -> -87
-    u &= 0u - (u >> 31);                    // sign bit clear (+0, positive, +NaN) -> +0
-    std::memcpy(&x, &u, sizeof x);
-    const float t = x * 1.44269504088896341f;       // x / ln2, in [-125.6, 0]
-    const std::int32_t n = std::int32_t(t - 0.5f);  // round to nearest (t <= 0; conversion truncates toward 0)
-    const float r = (x - float(n) * 0.693359375f) - float(n) * -2.12194440e-4f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const std::int32_t bits = (n + 127) * (std::int32_t(1) << 23);  // 2^n, n in [-126, 0]
-    float scale;
-    std::memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
-
-// In-place softmax numerators of one score row and their sum:
-//   row[j] = exp((row[j] - max) * scale); returns sum_j row[j].  row: [n], n >= 1
-// Max and sum use 8 independent lanes (no serial dependency chain; max is exact in any
-// order, the sum's rounding differs from a serial sum only at float epsilon).
-inline float softmax_numerators(float* row, std::int64_t n, float scale) {
-    constexpr int k_lanes = 8;
-    float m[k_lanes], acc[k_lanes];
-    for (int l = 0; l < k_lanes; ++l) m[l] = row[0];
-    const std::int64_t n8 = n / k_lanes * k_lanes;
-    for (std::int64_t j = 0; j < n8; j += k_lanes)
-        for (int l = 0; l < k_lanes; ++l) m[l] = row[j + l] > m[l] ? row[j + l] : m[l];
-    for (std::int64_t j = n8; j < n; ++j) m[0] = row[j] > m[0] ? row[j] : m[0];
-    float mx = m[0];
-    for (int l = 1; l < k_lanes; ++l) mx = m[l] > mx ? m[l] : mx;
-
-    for (std::int64_t j = 0; j < n; ++j) row[j] = exp_nonpositive((row[j] - mx) * scale);
-
-    for (int l = 0; l < k_lanes; ++l) acc[l] = 0.0f;
-    for (std::int64_t j = 0; j < n8; j += k_lanes)
-        for (int l = 0; l < k_lanes; ++l) acc[l] += row[j + l];
-    for (std::int64_t j = n8; j < n; ++j) acc[0] += row[j];
-    float sum = 0.0f;
-    for (int l = 0; l < k_lanes; ++l) sum += acc[l];
-    return sum;
-}
-
-// Non-causal multi-head attention through the matmul kernels, one head at a time. Same
-// math as nn::attention (which streams keys through scalar dot products); for the long
-// vision sequences (1024 tokens) the GEMM kernels are many times faster:
-//   S   = q_h k_h^T                      nn::linear with k_h as the weight   [n_q, n_kv]
-//   P   = exp((S - rowmax) / sqrt(hd))   rowsum = sum_j P                    (softmax numerators)
-//   o_h = (P v_h) / rowsum               nn::linear with v_h^T as the weight [n_q, hd]
+// Non-causal multi-head attention through the matmul kernels, in blocks of 64 queries.
+// Same math as nn::attention (which streams keys through dot products, one query at a
+// time); for the long vision sequences (1024 tokens) the GEMM kernels are many times faster.
+//   1. per head (in parallel): k_h [np, hdp] and v_h^T [hd, np] gathered, zero padded
+//   2. per (head, block of <= 64 queries) (in parallel, one thread each):
+//        S   = q_blk k_h^T                  nn::linear with k_h as the weight   [64, np]
+//        P   = exp((S - rowmax) / sqrt(hd)) rowsum = sum_j P                    (softmax_fn kernel)
+//        o   = (P v_h) / rowsum             nn::linear with v_h^T as the weight [64, hd]
+//      so no more than one block of scores per thread exists (s.blk_s).
+// int8 = true (the tower's weights are q8/q4): k_h and v_h^T are quantized to q8 like weights
+// (32-groups, f16 scales) and both products run on the int8 GEMMs, which quantize q and P per
+// 32-group like every activation. For them keys are padded to np and heads to hdp
+// (multiples of 32) with zeros: padded head columns add 0 to every score, padded keys get P = 0.
 // q: [n_q, heads * hd]; k, v: [n_kv, heads * hd]; out: [n_q, heads * hd] (all row stride D)
+// s: scratch with slots() >= ctx.pool->size(), n_q <= n and n_kv <= n of its config.
 inline void attention_by_matmul(const nn::context& ctx, std::int64_t n_q, std::int64_t n_kv, std::int64_t heads,
                                 std::int64_t hd, const float* q, const float* k, const float* v, float* out,
-                                vision_scratch& s) {
+                                vision_scratch& s, bool int8 = false) {
     const std::int64_t D = heads * hd;
     const float scale = 1.0f / std::sqrt(float(hd));
-    for (std::int64_t h = 0; h < heads; ++h) {
-        // Gather head h: q_h [n_q, hd], k_h [n_kv, hd], v_h^T [hd, n_kv].
-        for (std::int64_t t = 0; t < n_q; ++t)
-            std::memcpy(s.head_q + t * hd, q + t * D + h * hd, std::size_t(hd) * sizeof(float));
-        for (std::int64_t t = 0; t < n_kv; ++t) {
-            std::memcpy(s.head_k + t * hd, k + t * D + h * hd, std::size_t(hd) * sizeof(float));
-            for (std::int64_t i = 0; i < hd; ++i) s.head_vt[i * n_kv + t] = v[t * D + h * hd + i];
+    const kernels::softmax_fn softmax = kernels::table_of(ctx.matmul).softmax;
+    const std::int64_t np = int8 ? round_up_group(n_kv) : n_kv;  // score row length
+    const std::int64_t hdp = int8 ? round_up_group(hd) : hd;     // q / k_h row length
+    const detail::vision_layout& L = s.layout();
+    auto k_of = [&](std::int64_t h) { return s.kh + h * np * hdp; };
+    auto vt_of = [&](std::int64_t h) { return s.vt + h * hd * np; };
+    auto kw_of = [&](std::int64_t h) {
+        if (!int8) return kernels::weight_matrix{dtype::f32, k_of(h), nullptr, np, hdp};
+        return kernels::weight_matrix{dtype::q8, s.kq + h * L.kq_stride,
+                                      reinterpret_cast<std::uint16_t*>(reinterpret_cast<std::uint8_t*>(s.kd) + h * L.kd_stride),
+                                      np, hdp};
+    };
+    auto vw_of = [&](std::int64_t h) {
+        if (!int8) return kernels::weight_matrix{dtype::f32, vt_of(h), nullptr, hd, np};
+        return kernels::weight_matrix{dtype::q8, s.vq + h * L.vq_stride,
+                                      reinterpret_cast<std::uint16_t*>(reinterpret_cast<std::uint8_t*>(s.vd) + h * L.vd_stride),
+                                      hd, np};
+    };
+
+    // 1. Keys and values per head.
+    parallel_for(ctx.pool, heads, [&](std::int64_t h0, std::int64_t h1, int) {
+        for (std::int64_t h = h0; h < h1; ++h) {
+            float* kh = k_of(h);
+            float* vt = vt_of(h);
+            if (int8) {
+                std::memset(kh, 0, std::size_t(np * hdp) * sizeof(float));
+                std::memset(vt, 0, std::size_t(hd * np) * sizeof(float));
+            }
+            for (std::int64_t t = 0; t < n_kv; ++t) {
+                std::memcpy(kh + t * hdp, k + t * D + h * hd, std::size_t(hd) * sizeof(float));
+                for (std::int64_t i = 0; i < hd; ++i) vt[i * np + t] = v[t * D + h * hd + i];
+            }
+            if (int8) {
+                const kernels::weight_matrix kw = kw_of(h), vw = vw_of(h);
+                kernels::pack_q8_into(kh, np, hdp, static_cast<std::uint8_t*>(const_cast<void*>(kw.data)),
+                                      static_cast<std::uint16_t*>(const_cast<void*>(kw.scales)), nullptr);
+                kernels::pack_q8_into(vt, hd, np, static_cast<std::uint8_t*>(const_cast<void*>(vw.data)),
+                                      static_cast<std::uint16_t*>(const_cast<void*>(vw.scales)), nullptr);
+            }
         }
-        const kernels::weight_matrix kw{dtype::f32, s.head_k, nullptr, n_kv, hd};
-        const kernels::weight_matrix vw{dtype::f32, s.head_vt, nullptr, hd, n_kv};
-        nn::linear(ctx, kw, s.head_q, n_q, s.scores);  // scores: [n_q, n_kv]
-        parallel_for(ctx.pool, n_q, [&](std::int64_t t0, std::int64_t t1, int) {
-            for (std::int64_t t = t0; t < t1; ++t) s.row_sum[t] = softmax_numerators(s.scores + t * n_kv, n_kv, scale);
-        }, 8);
-        nn::linear(ctx, vw, s.scores, n_q, s.head_o);  // head_o: [n_q, hd] = P v_h
-        for (std::int64_t t = 0; t < n_q; ++t) {
-            const float inv = 1.0f / s.row_sum[t];
-            for (std::int64_t i = 0; i < hd; ++i) out[t * D + h * hd + i] = s.head_o[t * hd + i] * inv;
+    });
+
+    // 2. Blocks of queries, one thread each (the kernels inside run single-threaded).
+    const std::int64_t blocks = (n_q + k_attn_block - 1) / k_attn_block;
+    const nn::context one{nullptr, ctx.matmul};
+    // (a scratch with fewer slots than threads — encode_tile refuses one — runs on one thread)
+    thread_pool* pool = ctx.pool && ctx.pool->size() <= s.slots() ? ctx.pool : nullptr;
+    parallel_for(pool, heads * blocks, [&](std::int64_t j0, std::int64_t j1, int slot) {
+        auto* bq = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(s.blk_q) + slot * L.blk_q_stride);
+        auto* bs = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(s.blk_s) + slot * L.blk_s_stride);
+        auto* bo = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(s.blk_o) + slot * L.blk_o_stride);
+        auto* sum = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(s.blk_sum) + slot * L.blk_sum_stride);
+        if (hdp != hd) std::memset(bq, 0, std::size_t(k_attn_block * hdp) * sizeof(float));  // padded columns
+        for (std::int64_t j = j0; j < j1; ++j) {
+            const std::int64_t h = j / blocks, t0 = (j % blocks) * k_attn_block;
+            const std::int64_t m = n_q - t0 < k_attn_block ? n_q - t0 : k_attn_block;
+            for (std::int64_t r = 0; r < m; ++r)
+                std::memcpy(bq + r * hdp, q + (t0 + r) * D + h * hd, std::size_t(hd) * sizeof(float));
+            nn::linear(one, kw_of(h), bq, m, bs);  // bs: [m, np]
+            for (std::int64_t r = 0; r < m; ++r) {
+                float* row = bs + r * np;
+                sum[r] = softmax(row, n_kv, scale);
+                for (std::int64_t c = n_kv; c < np; ++c) row[c] = 0.0f;  // padded keys
+            }
+            nn::linear(one, vw_of(h), bs, m, bo);  // bo: [m, hd] = P v_h
+            for (std::int64_t r = 0; r < m; ++r) {
+                const float inv = 1.0f / sum[r];
+                float* o = out + (t0 + r) * D + h * hd;
+                for (std::int64_t i = 0; i < hd; ++i) o[i] = bo[r * hd + i] * inv;
+            }
         }
-    }
+    });
 }
 
 }  // namespace detail
@@ -541,7 +595,8 @@ inline void siglip_layer(const nn::context& ctx, const vision_dims& d, const sig
         detail::compact_rows(s.k, s.patch_mask, n, D);
         detail::compact_rows(s.v, s.patch_mask, n, D);
     }
-    detail::attention_by_matmul(ctx, n, n_real, d.heads, d.head_dim, s.q, s.k, s.v, s.h, s);  // h = softmax(q k^T / sqrt(hd)) v
+    const bool int8 = L.q.type == dtype::q8 || L.q.type == dtype::q4;  // quantized tower: int8 attention too
+    detail::attention_by_matmul(ctx, n, n_real, d.heads, d.head_dim, s.q, s.k, s.v, s.h, s, int8);  // h = softmax(q k^T / sqrt(hd)) v
     nn::linear(ctx, L.o, s.h, n, s.q, L.o_b.data());                            // q = out_proj(h)
     detail::add_rows(ctx, s.x, s.q, n * D);                                     // x = x + q
     nn::layer_norm(ctx, s.x, s.h, L.ln2_w.data(), L.ln2_b.data(), n, D, eps);  // h = layer_norm2(x)
@@ -591,10 +646,13 @@ inline status encode_tile(const nn::context& ctx, const model_config& cfg, const
     SMOLVLM_ASSIGN_OR_RETURN(vision_dims d, vision_dims_for(cfg));
     if (!pixels || !features_out) return status(errc::invalid_argument, "encode_tile: null pixels or output buffer");
     SMOLVLM_TRY(check_vision_weights(cfg, d, w));
-    if (!s.ready_for(d)) {
+    const int threads = ctx.pool ? ctx.pool->size() : 1;
+    if (!s.ready_for(d, threads)) {
         if (s.size_bytes() != 0 && !s.owns_memory())
-            return status(errc::invalid_argument, "encode_tile: the caller-bound scratch was sized for another config");
-        SMOLVLM_TRY(s.reserve(cfg));
+            return status::fmt(errc::invalid_argument,
+                               "encode_tile: the caller-bound scratch was sized for another config or fewer than %d "
+                               "threads (vision_scratch::bytes_required(cfg, threads))", threads);
+        SMOLVLM_TRY(s.reserve(cfg, threads));
     }
     const float eps = float(cfg.vision.layer_norm_eps);
     const bool gelu_erf = cfg.vision.hidden_act == "gelu";
