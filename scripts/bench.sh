@@ -12,7 +12,7 @@
 #     smolvlm-cli -m MODEL -f PROMPT(~512 tokens) -n 128 --ignore-eos --json-timings --dtype F -t T
 # N times (default 3) and reports the median of each field: prefill tok/s (pp512), decode
 # tok/s (tg128), load time, peak RSS. Vision: one 512x512 image through the 256M model
-# (1 tile; --image-mode budget keeps it from being upscaled) at native bf16 and q8, ms per tile.
+# (1 tile; --image-mode budget keeps it from being upscaled) at native bf16, q8 and q4, ms per tile.
 #
 # Beside each figure: llama.cpp's from /work/shared/bench/ANCHORS.md (llama-bench -p 512
 # -n 128, Q4_0 / Q8_0; libmtmd vision F16 / Q8_0), the ratio ours / llama.cpp (> 1: we are
@@ -155,7 +155,7 @@ results="$cache/results-$(date +%Y%m%d-%H%M%S).txt"
     if [ "$vision" = 1 ] && [[ " $shapes " == *" 256m "* ]]; then
         echo
         printf '%-22s %2s | %10s %10s %6s | %6s\n' "vision (512x512 tile)" t "ms/tile" "llama" "ratio" tiles
-        for f in native q8; do
+        for f in native q8 q4; do
             for t in $threads; do
                 ms=()
                 for r in $(seq 1 "$runs"); do
@@ -165,11 +165,12 @@ results="$cache/results-$(date +%Y%m%d-%H%M%S).txt"
                     nt="$(echo "$j" | field n_tiles)"
                 done
                 m="$(printf '%s\n' "${ms[@]}" | median)"
-                case "$f/$t" in native/1) a=4786 ;; native/2) a=2604 ;; q8/1) a=5022 ;; q8/2) a=2748 ;; *) a=- ;; esac
+                case "$f/$t" in native/1) a=4786 ;; native/2) a=2604 ;; q8/1 | q4/1) a=5022 ;; q8/2 | q4/2) a=2748 ;; *) a=- ;; esac
                 printf '%-22s %2s | %10.0f %10s %6s | %6s\n' "256m $f" "$t" "$m" "$a" "$(ratio "$a" "$m")" "$nt"
             done
         done
-        echo "(vision ratio = llama.cpp ms / ours; llama.cpp: F16 projector for native bf16, Q8_0 for q8)"
+        echo "(vision ratio = llama.cpp ms / ours; llama.cpp: F16 projector for native bf16, Q8_0 for q8 and q4;"
+        echo " q4/q8 towers run attention on int8 too; issue target: q4, 2 threads, <= 600 ms)"
     fi
 } | tee "$results"
 echo "== machine load after: $(cut -d' ' -f1-3 /proc/loadavg)   (saved to $results)"
