@@ -91,14 +91,16 @@ inline void pack_panels(const unsigned char* src, dtype src_type, std::int64_t r
                 const std::int64_t gr = p * k_panel + r;
                 if (gr >= rows) break;  // padded rows stay zero (scale 0)
                 const unsigned char* s = src + std::size_t(gr) * row_bytes;
-                for (std::int64_t b = 0; b < nb; ++b) {
-                    Block* blk = row ? row + b : &tmp;
-                    quantize_row<Block>(src_type, s + std::size_t(b) * k_group * dtype_size(src_type), blk, k_group, q4, q8);
-                    if (!row) {
+                if (row) {
+                    quantize_row<Block>(src_type, s, row, cols, q4, q8);  // the whole row at once
+                } else {
+                    for (std::int64_t b = 0; b < nb; ++b) {
+                        quantize_row<Block>(src_type, s + std::size_t(b) * k_group * dtype_size(src_type), &tmp,
+                                            k_group, q4, q8);
                         if constexpr (sizeof(Block) == sizeof(block_q8))
-                            put_panel_row_q8(blk, 1, r, pq + b * 512, pd + b * k_panel);
+                            put_panel_row_q8(&tmp, 1, r, pq + b * 512, pd + b * k_panel);
                         else
-                            put_panel_row_q4(blk, 1, r, pq + b * 256, pd + b * k_panel);
+                            put_panel_row_q4(&tmp, 1, r, pq + b * 256, pd + b * k_panel);
                     }
                 }
                 if (row) {
