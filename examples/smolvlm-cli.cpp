@@ -33,6 +33,7 @@ struct cli_args {
     weight_format format = weight_format::native;
     kernels::isa isa = kernels::isa::best;
     resize_mode mode = resize_mode::exact;
+    std::string cache_k = "f32", cache_v = "f32";  // KV cache storage (-ctk / -ctv)
 };
 
 [[noreturn]] void fail(const std::string& msg) {
@@ -56,6 +57,8 @@ void usage(FILE* f) {
         "  -s SEED                 random seed\n"
         "  -t N                    threads (default: all cores)\n"
         "  -c N                    context size in tokens (default: prompt + n, at least 4096)\n"
+        "  -ctk T  -ctv T          KV cache type, f32 (default, exact) or f16 (half the memory); K and V alike\n"
+        "  --cache-type T          both at once\n"
         "  --ignore-eos            generate exactly -n tokens\n"
         "  --ids                   print prompt_ids: and output_ids: lines after the text\n"
         "  --dump FILE             write the stage tensors (input_ids, pixel_values, ..., logits_last) as safetensors\n"
@@ -109,6 +112,9 @@ cli_args parse_args(int argc, char** argv) {
         else if (f == "-s" || f == "--seed") a.gen.sampling.seed = std::uint64_t(to_i(val(), "-s"));
         else if (f == "-t" || f == "--threads") a.threads = int(to_i(val(), "-t"));
         else if (f == "-c" || f == "--ctx-size") a.n_ctx = to_i(val(), "-c");
+        else if (f == "-ctk" || f == "--cache-type-k") a.cache_k = val();
+        else if (f == "-ctv" || f == "--cache-type-v") a.cache_v = val();
+        else if (f == "--cache-type") a.cache_k = a.cache_v = val();
         else if (f == "--ignore-eos") a.gen.ignore_eos = true;
         else if (f == "--ids") a.ids = true;
         else if (f == "--dump") a.dump_file = val();
@@ -148,6 +154,9 @@ cli_args parse_args(int argc, char** argv) {
     if (!(a.gen.sampling.repetition_penalty > 0.0f)) fail("--repeat-penalty must be > 0");
     if (a.threads < 0 || a.threads > 1024) fail("-t must be between 0 and 1024");
     if (a.n_ctx < 0) fail("-c must be >= 0");
+    for (const std::string* t : {&a.cache_k, &a.cache_v})
+        if (*t != "f32" && *t != "f16") fail("KV cache type '" + *t + "': want f32 or f16");
+    if (a.cache_k != a.cache_v) fail("-ctk and -ctv must name the same type (keys and values are stored alike)");
     if (!a.messages_file.empty() && (!a.prompt.empty() || !a.images.empty() || !a.prompt_file.empty()))
         fail("--messages cannot be combined with -p, -f or --image");
     return a;
@@ -371,6 +380,7 @@ int main(int argc, char** argv) {
     const std::int64_t n_ctx = a.n_ctx > 0 ? a.n_ctx : std::int64_t(4096) + a.gen.max_new_tokens;
     session_options so;
     so.n_ctx = n_ctx;
+    so.kv_type = a.cache_k == "f16" ? dtype::f16 : dtype::f32;
     session s(m, so, &pool);
     image_feature_cache cache;
     prompt_options po;

@@ -140,6 +140,14 @@ TEST_CASE("cli text model, quantized weights and interactive chat", "[examples][
         CHECK(q.rc == 0);
         CHECK(ids_after(q.out, "output_ids").size() == 4);
     }
+    // An f16 KV cache runs (both spellings) and, on this tiny model, keeps the greedy ids
+    // of the f32 cache (its logits move by ~1e-3 of their range; a flip would need a tie).
+    for (const char* flags : {"-ctk f16 -ctv f16", "--cache-type f16"}) {
+        run_result h = run("-m '" + m + "' -p 'Hello the cat' -n 5 --ignore-eos --ids " + flags);
+        INFO(flags << ": " << h.err);
+        CHECK(h.rc == 0);
+        CHECK(ids_after(h.out, "output_ids") == ids_after(a.out, "output_ids"));
+    }
     // Two turns on stdin; the second reuses the cache (fewer computed than prompt tokens).
     run_result c = run("-m '" + m + "' -cnv -n 4 --ignore-eos --json-timings", "Hi the dog\nAnd the cat?\n\n");
     INFO(c.err);
@@ -192,6 +200,8 @@ TEST_CASE("cli fails cleanly with one error line", "[examples][cli]") {
         "-m '" + m + "' --messages /nonexistent.json",            // missing messages file
         "-m '" + m + "' -p '<image>' -n 1",                       // placeholder text without an image
         "-m '" + m + "' -p hi --dtype q3",                        // unknown dtype
+        "-m '" + m + "' -p hi -ctk q8",                           // unknown KV cache type
+        "-m '" + m + "' -p hi -ctk f16",                          // K and V types differ
         "-m '" + m + "'",                                         // no prompt, no image
     };
     for (const std::string& args : bad) {

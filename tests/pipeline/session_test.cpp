@@ -222,3 +222,49 @@ TEST_CASE("a model loaded from memory buffers equals the one loaded from its dir
     broken.safetensors_size = 100;
     CHECK_FALSE(model::load(broken).is_ok());
 }
+
+TEST_CASE("an f16 KV cache: half the cache memory, logits close to the f32 cache's", "[pipeline][session][golden]") {
+    const std::string dir = smolvlm_test::fixtures_dir() + "/" + k_case;
+    SMOLVLM_REQUIRE_SHARED(dir + "/golden.safetensors");
+    thread_pool pool(2);
+    auto m = model::load(dir + "/model", {}, &pool);
+    REQUIRE(m.is_ok());
+    auto g = safetensors_file::open((dir + "/golden.safetensors").c_str());
+    REQUIRE(g.is_ok());
+    const std::vector<token_id> prompt = golden_ids(g.value(), "input_ids");
+    session_options o32, o16;
+    o32.n_ctx = o16.n_ctx = 512;
+    o16.kv_type = dtype::f16;
+    const model_config& cfg = m.value()->config();
+    const std::size_t kv32 = kv_cache::bytes_needed(cfg.text, 512, dtype::f32);
+    CHECK(kv_cache::bytes_needed(cfg.text, 512, dtype::f16) * 2 == kv32);
+    CHECK(session::memory_required(cfg, o32) - session::memory_required(cfg, o16) == kv32 / 2);
+
+    session s32(*m.value(), o32, &pool), s16(*m.value(), o16, &pool);
+    generate_options go;
+    go.max_new_tokens = 8;
+    go.ignore_eos = true;
+    REQUIRE(s32.prefill(prompt).is_ok());
+    REQUIRE(s16.prefill(prompt).is_ok());
+    std::vector<float> ref;
+    REQUIRE(read_as_f32(*g->find("logits_last"), ref).is_ok());
+    float d16 = 0.0f, d32 = 0.0f, scale = 0.0f;
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+        d16 = std::max(d16, std::fabs(ref[i] - s16.logits()[i]));
+        d32 = std::max(d32, std::fabs(ref[i] - s32.logits()[i]));
+        scale = std::max(scale, std::fabs(ref[i]));
+    }
+    INFO("max |logits - golden|: f32 cache " << d32 << ", f16 cache " << d16 << " (logits up to " << scale << ")");
+    // The f16 cache rounds every key and value to 2^-12 relative: a real, visible change
+    // (far above the f32 cache's ~1e-4)...
+    CHECK(d16 > d32);
+    // ...that stays small next to the logits: this random network amplifies weight noise
+    // strongly (0.5% q8 weight noise moves its logits by 2-10, quant_accuracy_test), and
+    // the f16 rounding is ~40x smaller noise on K and V only: bound 1% of the logit range.
+    CHECK(d16 < 0.01f * scale);
+    // A wrong cache type is refused, with a message.
+    session_options bad;
+    bad.kv_type = dtype::q8;
+    session sb(*m.value(), bad, &pool);
+    CHECK(sb.prefill(prompt).code() == errc::unsupported);
+}

@@ -39,6 +39,8 @@ struct kernel_table {
     dot_fn dot = &scalar::dot;           // sum a[i]*b[i]
     axpy_fn axpy = &scalar::axpy;        // y += a*x
     attend_fn attend = &scalar::attend;  // one attention query over a KV range
+    attend_f16_fn attend_f16 = &scalar::attend_f16;  // the same over an f16 KV cache
+    to_f16_fn to_f16 = &scalar::to_f16;  // f32 -> f16 bits (what an f16 KV cache stores)
     swiglu_fn swiglu = &scalar::swiglu;  // gate = silu(gate) * up
     gelu_fn gelu_tanh = &scalar::gelu_tanh;
     softmax_fn softmax = &scalar::softmax; // softmax numerators of a score row + their sum
@@ -84,6 +86,8 @@ inline kernel_table table_for(isa i) {
             k.dot = &avx2::dot;
             k.axpy = &avx2::axpy;
             k.attend = wide ? &avx512::attend : &avx2::attend;
+            k.attend_f16 = wide ? &avx512::attend_f16 : &avx2::attend_f16;
+            k.to_f16 = &avx2::to_f16;  // conversion is memory bound: 8 lanes suffice
             k.swiglu = wide ? &avx512::swiglu : &avx2::swiglu;
             k.gelu_tanh = wide ? &avx512::gelu_tanh : &avx2::gelu_tanh;
             k.softmax = wide ? &avx512::softmax : &avx2::softmax;

@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "../config.hpp"
+#include "../core/dtype.hpp"
 
 namespace smolvlm::kernels {
 
@@ -27,7 +28,12 @@ using gelu_fn = void (*)(float* x, std::int64_t n);
 //   out[hd] = sum_j softmax_j(scale * q.k_j) v_j
 using attend_fn = void (*)(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
                            std::int64_t hd, float scale, float* out);
+// The same with keys and values stored as f16 (an f16 KV cache; stride in elements).
+using attend_f16_fn = void (*)(const float* q, const std::uint16_t* k, const std::uint16_t* v, std::int64_t stride,
+                               std::int64_t n_keys, std::int64_t hd, float scale, float* out);
 using axpy_fn = void (*)(float a, const float* x, float* y, std::int64_t n);
+// y[i] = f16 bits of x[i], rounded to nearest even (f32_to_f16); NaN stays a NaN.
+using to_f16_fn = void (*)(const float* x, std::uint16_t* y, std::int64_t n);
 // Softmax numerators of one score row, in place, and their sum (the caller divides):
 //   row[j] = exp((row[j] - max_j row) * scale);  returns sum_j row[j].   row: [n], n >= 1
 using softmax_fn = float (*)(float* row, std::int64_t n, float scale);
@@ -85,10 +91,15 @@ inline void gelu_tanh(float* x, std::int64_t n) {
     }
 }
 
-// Reference for attend_fn: keys in blocks of 64, running max m and sum l per query
+// Stored key/value element as f32 (f32 as is, f16 bits converted).
+inline float to_f32(float x) { return x; }
+inline float to_f32(std::uint16_t h) { return f16_to_f32(h); }
+
+// Reference for attend_fn / attend_f16_fn (T = float / f16 bits): keys in blocks of 64, running max m and sum l per query
 // (the scores of one block at a time; no [n_kv] buffer). What nn::attention ran inline.
-inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
-                   std::int64_t hd, float scale, float* out) {
+template <class T>
+inline void attend_t(const float* q, const T* k, const T* v, std::int64_t stride, std::int64_t n_keys,
+                     std::int64_t hd, float scale, float* out) {
     constexpr std::int64_t k_block = 64;
     float scores[k_block];
     float m = -std::numeric_limits<float>::infinity();
@@ -98,9 +109,9 @@ inline void attend(const float* q, const float* k, const float* v, std::int64_t 
         const std::int64_t j1 = n_keys < j0 + k_block ? n_keys : j0 + k_block;
         float bm = m;
         for (std::int64_t j = j0; j < j1; ++j) {
-            const float* kv = k + j * stride;
+            const T* kv = k + j * stride;
             float d = 0.0f;
-            for (std::int64_t i = 0; i < hd; ++i) d += q[i] * kv[i];
+            for (std::int64_t i = 0; i < hd; ++i) d += q[i] * to_f32(kv[i]);
             d *= scale;
             scores[j - j0] = d;
             bm = d > bm ? d : bm;
@@ -111,13 +122,26 @@ inline void attend(const float* q, const float* k, const float* v, std::int64_t 
         for (std::int64_t j = j0; j < j1; ++j) {
             const float p = std::exp(scores[j - j0] - bm);
             l += p;
-            const float* vv = v + j * stride;
-            for (std::int64_t i = 0; i < hd; ++i) out[i] += p * vv[i];
+            const T* vv = v + j * stride;
+            for (std::int64_t i = 0; i < hd; ++i) out[i] += p * to_f32(vv[i]);
         }
         m = bm;
     }
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     for (std::int64_t i = 0; i < hd; ++i) out[i] *= inv;
+}
+inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
+                   std::int64_t hd, float scale, float* out) {
+    attend_t<float>(q, k, v, stride, n_keys, hd, scale, out);
+}
+
+// Reference for to_f16_fn (an f16 KV cache stores keys and values with it).
+inline void to_f16(const float* x, std::uint16_t* y, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = f32_to_f16(x[i]);
+}
+inline void attend_f16(const float* q, const std::uint16_t* k, const std::uint16_t* v, std::int64_t stride,
+                       std::int64_t n_keys, std::int64_t hd, float scale, float* out) {
+    attend_t<std::uint16_t>(q, k, v, stride, n_keys, hd, scale, out);
 }
 
 // exp(x) for x <= 0 (softmax arguments) in plain arithmetic compilers vectorise at -O3

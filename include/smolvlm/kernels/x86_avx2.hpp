@@ -151,9 +151,24 @@ inline float softmax(float* row, std::int64_t n, float scale) {
 }
 
 // hd = 8 * NV; keys in blocks of 8 (see avx512::attend_nv).
-template <int NV>
+// f32 -> f16 bits, 8 at a time with vcvtps2ph (round to nearest even, as f32_to_f16).
 SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
-inline void attend_nv(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
+inline void to_f16(const float* x, std::uint16_t* y, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    if (i < n) scalar::to_f16(x + i, y + i, n - i);
+}
+
+// One vector of stored keys/values as f32: f32 as is, f16 (an f16 KV cache) converted.
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline __m256 load_kv(const float* p) { return _mm256_loadu_ps(p); }
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline __m256 load_kv(const std::uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+
+template <int NV, class T>
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void attend_nv(const float* q, const T* k, const T* v, std::int64_t stride, std::int64_t n_keys,
                       float scale, float* out) {
     __m256 qv[NV], acc[NV];
     SMOLVLM_UNROLL
@@ -172,10 +187,10 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
                 sc[j] = -INFINITY;
                 continue;
             }
-            const float* kr = k + (j0 + j) * stride;
-            __m256 d = _mm256_mul_ps(qv[0], _mm256_loadu_ps(kr));
+            const T* kr = k + (j0 + j) * stride;
+            __m256 d = _mm256_mul_ps(qv[0], load_kv(kr));
             SMOLVLM_UNROLL
-            for (int i = 1; i < NV; ++i) d = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(kr + 8 * i), d);
+            for (int i = 1; i < NV; ++i) d = _mm256_fmadd_ps(qv[i], load_kv(kr + 8 * i), d);
             sc[j] = hsum(d) * scale;
             smax = sc[j] > smax ? sc[j] : smax;
         }
@@ -188,10 +203,10 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
         for (int i = 0; i < NV; ++i) acc[i] = _mm256_mul_ps(acc[i], vc);
         _mm256_store_ps(sc, p);
         for (int j = 0; j < nb; ++j) {
-            const float* vr = v + (j0 + j) * stride;
+            const T* vr = v + (j0 + j) * stride;
             const __m256 pj = _mm256_set1_ps(sc[j]);
             SMOLVLM_UNROLL
-            for (int i = 0; i < NV; ++i) acc[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 8 * i), acc[i]);
+            for (int i = 0; i < NV; ++i) acc[i] = _mm256_fmadd_ps(pj, load_kv(vr + 8 * i), acc[i]);
         }
         m = bm;
     }
@@ -200,14 +215,23 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
     for (int i = 0; i < NV; ++i) _mm256_storeu_ps(out + 8 * i, _mm256_mul_ps(acc[i], inv));
 }
 
+template <class T>
+inline void attend_any(const float* q, const T* k, const T* v, std::int64_t stride, std::int64_t n_keys,
+                       std::int64_t hd, float scale, float* out) {
+    switch (hd) {
+        case 32: attend_nv<4, T>(q, k, v, stride, n_keys, scale, out); break;
+        case 64: attend_nv<8, T>(q, k, v, stride, n_keys, scale, out); break;
+        case 128: attend_nv<16, T>(q, k, v, stride, n_keys, scale, out); break;
+        default: scalar::attend_t<T>(q, k, v, stride, n_keys, hd, scale, out); break;
+    }
+}
 inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
                    std::int64_t hd, float scale, float* out) {
-    switch (hd) {
-        case 32: attend_nv<4>(q, k, v, stride, n_keys, scale, out); break;
-        case 64: attend_nv<8>(q, k, v, stride, n_keys, scale, out); break;
-        case 128: attend_nv<16>(q, k, v, stride, n_keys, scale, out); break;
-        default: scalar::attend(q, k, v, stride, n_keys, hd, scale, out); break;
-    }
+    attend_any<float>(q, k, v, stride, n_keys, hd, scale, out);
+}
+inline void attend_f16(const float* q, const std::uint16_t* k, const std::uint16_t* v, std::int64_t stride,
+                       std::int64_t n_keys, std::int64_t hd, float scale, float* out) {
+    attend_any<std::uint16_t>(q, k, v, stride, n_keys, hd, scale, out);
 }
 
 SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)

@@ -292,9 +292,17 @@ inline float softmax(float* row, std::int64_t n, float scale) {
 
 // hd = 16 * NV. Keys in blocks of 16: 16 dot products (NV FMAs + one horizontal sum
 // each), the block's max and exp as vectors, then P V with broadcast weights.
-template <int NV>
+// One vector of stored keys/values as f32: f32 as is, f16 (an f16 KV cache) converted.
 SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
-inline void attend_nv(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
+inline __m512 load_kv(const float* p) { return _mm512_loadu_ps(p); }
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline __m512 load_kv(const std::uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+template <int NV, class T>
+SMOLVLM_TARGET(SMOLVLM_AVX512_TARGET)
+inline void attend_nv(const float* q, const T* k, const T* v, std::int64_t stride, std::int64_t n_keys,
                       float scale, float* out) {
     __m512 qv[NV], acc[NV];
     SMOLVLM_UNROLL
@@ -307,10 +315,10 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
     for (std::int64_t j0 = 0; j0 < n_keys; j0 += 16) {
         const int nb = n_keys - j0 < 16 ? int(n_keys - j0) : 16;
         for (int j = 0; j < nb; ++j) {
-            const float* kr = k + (j0 + j) * stride;
-            __m512 d = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
+            const T* kr = k + (j0 + j) * stride;
+            __m512 d = _mm512_mul_ps(qv[0], load_kv(kr));
             SMOLVLM_UNROLL
-            for (int i = 1; i < NV; ++i) d = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(kr + 16 * i), d);
+            for (int i = 1; i < NV; ++i) d = _mm512_fmadd_ps(qv[i], load_kv(kr + 16 * i), d);
             sc[j] = _mm512_reduce_add_ps(d) * scale;
         }
         const __mmask16 live = __mmask16((1u << nb) - 1u);
@@ -325,10 +333,10 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
         for (int i = 0; i < NV; ++i) acc[i] = _mm512_mul_ps(acc[i], vc);
         _mm512_store_ps(sc, p);
         for (int j = 0; j < nb; ++j) {
-            const float* vr = v + (j0 + j) * stride;
+            const T* vr = v + (j0 + j) * stride;
             const __m512 pj = _mm512_set1_ps(sc[j]);
             SMOLVLM_UNROLL
-            for (int i = 0; i < NV; ++i) acc[i] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + 16 * i), acc[i]);
+            for (int i = 0; i < NV; ++i) acc[i] = _mm512_fmadd_ps(pj, load_kv(vr + 16 * i), acc[i]);
         }
         m = bm;
     }
@@ -337,16 +345,25 @@ inline void attend_nv(const float* q, const float* k, const float* v, std::int64
     for (int i = 0; i < NV; ++i) _mm512_storeu_ps(out + 16 * i, _mm512_mul_ps(acc[i], inv));
 }
 
+template <class T>
+inline void attend_any(const float* q, const T* k, const T* v, std::int64_t stride, std::int64_t n_keys,
+                       std::int64_t hd, float scale, float* out) {
+    switch (hd) {
+        case 32: attend_nv<2, T>(q, k, v, stride, n_keys, scale, out); break;
+        case 64: attend_nv<4, T>(q, k, v, stride, n_keys, scale, out); break;
+        case 80: attend_nv<5, T>(q, k, v, stride, n_keys, scale, out); break;
+        case 96: attend_nv<6, T>(q, k, v, stride, n_keys, scale, out); break;
+        case 128: attend_nv<8, T>(q, k, v, stride, n_keys, scale, out); break;
+        default: scalar::attend_t<T>(q, k, v, stride, n_keys, hd, scale, out); break;
+    }
+}
 inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
                    std::int64_t hd, float scale, float* out) {
-    switch (hd) {
-        case 32: attend_nv<2>(q, k, v, stride, n_keys, scale, out); break;
-        case 64: attend_nv<4>(q, k, v, stride, n_keys, scale, out); break;
-        case 80: attend_nv<5>(q, k, v, stride, n_keys, scale, out); break;
-        case 96: attend_nv<6>(q, k, v, stride, n_keys, scale, out); break;
-        case 128: attend_nv<8>(q, k, v, stride, n_keys, scale, out); break;
-        default: scalar::attend(q, k, v, stride, n_keys, hd, scale, out); break;
-    }
+    attend_any<float>(q, k, v, stride, n_keys, hd, scale, out);
+}
+inline void attend_f16(const float* q, const std::uint16_t* k, const std::uint16_t* v, std::int64_t stride,
+                       std::int64_t n_keys, std::int64_t hd, float scale, float* out) {
+    attend_any<std::uint16_t>(q, k, v, stride, n_keys, hd, scale, out);
 }
 
 // ---- dense f32 / bf16 / f16 ---------------------------------------------------------

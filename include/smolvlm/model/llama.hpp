@@ -20,8 +20,10 @@
 #include <cstring>
 #include <vector>
 
+#include "../core/dtype.hpp"
 #include "../core/status.hpp"
 #include "../core/tensor.hpp"
+#include "../kernels/dispatch.hpp"
 #include "../nn/activation.hpp"
 #include "../nn/attention.hpp"
 #include "../nn/context.hpp"
@@ -32,32 +34,67 @@
 
 namespace smolvlm {
 
-// Keys and values of every layer for up to `capacity` positions (f32).
+// Keys and values of every layer for up to `capacity` positions, stored as f32 (the
+// default: what the goldens check) or f16 (half the memory and the bytes each decoded
+// token reads; keys and values are rounded to 11 significant bits, ~2.4e-4 relative).
 struct kv_cache {
     std::int64_t capacity = 0;
     std::int64_t n_past = 0;          // positions filled
     std::int64_t row = 0;             // n_kv_heads * head_dim
-    std::vector<tensor<float>> k, v;  // per layer: [capacity, n_kv_heads, hd]
+    dtype type = dtype::f32;          // f32 or f16
+    std::vector<tensor<float>> k, v;                // f32: per layer [capacity, n_kv_heads, hd]
+    std::vector<tensor<std::uint16_t>> k16, v16;    // f16: the same, as f16 bits
 
-    static std::size_t bytes_needed(const text_config& t, std::int64_t capacity) {
+    static bool supported(dtype t) { return t == dtype::f32 || t == dtype::f16; }
+
+    static std::size_t bytes_needed(const text_config& t, std::int64_t capacity, dtype type = dtype::f32) {
         return std::size_t(2) * std::size_t(t.num_hidden_layers) * std::size_t(capacity) *
-               std::size_t(t.num_key_value_heads * t.head_dim) * sizeof(float);
+               std::size_t(t.num_key_value_heads * t.head_dim) * (type == dtype::f16 ? 2 : sizeof(float));
     }
 
-    status init(const text_config& t, std::int64_t cap) {
+    status init(const text_config& t, std::int64_t cap, dtype kv_type = dtype::f32) {
         if (cap <= 0) return status(errc::invalid_argument, "KV cache capacity must be positive");
+        if (!supported(kv_type))
+            return status::fmt(errc::unsupported, "KV cache type %s (want F32 or F16)", dtype_name(kv_type));
         capacity = cap;
         n_past = 0;
         row = t.num_key_value_heads * t.head_dim;
+        type = kv_type;
+        const std::size_t L = std::size_t(t.num_hidden_layers);
         k.clear();
         v.clear();
-        k.resize(std::size_t(t.num_hidden_layers));
-        v.resize(std::size_t(t.num_hidden_layers));
-        for (std::size_t l = 0; l < k.size(); ++l) {
-            SMOLVLM_TRY(k[l].resize({cap, row}));
-            SMOLVLM_TRY(v[l].resize({cap, row}));
+        k16.clear();
+        v16.clear();
+        if (type == dtype::f16) {
+            k16.resize(L);
+            v16.resize(L);
+        } else {
+            k.resize(L);
+            v.resize(L);
+        }
+        for (std::size_t l = 0; l < L; ++l) {
+            if (type == dtype::f16) {
+                SMOLVLM_TRY(k16[l].resize({cap, row}));
+                SMOLVLM_TRY(v16[l].resize({cap, row}));
+            } else {
+                SMOLVLM_TRY(k[l].resize({cap, row}));
+                SMOLVLM_TRY(v[l].resize({cap, row}));
+            }
         }
         return status::ok();
+    }
+    // Store n rows ([n, row] f32) of layer l at positions pos0 .. pos0+n-1 (to_f16: the
+    // conversion kernel for an f16 cache).
+    void put(std::size_t l, std::int64_t pos0, std::int64_t n, const float* keys, const float* values,
+             kernels::to_f16_fn to_f16 = &kernels::scalar::to_f16) {
+        const std::size_t count = std::size_t(n * row);
+        if (type == dtype::f16) {
+            to_f16(keys, k16[l].data() + pos0 * row, std::int64_t(count));
+            to_f16(values, v16[l].data() + pos0 * row, std::int64_t(count));
+        } else {
+            std::memcpy(k[l].data() + pos0 * row, keys, count * sizeof(float));
+            std::memcpy(v[l].data() + pos0 * row, values, count * sizeof(float));
+        }
     }
     // Forget positions >= n (to rewind a conversation).
     void truncate(std::int64_t n) { n_past = std::min(n_past, std::max<std::int64_t>(n, 0)); }
@@ -131,6 +168,7 @@ public:
         const std::int64_t Q = Hq * hd, KV = Hkv * hd, F = cfg_.intermediate_size;
         const float eps = float(cfg_.rms_norm_eps);
         const std::int64_t pos0 = cache.n_past;
+        const kernels::to_f16_fn to_f16 = kernels::table_of(ctx.matmul).to_f16;
         float* h = s.h.data();
         float* a = s.a.data();
         std::memcpy(h, embeds, std::size_t(n * D) * sizeof(float));
@@ -147,10 +185,7 @@ public:
                 rope_.apply(s.q.data(), n, Hq, pos0);
                 rope_.apply(s.k.data(), n, Hkv, pos0);
             }
-            float* kc = cache.k[l].data() + pos0 * KV;                  // append to the cache
-            float* vc = cache.v[l].data() + pos0 * KV;
-            std::memcpy(kc, s.k.data(), std::size_t(n * KV) * sizeof(float));
-            std::memcpy(vc, s.v.data(), std::size_t(n * KV) * sizeof(float));
+            cache.put(l, pos0, n, s.k.data(), s.v.data(), to_f16);      // append to the cache
             nn::attention_shape as;
             as.n_q = n;
             as.n_kv = pos0 + n;
@@ -162,7 +197,10 @@ public:
             as.out_stride = Q;
             as.causal = true;
             as.q_pos0 = pos0;
-            nn::attention(ctx, as, s.q.data(), cache.k[l].data(), cache.v[l].data(), s.o.data());  // o: [n, Hq*hd]
+            if (cache.type == dtype::f16)                               // o: [n, Hq*hd]
+                nn::attention_f16(ctx, as, s.q.data(), cache.k16[l].data(), cache.v16[l].data(), s.o.data());
+            else
+                nn::attention(ctx, as, s.q.data(), cache.k[l].data(), cache.v[l].data(), s.o.data());
             nn::linear(ctx, L.o, s.o.data(), n, a, bias(L.o_bias));     // a = o_proj(o)
             nn::add_inplace(h, a, n * D);                               // h = h + attn
             // --- MLP ---                                               LlamaMLP.forward

@@ -4,7 +4,8 @@
 // [n_q, n_kv] score matrix is ever materialised: memory is one block of scores.
 //
 //   q:   [n_q, n_heads, hd]            (row stride q_stride floats per token)
-//   k,v: [n_kv, n_kv_heads, hd]        (row stride kv_stride floats per token: a KV cache)
+//   k,v: [n_kv, n_kv_heads, hd]        (row stride kv_stride elements per token: a KV cache,
+//                                       f32, or f16 through attention_f16)
 //   out: [n_q, n_heads, hd]
 // Head h reads kv head h / (n_heads / n_kv_heads). With `causal`, query t (absolute
 // position q_pos0 + t) sees keys 0 .. q_pos0 + t; otherwise all n_kv keys.
@@ -29,14 +30,15 @@ struct attention_shape {
     std::int64_t q_pos0 = 0;
 };
 
-inline void attention(const context& ctx, const attention_shape& a, const float* q, const float* k, const float* v,
-                      float* out) {
+namespace detail {
+
+// T = float (f32 keys/values) or std::uint16_t (f16 bits); attend: the kernel for T.
+template <class T, class Attend>
+inline void attention_t(const context& ctx, const attention_shape& a, const float* q, const T* k, const T* v,
+                        float* out, Attend attend) {
     const std::int64_t hd = a.head_dim;
     const std::int64_t group = a.n_heads / a.n_kv_heads;
     const float scale = 1.0f / std::sqrt(float(hd));
-    // The per-query kernel of the ISA ctx.matmul belongs to (kernels::scalar::attend is
-    // the reference; SIMD twins are tested against it).
-    const kernels::attend_fn attend = kernels::table_of(ctx.matmul).attend;
     // Work items: (head, query) pairs; each keeps its own accumulators (in its output).
     parallel_for(ctx.pool, a.n_heads * a.n_q, [&](std::int64_t w0, std::int64_t w1, int) {
         for (std::int64_t w = w0; w < w1; ++w) {
@@ -47,6 +49,21 @@ inline void attention(const context& ctx, const attention_shape& a, const float*
                    out + t * a.out_stride + h * hd);
         }
     });
+}
+
+}  // namespace detail
+
+// The per-query kernel of the ISA ctx.matmul belongs to (kernels::scalar::attend is the
+// reference; SIMD twins are tested against it).
+inline void attention(const context& ctx, const attention_shape& a, const float* q, const float* k, const float* v,
+                      float* out) {
+    detail::attention_t(ctx, a, q, k, v, out, kernels::table_of(ctx.matmul).attend);
+}
+
+// Keys and values stored as f16 (an f16 KV cache): kv_stride counts f16 elements.
+inline void attention_f16(const context& ctx, const attention_shape& a, const float* q, const std::uint16_t* k,
+                          const std::uint16_t* v, float* out) {
+    detail::attention_t(ctx, a, q, k, v, out, kernels::table_of(ctx.matmul).attend_f16);
 }
 
 // Reference: materialises the scores and uses a plain softmax (tests compare against it).

@@ -38,6 +38,7 @@ struct session_options {
     std::int64_t n_ctx = 4096;      // KV cache capacity in tokens
     std::int64_t max_chunk = 256;   // prefill tokens per forward pass (bounds scratch memory)
     std::size_t max_bytes = 0;      // cap on what the session allocates (0: no cap); over it init() fails
+    dtype kv_type = dtype::f32;     // KV cache storage: f32 (exact) or f16 (half the memory; ~2.4e-4 rounding)
 };
 
 struct generate_options {
@@ -71,7 +72,7 @@ public:
 
     // Bytes a session with these options needs (KV cache + scratch + logits).
     static std::size_t memory_required(const model_config& cfg, const session_options& opt) {
-        return kv_cache::bytes_needed(cfg.text, opt.n_ctx) + llama_scratch::bytes_needed(cfg.text, opt.max_chunk) +
+        return kv_cache::bytes_needed(cfg.text, opt.n_ctx, opt.kv_type) + llama_scratch::bytes_needed(cfg.text, opt.max_chunk) +
                std::size_t(cfg.text.vocab_size) * sizeof(float) +
                std::size_t(opt.max_chunk * cfg.text.hidden_size) * sizeof(float);
     }
@@ -85,7 +86,7 @@ public:
         if (opt_.max_bytes != 0 && need > opt_.max_bytes)
             return status::fmt(errc::no_memory, "the session needs %zu bytes (KV cache for %lld tokens + scratch), over the "
                                "cap of %zu", need, (long long)opt_.n_ctx, opt_.max_bytes);
-        SMOLVLM_TRY(cache_.init(t, opt_.n_ctx));
+        SMOLVLM_TRY(cache_.init(t, opt_.n_ctx, opt_.kv_type));
         SMOLVLM_TRY(scratch_.init(t, opt_.max_chunk));
         logits_.assign(std::size_t(t.vocab_size), 0.0f);
         embeds_.assign(std::size_t(opt_.max_chunk * t.hidden_size), 0.0f);
