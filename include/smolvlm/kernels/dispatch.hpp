@@ -41,6 +41,8 @@ struct kernel_table {
     attend_fn attend = &scalar::attend;  // one attention query over a KV range
     attend_f16_fn attend_f16 = &scalar::attend_f16;  // the same over an f16 KV cache
     to_f16_fn to_f16 = &scalar::to_f16;  // f32 -> f16 bits (what an f16 KV cache stores)
+    pv_fn pv = &scalar::pv;              // P V for a block of queries (blocked attention)
+    pv_f16_fn pv_f16 = &scalar::pv_f16;
     swiglu_fn swiglu = &scalar::swiglu;  // gate = silu(gate) * up
     gelu_fn gelu_tanh = &scalar::gelu_tanh;
     softmax_fn softmax = &scalar::softmax; // softmax numerators of a score row + their sum
@@ -88,6 +90,8 @@ inline kernel_table table_for(isa i) {
             k.attend = wide ? &avx512::attend : &avx2::attend;
             k.attend_f16 = wide ? &avx512::attend_f16 : &avx2::attend_f16;
             k.to_f16 = &avx2::to_f16;  // conversion is memory bound: 8 lanes suffice
+            k.pv = wide ? &avx512::pv : &avx2::pv;
+            k.pv_f16 = wide ? &avx512::pv_f16 : &avx2::pv_f16;
             k.swiglu = wide ? &avx512::swiglu : &avx2::swiglu;
             k.gelu_tanh = wide ? &avx512::gelu_tanh : &avx2::gelu_tanh;
             k.softmax = wide ? &avx512::softmax : &avx2::softmax;

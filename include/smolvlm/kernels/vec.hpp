@@ -32,6 +32,13 @@ using attend_fn = void (*)(const float* q, const float* k, const float* v, std::
 using attend_f16_fn = void (*)(const float* q, const std::uint16_t* k, const std::uint16_t* v, std::int64_t stride,
                                std::int64_t n_keys, std::int64_t hd, float scale, float* out);
 using axpy_fn = void (*)(float a, const float* x, float* y, std::int64_t n);
+// Weighted sums of value rows for a block of queries (the P V half of blocked attention):
+//   o[r, :] = sum_j p[r * p_stride + j] * v[j * v_stride + :]   r < m, j < nk, hd columns
+// v: f32 (pv) or f16 bits (pv_f16), row stride v_stride elements; o: [m, hd] dense.
+using pv_fn = void (*)(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const float* v,
+                       std::int64_t v_stride, std::int64_t hd, float* o);
+using pv_f16_fn = void (*)(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk,
+                           const std::uint16_t* v, std::int64_t v_stride, std::int64_t hd, float* o);
 // y[i] = f16 bits of x[i], rounded to nearest even (f32_to_f16); NaN stays a NaN.
 using to_f16_fn = void (*)(const float* x, std::uint16_t* y, std::int64_t n);
 // Softmax numerators of one score row, in place, and their sum (the caller divides):
@@ -133,6 +140,29 @@ inline void attend_t(const float* q, const T* k, const T* v, std::int64_t stride
 inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
                    std::int64_t hd, float scale, float* out) {
     attend_t<float>(q, k, v, stride, n_keys, hd, scale, out);
+}
+
+// Reference for pv_fn / pv_f16_fn: keys in order, one query row at a time.
+template <class T>
+inline void pv_t(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const T* v,
+                 std::int64_t v_stride, std::int64_t hd, float* o) {
+    for (std::int64_t r = 0; r < m; ++r) {
+        float* orow = o + r * hd;
+        for (std::int64_t i = 0; i < hd; ++i) orow[i] = 0.0f;
+        for (std::int64_t j = 0; j < nk; ++j) {
+            const float w = p[r * p_stride + j];
+            const T* vr = v + j * v_stride;
+            for (std::int64_t i = 0; i < hd; ++i) orow[i] += w * to_f32(vr[i]);
+        }
+    }
+}
+inline void pv(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const float* v,
+               std::int64_t v_stride, std::int64_t hd, float* o) {
+    pv_t<float>(p, p_stride, m, nk, v, v_stride, hd, o);
+}
+inline void pv_f16(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const std::uint16_t* v,
+                   std::int64_t v_stride, std::int64_t hd, float* o) {
+    pv_t<std::uint16_t>(p, p_stride, m, nk, v, v_stride, hd, o);
 }
 
 // Reference for to_f16_fn (an f16 KV cache stores keys and values with it).

@@ -215,6 +215,72 @@ inline void attend_nv(const float* q, const T* k, const T* v, std::int64_t strid
     for (int i = 0; i < NV; ++i) _mm256_storeu_ps(out + 8 * i, _mm256_mul_ps(acc[i], inv));
 }
 
+// P V for a block of queries (twin of scalar::pv_t): hd = 8 * NV columns in registers,
+// R query rows at a time (as many as the registers hold), so each value row is loaded once
+// per R rows.
+template <int NV, class T>
+SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
+inline void pv_nv(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const T* v,
+                  std::int64_t v_stride, float* o) {
+    constexpr int R = 4 * NV + NV <= 16 ? 4 : (2 * NV + NV <= 16 ? 2 : 1);  // R x NV accumulators + NV values
+    constexpr std::int64_t hd = 8 * NV;
+    std::int64_t r0 = 0;
+    for (; r0 + R <= m; r0 += R) {
+        __m256 acc[R][NV];
+        SMOLVLM_UNROLL
+        for (int r = 0; r < R; ++r)
+            SMOLVLM_UNROLL
+            for (int i = 0; i < NV; ++i) acc[r][i] = _mm256_setzero_ps();
+        const float* p0 = p + r0 * p_stride;
+        for (std::int64_t j = 0; j < nk; ++j) {
+            __m256 vr[NV];
+            SMOLVLM_UNROLL
+            for (int i = 0; i < NV; ++i) vr[i] = load_kv(v + j * v_stride + 8 * i);
+            SMOLVLM_UNROLL
+            for (int r = 0; r < R; ++r) {
+                const __m256 w = _mm256_set1_ps(p0[r * p_stride + j]);
+                SMOLVLM_UNROLL
+                for (int i = 0; i < NV; ++i) acc[r][i] = _mm256_fmadd_ps(w, vr[i], acc[r][i]);
+            }
+        }
+        SMOLVLM_UNROLL
+        for (int r = 0; r < R; ++r)
+            SMOLVLM_UNROLL
+            for (int i = 0; i < NV; ++i) _mm256_storeu_ps(o + (r0 + r) * hd + 8 * i, acc[r][i]);
+    }
+    for (; r0 < m; ++r0) {  // leftover rows, one at a time
+        __m256 acc[NV];
+        SMOLVLM_UNROLL
+        for (int i = 0; i < NV; ++i) acc[i] = _mm256_setzero_ps();
+        for (std::int64_t j = 0; j < nk; ++j) {
+            const __m256 w = _mm256_set1_ps(p[r0 * p_stride + j]);
+            SMOLVLM_UNROLL
+            for (int i = 0; i < NV; ++i) acc[i] = _mm256_fmadd_ps(w, load_kv(v + j * v_stride + 8 * i), acc[i]);
+        }
+        SMOLVLM_UNROLL
+        for (int i = 0; i < NV; ++i) _mm256_storeu_ps(o + r0 * hd + 8 * i, acc[i]);
+    }
+}
+
+template <class T>
+inline void pv_any(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const T* v,
+                   std::int64_t v_stride, std::int64_t hd, float* o) {
+    switch (hd) {
+        case 16: pv_nv<2, T>(p, p_stride, m, nk, v, v_stride, o); break;
+        case 32: pv_nv<4, T>(p, p_stride, m, nk, v, v_stride, o); break;
+        case 64: pv_nv<8, T>(p, p_stride, m, nk, v, v_stride, o); break;
+        default: scalar::pv_t<T>(p, p_stride, m, nk, v, v_stride, hd, o); break;
+    }
+}
+inline void pv(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const float* v,
+               std::int64_t v_stride, std::int64_t hd, float* o) {
+    pv_any<float>(p, p_stride, m, nk, v, v_stride, hd, o);
+}
+inline void pv_f16(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const std::uint16_t* v,
+                   std::int64_t v_stride, std::int64_t hd, float* o) {
+    pv_any<std::uint16_t>(p, p_stride, m, nk, v, v_stride, hd, o);
+}
+
 template <class T>
 inline void attend_any(const float* q, const T* k, const T* v, std::int64_t stride, std::int64_t n_keys,
                        std::int64_t hd, float scale, float* out) {

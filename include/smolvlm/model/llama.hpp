@@ -37,12 +37,15 @@ namespace smolvlm {
 // Keys and values of every layer for up to `capacity` positions, stored as f32 (the
 // default: what the goldens check) or f16 (half the memory and the bytes each decoded
 // token reads; keys and values are rounded to 11 significant bits, ~2.4e-4 relative).
+// Per layer and head the positions form one contiguous [capacity, hd] plane (head-major),
+// which prefill attention reads in place as a GEMM operand.
 struct kv_cache {
     std::int64_t capacity = 0;
     std::int64_t n_past = 0;          // positions filled
-    std::int64_t row = 0;             // n_kv_heads * head_dim
+    std::int64_t row = 0;             // n_kv_heads * head_dim (one position of all heads)
+    std::int64_t n_heads = 0, head_dim = 0;
     dtype type = dtype::f32;          // f32 or f16
-    std::vector<tensor<float>> k, v;                // f32: per layer [capacity, n_kv_heads, hd]
+    std::vector<tensor<float>> k, v;                // f32: per layer [n_kv_heads, capacity, hd]
     std::vector<tensor<std::uint16_t>> k16, v16;    // f16: the same, as f16 bits
 
     static bool supported(dtype t) { return t == dtype::f32 || t == dtype::f16; }
@@ -59,6 +62,8 @@ struct kv_cache {
         capacity = cap;
         n_past = 0;
         row = t.num_key_value_heads * t.head_dim;
+        n_heads = t.num_key_value_heads;
+        head_dim = t.head_dim;
         type = kv_type;
         const std::size_t L = std::size_t(t.num_hidden_layers);
         k.clear();
@@ -83,17 +88,23 @@ struct kv_cache {
         }
         return status::ok();
     }
-    // Store n rows ([n, row] f32) of layer l at positions pos0 .. pos0+n-1 (to_f16: the
-    // conversion kernel for an f16 cache).
+    // Store n rows ([n, n_heads, hd] f32) of layer l at positions pos0 .. pos0+n-1 (to_f16:
+    // the conversion kernel for an f16 cache).
     void put(std::size_t l, std::int64_t pos0, std::int64_t n, const float* keys, const float* values,
              kernels::to_f16_fn to_f16 = &kernels::scalar::to_f16) {
-        const std::size_t count = std::size_t(n * row);
-        if (type == dtype::f16) {
-            to_f16(keys, k16[l].data() + pos0 * row, std::int64_t(count));
-            to_f16(values, v16[l].data() + pos0 * row, std::int64_t(count));
-        } else {
-            std::memcpy(k[l].data() + pos0 * row, keys, count * sizeof(float));
-            std::memcpy(v[l].data() + pos0 * row, values, count * sizeof(float));
+        for (std::int64_t h = 0; h < n_heads; ++h) {
+            const std::int64_t at = (h * capacity + pos0) * head_dim;  // plane h, position pos0
+            for (std::int64_t t = 0; t < n; ++t) {
+                const float* ks = keys + t * row + h * head_dim;
+                const float* vs = values + t * row + h * head_dim;
+                if (type == dtype::f16) {
+                    to_f16(ks, k16[l].data() + at + t * head_dim, head_dim);
+                    to_f16(vs, v16[l].data() + at + t * head_dim, head_dim);
+                } else {
+                    std::memcpy(k[l].data() + at + t * head_dim, ks, std::size_t(head_dim) * sizeof(float));
+                    std::memcpy(v[l].data() + at + t * head_dim, vs, std::size_t(head_dim) * sizeof(float));
+                }
+            }
         }
     }
     // Forget positions >= n (to rewind a conversation).
@@ -107,19 +118,32 @@ struct llama_trace {
     std::vector<float> final_hidden;                // [n, D] after the final norm
 };
 
-// Reusable buffers for chunks of up to max_tokens tokens.
+// Reusable buffers for chunks of up to max_tokens tokens, and (when max_kv > 0) the
+// blocked prefill attention's per-thread blocks for up to max_kv cached positions.
 struct llama_scratch {
     std::int64_t max_tokens = 0;
     tensor<float> h, a, q, k, v, o, gate, up;
+    tensor<float> attn;              // nn::attention_scratch memory (empty: per-query attention only)
+    nn::attention_scratch attn_view;
 
-    static std::size_t bytes_needed(const text_config& t, std::int64_t n) {
+    static std::size_t bytes_needed(const text_config& t, std::int64_t n, std::int64_t max_kv = 0, int threads = 1) {
         const std::size_t D = std::size_t(t.hidden_size), Q = std::size_t(t.num_attention_heads * t.head_dim),
                           KV = std::size_t(t.num_key_value_heads * t.head_dim), F = std::size_t(t.intermediate_size);
-        return std::size_t(n) * (2 * D + 2 * Q + 2 * KV + 2 * F) * sizeof(float);
+        const std::size_t attn = max_kv > 0 ? nn::attention_scratch::floats_needed(max_kv, t.head_dim, threads) : 0;
+        return (std::size_t(n) * (2 * D + 2 * Q + 2 * KV + 2 * F) + attn) * sizeof(float);
     }
 
-    status init(const text_config& t, std::int64_t n) {
+    status init(const text_config& t, std::int64_t n, std::int64_t max_kv = 0, int threads = 1) {
+        if (threads < 1) threads = 1;
         max_tokens = n;
+        attn_view = nn::attention_scratch{};
+        if (max_kv > 0) {
+            SMOLVLM_TRY(attn.resize({std::int64_t(nn::attention_scratch::floats_needed(max_kv, t.head_dim, threads))}));
+            attn_view.base = attn.data();
+            attn_view.max_kv = max_kv;
+            attn_view.head_dim = t.head_dim;
+            attn_view.slots = threads;
+        }
         const std::int64_t D = t.hidden_size, Q = t.num_attention_heads * t.head_dim,
                            KV = t.num_key_value_heads * t.head_dim, F = t.intermediate_size;
         SMOLVLM_TRY(h.resize({n, D}));
@@ -148,6 +172,9 @@ inline status embed_tokens(const text_weights& w, const std::int32_t* ids, std::
     return status::ok();
 }
 
+// Chunks of at least this many tokens use nn::attention_blocked (when the scratch has room).
+inline constexpr std::int64_t k_blocked_attention_min = 16;
+
 class llama_decoder {
 public:
     llama_decoder(const text_config& cfg, const text_weights& w) : cfg_(cfg), w_(w), rope_(cfg.head_dim, cfg.rope_theta) {}
@@ -165,7 +192,7 @@ public:
                                (long long)cache.n_past, (long long)n, (long long)cache.capacity);
         const std::int64_t D = cfg_.hidden_size, hd = cfg_.head_dim;
         const std::int64_t Hq = cfg_.num_attention_heads, Hkv = cfg_.num_key_value_heads;
-        const std::int64_t Q = Hq * hd, KV = Hkv * hd, F = cfg_.intermediate_size;
+        const std::int64_t Q = Hq * hd, F = cfg_.intermediate_size;
         const float eps = float(cfg_.rms_norm_eps);
         const std::int64_t pos0 = cache.n_past;
         const kernels::to_f16_fn to_f16 = kernels::table_of(ctx.matmul).to_f16;
@@ -193,14 +220,27 @@ public:
             as.n_kv_heads = Hkv;
             as.head_dim = hd;
             as.q_stride = Q;
-            as.kv_stride = KV;
+            as.kv_stride = hd;                                          // head-major planes
+            as.kv_head_stride = cache.capacity * hd;
             as.out_stride = Q;
             as.causal = true;
             as.q_pos0 = pos0;
-            if (cache.type == dtype::f16)                               // o: [n, Hq*hd]
-                nn::attention_f16(ctx, as, s.q.data(), cache.k16[l].data(), cache.v16[l].data(), s.o.data());
-            else
-                nn::attention(ctx, as, s.q.data(), cache.k[l].data(), cache.v[l].data(), s.o.data());
+            // o: [n, Hq*hd]. Prompt chunks: blocks of queries through the GEMM kernels;
+            // single tokens (decoding): one query at a time, streaming the keys.
+            const bool blocked = n >= k_blocked_attention_min && s.attn_view.base && as.n_kv <= s.attn_view.max_kv;
+            if (cache.type == dtype::f16) {
+                if (blocked)
+                    nn::attention_blocked_f16(ctx, as, s.q.data(), cache.k16[l].data(), cache.v16[l].data(), s.o.data(),
+                                              s.attn_view);
+                else
+                    nn::attention_f16(ctx, as, s.q.data(), cache.k16[l].data(), cache.v16[l].data(), s.o.data());
+            } else {
+                if (blocked)
+                    nn::attention_blocked(ctx, as, s.q.data(), cache.k[l].data(), cache.v[l].data(), s.o.data(),
+                                          s.attn_view);
+                else
+                    nn::attention(ctx, as, s.q.data(), cache.k[l].data(), cache.v[l].data(), s.o.data());
+            }
             nn::linear(ctx, L.o, s.o.data(), n, a, bias(L.o_bias));     // a = o_proj(o)
             nn::add_inplace(h, a, n * D);                               // h = h + attn
             // --- MLP ---                                               LlamaMLP.forward

@@ -70,9 +70,11 @@ public:
         ctx_.matmul = m.kernels().matmul;
     }
 
-    // Bytes a session with these options needs (KV cache + scratch + logits).
-    static std::size_t memory_required(const model_config& cfg, const session_options& opt) {
-        return kv_cache::bytes_needed(cfg.text, opt.n_ctx, opt.kv_type) + llama_scratch::bytes_needed(cfg.text, opt.max_chunk) +
+    // Bytes a session with these options needs (KV cache + scratch + logits), on a pool of
+    // `threads` threads (prefill attention keeps one block of scores per thread).
+    static std::size_t memory_required(const model_config& cfg, const session_options& opt, int threads = 1) {
+        return kv_cache::bytes_needed(cfg.text, opt.n_ctx, opt.kv_type) +
+               llama_scratch::bytes_needed(cfg.text, opt.max_chunk, opt.n_ctx, threads) +
                std::size_t(cfg.text.vocab_size) * sizeof(float) +
                std::size_t(opt.max_chunk * cfg.text.hidden_size) * sizeof(float);
     }
@@ -82,12 +84,13 @@ public:
         if (ready_) return status::ok();
         const text_config& t = m_.config().text;
         if (opt_.n_ctx <= 0 || opt_.max_chunk <= 0) return status(errc::invalid_argument, "n_ctx and max_chunk must be positive");
-        const std::size_t need = memory_required(m_.config(), opt_);
+        const int threads = ctx_.pool ? ctx_.pool->size() : 1;
+        const std::size_t need = memory_required(m_.config(), opt_, threads);
         if (opt_.max_bytes != 0 && need > opt_.max_bytes)
             return status::fmt(errc::no_memory, "the session needs %zu bytes (KV cache for %lld tokens + scratch), over the "
                                "cap of %zu", need, (long long)opt_.n_ctx, opt_.max_bytes);
         SMOLVLM_TRY(cache_.init(t, opt_.n_ctx, opt_.kv_type));
-        SMOLVLM_TRY(scratch_.init(t, opt_.max_chunk));
+        SMOLVLM_TRY(scratch_.init(t, opt_.max_chunk, opt_.n_ctx, threads));
         logits_.assign(std::size_t(t.vocab_size), 0.0f);
         embeds_.assign(std::size_t(opt_.max_chunk * t.hidden_size), 0.0f);
         ready_ = true;
