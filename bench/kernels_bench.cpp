@@ -10,6 +10,7 @@
 
 #include <smolvlm/kernels/dispatch.hpp>
 #include <smolvlm/kernels/pack.hpp>
+#include <smolvlm/nn/attention.hpp>
 
 #include <cstring>
 #include <memory>
@@ -159,8 +160,48 @@ void BM_attend(benchmark::State& st) {
     st.SetLabel(isa_name(k.chosen));
 }
 
+// Attention over a 512-token prompt chunk (causal, SmolVLM-256M heads: 9 query / 3 kv heads
+// of 64, head-major planes as in kv_cache), one thread: arg 0 = the per-query kernel
+// (nn::attention), 1 = blocks of 64 queries on the GEMM + pv kernels (nn::attention_blocked).
+// GFLOP/s counts the causal work: 4 * hd * heads * n (n + 1) / 2.
+void BM_prefill_attention(benchmark::State& st) {
+    const kernel_table k = select_kernels(detect_cpu());
+    const std::int64_t n = 512, hd = 64, heads = 9, kv_heads = 3;
+    nn::attention_shape a;
+    a.n_q = a.n_kv = n;
+    a.n_heads = heads;
+    a.n_kv_heads = kv_heads;
+    a.head_dim = hd;
+    a.q_stride = a.out_stride = heads * hd;
+    a.kv_stride = hd;
+    a.kv_head_stride = n * hd;
+    a.causal = true;
+    const auto q = random_weights(n * heads * hd);
+    auto kv = random_weights(n * kv_heads * hd);
+    for (auto& x : kv) x *= 50.0f;  // scores of a few units, as in a real model
+    std::vector<float> out(static_cast<std::size_t>(n * heads * hd));
+    std::vector<float> buf(nn::attention_scratch::floats_needed(n, hd, 1));
+    nn::attention_scratch sc;
+    sc.base = buf.data();
+    sc.max_kv = n;
+    sc.head_dim = hd;
+    sc.slots = 1;
+    const nn::context ctx{nullptr, k.matmul};
+    for (auto _ : st) {
+        if (st.range(0) == 0)
+            nn::attention(ctx, a, q.data(), kv.data(), kv.data(), out.data());
+        else
+            nn::attention_blocked(ctx, a, q.data(), kv.data(), kv.data(), out.data(), sc);
+        benchmark::DoNotOptimize(out.data());
+    }
+    const double flops = 4.0 * double(hd * heads) * double(n) * double(n + 1) / 2.0;
+    st.counters["GFLOP/s"] = benchmark::Counter(flops * double(st.iterations()) / 1e9, benchmark::Counter::kIsRate);
+    st.SetLabel(st.range(0) == 0 ? "per-query" : "blocked");
+}
+
 }  // namespace
 
+BENCHMARK(BM_prefill_attention)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(0.3);
 BENCHMARK(BM_attend)->ArgsProduct({{0, 1, 2}, {512}})->Unit(benchmark::kMicrosecond)->MinTime(0.2);
 BENCHMARK(BM_gemv)->Apply(gemv_args)->Unit(benchmark::kMicrosecond)->MinTime(0.3)->UseRealTime();
 BENCHMARK(BM_gemm)->Apply(gemm_args)->Unit(benchmark::kMillisecond)->MinTime(0.3)->UseRealTime();
