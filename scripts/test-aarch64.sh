@@ -36,7 +36,7 @@ if [ ! -f "$out/main.o" ] || [ "$here/tests/main.cpp" -nt "$out/main.o" ]; then
     # shellcheck disable=SC2086
     $cxx $flags -c "$here/tests/main.cpp" -o "$out/main.o"
 fi
-srcs=$(ls "$here"/tests/kernels/*_test.cpp "$here"/tests/core/*_test.cpp)
+srcs=$(ls "$here"/tests/kernels/*_test.cpp "$here"/tests/core/*_test.cpp "$here"/tests/nn/*_test.cpp)
 echo "test-aarch64: building $(echo "$srcs" | wc -l) test files with $cxx"
 # shellcheck disable=SC2086
 $cxx $flags "$out/main.o" $srcs -o "$out/smolvlm-tests-aarch64" -lpthread

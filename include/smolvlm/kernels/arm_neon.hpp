@@ -3,6 +3,7 @@
 //   neon::matmul          dense f32/bf16/f16 with FMA; q8/q4 with smull + pairwise adds
 //   neon_dotprod::matmul  q8/q4 with sdot (4 int8 products per 32-bit lane), ARMv8.2 dotprod
 //   neon::dot, neon::axpy twins of scalar::dot / scalar::axpy
+//   neon::softmax, pv, pv_f16, to_f16   twins of the scalar ones (vec.hpp)
 //
 // Panel layout as on x86 (quant.hpp): 16 bytes = 4 rows x 4 columns, so a 16-row panel
 // is 4 vectors per 4 columns. sdot is signed x signed: q4 codes 0..15 are used as they
@@ -49,6 +50,114 @@ inline void axpy(float a, const float* x, float* y, std::int64_t n) {
     std::int64_t i = 0;
     for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
     for (; i < n; ++i) y[i] += a * x[i];
+}
+
+// ---- softmax, P V, f32 -> f16 (twins of scalar::softmax / pv_t / to_f16) ---------------
+
+// e^x for 4 lanes, the steps of scalar::exp_f32 (2^k e^r, degree-6 polynomial); 2^k
+// through the exponent bits with x clamped to [-87.3, 88.3], lanes below -87.3 set to 0.
+inline float32x4_t exp4(float32x4_t x) {
+    const uint32x4_t keep = vcgeq_f32(x, vdupq_n_f32(-87.3f));
+    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-87.3f)), vdupq_n_f32(88.3f));
+    const float32x4_t k = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504f)));
+    float32x4_t r = vfmsq_f32(x, k, vdupq_n_f32(0.693145752f));
+    r = vfmsq_f32(r, k, vdupq_n_f32(1.42860677e-6f));
+    float32x4_t p = vdupq_n_f32(1.0f / 720.0f);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 120.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 24.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 6.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(k), vdupq_n_s32(127)), 23);
+    const float32x4_t y = vmulq_f32(p, vreinterpretq_f32_s32(e));
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(y), keep));
+}
+
+inline float softmax(float* row, std::int64_t n, float scale) {
+    float32x4_t m4 = vdupq_n_f32(row[0]);
+    std::int64_t j = 0;
+    for (; j + 4 <= n; j += 4) m4 = vmaxq_f32(m4, vld1q_f32(row + j));
+    float mx = vmaxvq_f32(m4);
+    for (std::int64_t t = j; t < n; ++t) mx = row[t] > mx ? row[t] : mx;
+    const float32x4_t vm = vdupq_n_f32(mx), vs = vdupq_n_f32(scale);
+    float32x4_t s4 = vdupq_n_f32(0.0f);
+    for (j = 0; j + 4 <= n; j += 4) {
+        const float32x4_t e = exp4(vmulq_f32(vsubq_f32(vld1q_f32(row + j), vm), vs));
+        vst1q_f32(row + j, e);
+        s4 = vaddq_f32(s4, e);
+    }
+    float sum = vaddvq_f32(s4);
+    for (; j < n; ++j) sum += row[j] = scalar::exp_nonpositive((row[j] - mx) * scale);
+    return sum;
+}
+
+inline float32x4_t load_kv(const float* p) { return vld1q_f32(p); }
+inline float32x4_t load_kv(const std::uint16_t* p) {
+    float16x4_t h;
+    std::memcpy(&h, p, sizeof h);
+    return vcvt_f32_f16(h);
+}
+
+// hd = 4 * NV columns in registers, R query rows at a time (see avx512::pv_nv).
+template <int NV, class T>
+inline void pv_nv(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const T* v,
+                  std::int64_t v_stride, float* o) {
+    constexpr int R = 4 * NV + NV <= 32 ? 4 : (2 * NV + NV <= 32 ? 2 : 1);  // R x NV accumulators + NV values
+    constexpr std::int64_t hd = 4 * NV;
+    std::int64_t r0 = 0;
+    for (; r0 + R <= m; r0 += R) {
+        float32x4_t acc[R][NV];
+        for (int r = 0; r < R; ++r)
+            for (int i = 0; i < NV; ++i) acc[r][i] = vdupq_n_f32(0.0f);
+        for (std::int64_t j = 0; j < nk; ++j) {
+            float32x4_t vr[NV];
+            for (int i = 0; i < NV; ++i) vr[i] = load_kv(v + j * v_stride + 4 * i);
+            for (int r = 0; r < R; ++r) {
+                const float w = p[(r0 + r) * p_stride + j];
+                for (int i = 0; i < NV; ++i) acc[r][i] = vfmaq_n_f32(acc[r][i], vr[i], w);
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int i = 0; i < NV; ++i) vst1q_f32(o + (r0 + r) * hd + 4 * i, acc[r][i]);
+    }
+    for (; r0 < m; ++r0) {
+        float32x4_t acc[NV];
+        for (int i = 0; i < NV; ++i) acc[i] = vdupq_n_f32(0.0f);
+        for (std::int64_t j = 0; j < nk; ++j) {
+            const float w = p[r0 * p_stride + j];
+            for (int i = 0; i < NV; ++i) acc[i] = vfmaq_n_f32(acc[i], load_kv(v + j * v_stride + 4 * i), w);
+        }
+        for (int i = 0; i < NV; ++i) vst1q_f32(o + r0 * hd + 4 * i, acc[i]);
+    }
+}
+
+template <class T>
+inline void pv_any(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const T* v,
+                   std::int64_t v_stride, std::int64_t hd, float* o) {
+    switch (hd) {
+        case 32: pv_nv<8, T>(p, p_stride, m, nk, v, v_stride, o); break;
+        case 64: pv_nv<16, T>(p, p_stride, m, nk, v, v_stride, o); break;
+        default: scalar::pv_t<T>(p, p_stride, m, nk, v, v_stride, hd, o); break;
+    }
+}
+inline void pv(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const float* v,
+               std::int64_t v_stride, std::int64_t hd, float* o) {
+    pv_any<float>(p, p_stride, m, nk, v, v_stride, hd, o);
+}
+inline void pv_f16(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const std::uint16_t* v,
+                   std::int64_t v_stride, std::int64_t hd, float* o) {
+    pv_any<std::uint16_t>(p, p_stride, m, nk, v, v_stride, hd, o);
+}
+
+// f32 -> f16 bits with fcvtn (round to nearest even, as f32_to_f16; NaN stays a NaN).
+inline void to_f16(const float* x, std::uint16_t* y, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float16x4_t h = vcvt_f16_f32(vld1q_f32(x + i));
+        std::memcpy(y + i, &h, sizeof h);
+    }
+    if (i < n) scalar::to_f16(x + i, y + i, n - i);
 }
 
 // ---- dense: one row x one token, 8 columns per step -----------------------------------

@@ -100,14 +100,14 @@ inline kernel_table table_for(isa i) {
 #endif
 #if SMOLVLM_SIMD_ARM
         case isa::neon:
-            k.matmul = &neon::matmul;
-            k.dot = &neon::dot;
-            k.axpy = &neon::axpy;
-            break;
         case isa::neon_dotprod:
-            k.matmul = &neon_dotprod::matmul;
+            k.matmul = i == isa::neon ? &neon::matmul : &neon_dotprod::matmul;
             k.dot = &neon::dot;
             k.axpy = &neon::axpy;
+            k.softmax = &neon::softmax;
+            k.pv = &neon::pv;
+            k.pv_f16 = &neon::pv_f16;
+            k.to_f16 = &neon::to_f16;
             break;
 #endif
         default: k.chosen = isa::scalar; break;
