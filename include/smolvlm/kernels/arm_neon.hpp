@@ -3,7 +3,7 @@
 //   neon::matmul          dense f32/bf16/f16 with FMA; q8/q4 with smull + pairwise adds
 //   neon_dotprod::matmul  q8/q4 with sdot (4 int8 products per 32-bit lane), ARMv8.2 dotprod
 //   neon::dot, neon::axpy twins of scalar::dot / scalar::axpy
-//   neon::softmax, pv, pv_f16, to_f16   twins of the scalar ones (vec.hpp)
+//   neon::softmax, attend, attend_f16, pv, pv_f16, to_f16   twins of the scalar ones (vec.hpp)
 //
 // Panel layout as on x86 (quant.hpp): 16 bytes = 4 rows x 4 columns, so a 16-row panel
 // is 4 vectors per 4 columns. sdot is signed x signed: q4 codes 0..15 are used as they
@@ -148,6 +148,64 @@ inline void pv(const float* p, std::int64_t p_stride, std::int64_t m, std::int64
 inline void pv_f16(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const std::uint16_t* v,
                    std::int64_t v_stride, std::int64_t hd, float* o) {
     pv_any<std::uint16_t>(p, p_stride, m, nk, v, v_stride, hd, o);
+}
+
+// ---- attention of one query (twin of scalar::attend_t) ----------------------------------
+// hd = 4 * NV. Keys in blocks of 4: 4 dot products (NV FMAs + one horizontal add each),
+// the block's max and exp as one vector, then P V with the 4 weights.
+template <int NV, class T>
+inline void attend_nv(const float* q, const T* k, const T* v, std::int64_t stride, std::int64_t n_keys, float scale,
+                      float* out) {
+    float32x4_t qv[NV], acc[NV];
+    for (int i = 0; i < NV; ++i) {
+        qv[i] = vld1q_f32(q + 4 * i);
+        acc[i] = vdupq_n_f32(0.0f);
+    }
+    float m = -INFINITY, l = 0.0f;
+    for (std::int64_t j0 = 0; j0 < n_keys; j0 += 4) {
+        const int nb = n_keys - j0 < 4 ? int(n_keys - j0) : 4;
+        float sc[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+        float smax = -INFINITY;
+        for (int j = 0; j < nb; ++j) {
+            const T* kr = k + (j0 + j) * stride;
+            float32x4_t d = vmulq_f32(qv[0], load_kv(kr));
+            for (int i = 1; i < NV; ++i) d = vfmaq_f32(d, qv[i], load_kv(kr + 4 * i));
+            sc[j] = vaddvq_f32(d) * scale;
+            smax = sc[j] > smax ? sc[j] : smax;
+        }
+        const float bm = smax > m ? smax : m;
+        const float corr = scalar::exp_f32(m - bm);  // 0 on the first block (m = -inf)
+        const float32x4_t p = exp4(vsubq_f32(vld1q_f32(sc), vdupq_n_f32(bm)));  // missing keys: e^-inf = 0
+        l = l * corr + vaddvq_f32(p);
+        for (int i = 0; i < NV; ++i) acc[i] = vmulq_n_f32(acc[i], corr);
+        float pw[4];
+        vst1q_f32(pw, p);
+        for (int j = 0; j < nb; ++j) {
+            const T* vr = v + (j0 + j) * stride;
+            for (int i = 0; i < NV; ++i) acc[i] = vfmaq_n_f32(acc[i], load_kv(vr + 4 * i), pw[j]);
+        }
+        m = bm;
+    }
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    for (int i = 0; i < NV; ++i) vst1q_f32(out + 4 * i, vmulq_n_f32(acc[i], inv));
+}
+
+template <class T>
+inline void attend_any(const float* q, const T* k, const T* v, std::int64_t stride, std::int64_t n_keys,
+                       std::int64_t hd, float scale, float* out) {
+    switch (hd) {
+        case 32: attend_nv<8, T>(q, k, v, stride, n_keys, scale, out); break;
+        case 64: attend_nv<16, T>(q, k, v, stride, n_keys, scale, out); break;
+        default: scalar::attend_t<T>(q, k, v, stride, n_keys, hd, scale, out); break;
+    }
+}
+inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
+                   std::int64_t hd, float scale, float* out) {
+    attend_any<float>(q, k, v, stride, n_keys, hd, scale, out);
+}
+inline void attend_f16(const float* q, const std::uint16_t* k, const std::uint16_t* v, std::int64_t stride,
+                       std::int64_t n_keys, std::int64_t hd, float scale, float* out) {
+    attend_any<std::uint16_t>(q, k, v, stride, n_keys, hd, scale, out);
 }
 
 // f32 -> f16 bits with fcvtn (round to nearest even, as f32_to_f16; NaN stays a NaN).

@@ -105,6 +105,8 @@ inline kernel_table table_for(isa i) {
             k.dot = &neon::dot;
             k.axpy = &neon::axpy;
             k.softmax = &neon::softmax;
+            k.attend = &neon::attend;
+            k.attend_f16 = &neon::attend_f16;
             k.pv = &neon::pv;
             k.pv_f16 = &neon::pv_f16;
             k.to_f16 = &neon::to_f16;
