@@ -47,6 +47,18 @@ echo "test-aarch64: running under $qemu"
 # And once with a CPU without dotprod, so the plain NEON path is the best one picked.
 "$qemu" -cpu cortex-a53 "$out/smolvlm-tests-aarch64" "[kernels]"
 
+# The same tests built by clang for AArch64 (its arm_neon.h differs from GCC's: e.g. the
+# dotprod intrinsics), linked against the GNU cross toolchain's libraries.
+clang_cxx=${CLANG_CXX:-clang++}
+if command -v "$clang_cxx" >/dev/null 2>&1; then
+    echo "test-aarch64: building the same tests with $clang_cxx --target=aarch64-linux-gnu"
+    # shellcheck disable=SC2086
+    $clang_cxx --target=aarch64-linux-gnu $flags "$here/tests/main.cpp" $srcs -o "$out/smolvlm-tests-aarch64-clang" -lpthread
+    "$qemu" "$out/smolvlm-tests-aarch64-clang"
+else
+    echo "test-aarch64: no $clang_cxx: the clang build is skipped"
+fi
+
 # One fixture end to end: smolvlm-cli built for AArch64, greedy ids compared with the golden ones.
 fixture="$here/../shared/fixtures/idefics3_bf16_rgba_tall"
 if [ -f "$fixture/golden.json" ]; then

@@ -111,8 +111,12 @@ TEST_CASE("attention over an f16 KV cache: every host ISA equals f32 attention o
                 nn::attention(ctx, a, q.data(), kr.data(), vr.data(), out32.data());
                 nn::attention(ctx, a, q.data(), k.data(), v.data(), exact.data());
                 INFO(kernels::isa_name(i) << " hd " << hd << " n_kv " << n_kv);
-                // The same arithmetic after the exact f16 -> f32 conversion: identical.
-                CHECK(out16 == out32);
+                // The same arithmetic after the exact f16 -> f32 conversion: equal up to how
+                // the compiler contracts / vectorises the scalar loops (clang fuses a*b+c where
+                // GCC does not): a few float ulps of |out| <~ 3, bound 1e-5.
+                float diff = 0.0f;
+                for (std::size_t j = 0; j < out16.size(); ++j) diff = std::max(diff, std::fabs(out16[j] - out32[j]));
+                CHECK(diff <= 1e-5f);
                 // And the f16 rounding itself (2^-12 relative on each stored value; scores
                 // of ~30 move by ~4e-3, weights by ~0.4%) stays small on |out| <~ 3: 0.05.
                 float worst = 0.0f;

@@ -358,6 +358,20 @@ inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float
 
 namespace neon_dotprod {
 
+// acc + 4-way int8 dot products per 32-bit lane (sdot). Clang's arm_neon.h (14 at least)
+// declares vdotq_s32 only when the whole file is built for dotprod (__ARM_FEATURE_DOTPROD),
+// not inside a function with the target attribute: there the instruction is written out
+// (the .arch directive lets the assembler accept it; such a build targets armv8.2 or
+// below, so it narrows nothing the compiler emits).
+SMOLVLM_DOTPROD_TARGET inline int32x4_t sdot(int32x4_t acc, int8x16_t a, int8x16_t b) {
+#if defined(__clang__) && !defined(__ARM_FEATURE_DOTPROD)
+    __asm__(".arch armv8.2-a+dotprod\n\tsdot %0.4s, %1.16b, %2.16b" : "+w"(acc) : "w"(a), "w"(b));
+    return acc;
+#else
+    return vdotq_s32(acc, a, b);
+#endif
+}
+
 // The same tile as neon::q_tile with sdot written in. It is a copy rather than an
 // instantiation of neon::q_tile<Dot>: a function compiled without the dotprod target
 // cannot inline one compiled with it, so the template version made one call per sdot.
@@ -392,12 +406,12 @@ SMOLVLM_DOTPROD_TARGET inline void q_tile(const weight_matrix& w, const detail::
                     const int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
                     const int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
                     for (int t = 0; t < T; ++t) {
-                        s[t][g] = vdotq_s32(s[t][g], lo, xv[t]);
-                        s[t][g] = vdotq_s32(s[t][g], hi, xh[t]);
+                        s[t][g] = sdot(s[t][g], lo, xv[t]);
+                        s[t][g] = sdot(s[t][g], hi, xh[t]);
                     }
                 } else {
                     const int8x16_t sw = vreinterpretq_s8_u8(veorq_u8(v, vdupq_n_u8(0x80)));
-                    for (int t = 0; t < T; ++t) s[t][g] = vdotq_s32(s[t][g], sw, xv[t]);
+                    for (int t = 0; t < T; ++t) s[t][g] = sdot(s[t][g], sw, xv[t]);
                 }
             }
         }
