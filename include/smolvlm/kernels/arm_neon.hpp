@@ -3,7 +3,7 @@
 //   neon::matmul          dense f32/bf16/f16 with FMA; q8/q4 with smull + pairwise adds
 //   neon_dotprod::matmul  q8/q4 with sdot (4 int8 products per 32-bit lane), ARMv8.2 dotprod
 //   neon::dot, neon::axpy twins of scalar::dot / scalar::axpy
-//   neon::softmax, attend, attend_f16, pv, pv_f16, to_f16   twins of the scalar ones (vec.hpp)
+//   neon::softmax, attend_any<T>, pv_any<T>, to_f16   twins of the scalar ones (vec.hpp; T = float / f16 bits)
 //
 // Panel layout as on x86 (quant.hpp): 16 bytes = 4 rows x 4 columns, so a 16-row panel
 // is 4 vectors per 4 columns. sdot is signed x signed: q4 codes 0..15 are used as they
@@ -141,14 +141,6 @@ inline void pv_any(const float* p, std::int64_t p_stride, std::int64_t m, std::i
         default: scalar::pv_t<T>(p, p_stride, m, nk, v, v_stride, hd, o); break;
     }
 }
-inline void pv(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const float* v,
-               std::int64_t v_stride, std::int64_t hd, float* o) {
-    pv_any<float>(p, p_stride, m, nk, v, v_stride, hd, o);
-}
-inline void pv_f16(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const std::uint16_t* v,
-                   std::int64_t v_stride, std::int64_t hd, float* o) {
-    pv_any<std::uint16_t>(p, p_stride, m, nk, v, v_stride, hd, o);
-}
 
 // ---- attention of one query (twin of scalar::attend_t) ----------------------------------
 // hd = 4 * NV. Keys in blocks of 4: 4 dot products (NV FMAs + one horizontal add each),
@@ -198,14 +190,6 @@ inline void attend_any(const float* q, const T* k, const T* v, std::int64_t stri
         case 64: attend_nv<16, T>(q, k, v, stride, n_keys, scale, out); break;
         default: scalar::attend_t<T>(q, k, v, stride, n_keys, hd, scale, out); break;
     }
-}
-inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
-                   std::int64_t hd, float scale, float* out) {
-    attend_any<float>(q, k, v, stride, n_keys, hd, scale, out);
-}
-inline void attend_f16(const float* q, const std::uint16_t* k, const std::uint16_t* v, std::int64_t stride,
-                       std::int64_t n_keys, std::int64_t hd, float scale, float* out) {
-    attend_any<std::uint16_t>(q, k, v, stride, n_keys, hd, scale, out);
 }
 
 // f32 -> f16 bits with fcvtn (round to nearest even, as f32_to_f16; NaN stays a NaN).

@@ -87,11 +87,12 @@ inline kernel_table table_for(isa i) {
                                             : &avx512_vnni::matmul;
             k.dot = &avx2::dot;
             k.axpy = &avx2::axpy;
-            k.attend = wide ? &avx512::attend : &avx2::attend;
-            k.attend_f16 = wide ? &avx512::attend_f16 : &avx2::attend_f16;
+            // (the ISA templates instantiated for f32 / f16 keys and values)
+            k.attend = wide ? &avx512::attend_any<float> : &avx2::attend_any<float>;
+            k.attend_f16 = wide ? &avx512::attend_any<std::uint16_t> : &avx2::attend_any<std::uint16_t>;
             k.to_f16 = &avx2::to_f16;  // conversion is memory bound: 8 lanes suffice
-            k.pv = wide ? &avx512::pv : &avx2::pv;
-            k.pv_f16 = wide ? &avx512::pv_f16 : &avx2::pv_f16;
+            k.pv = wide ? &avx512::pv_any<float> : &avx2::pv_any<float>;
+            k.pv_f16 = wide ? &avx512::pv_any<std::uint16_t> : &avx2::pv_any<std::uint16_t>;
             k.swiglu = wide ? &avx512::swiglu : &avx2::swiglu;
             k.gelu_tanh = wide ? &avx512::gelu_tanh : &avx2::gelu_tanh;
             k.softmax = wide ? &avx512::softmax : &avx2::softmax;
@@ -105,10 +106,10 @@ inline kernel_table table_for(isa i) {
             k.dot = &neon::dot;
             k.axpy = &neon::axpy;
             k.softmax = &neon::softmax;
-            k.attend = &neon::attend;
-            k.attend_f16 = &neon::attend_f16;
-            k.pv = &neon::pv;
-            k.pv_f16 = &neon::pv_f16;
+            k.attend = &neon::attend_any<float>;
+            k.attend_f16 = &neon::attend_any<std::uint16_t>;
+            k.pv = &neon::pv_any<float>;
+            k.pv_f16 = &neon::pv_any<std::uint16_t>;
             k.to_f16 = &neon::to_f16;
             break;
 #endif

@@ -272,14 +272,6 @@ inline void pv_any(const float* p, std::int64_t p_stride, std::int64_t m, std::i
         default: scalar::pv_t<T>(p, p_stride, m, nk, v, v_stride, hd, o); break;
     }
 }
-inline void pv(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const float* v,
-               std::int64_t v_stride, std::int64_t hd, float* o) {
-    pv_any<float>(p, p_stride, m, nk, v, v_stride, hd, o);
-}
-inline void pv_f16(const float* p, std::int64_t p_stride, std::int64_t m, std::int64_t nk, const std::uint16_t* v,
-                   std::int64_t v_stride, std::int64_t hd, float* o) {
-    pv_any<std::uint16_t>(p, p_stride, m, nk, v, v_stride, hd, o);
-}
 
 template <class T>
 inline void attend_any(const float* q, const T* k, const T* v, std::int64_t stride, std::int64_t n_keys,
@@ -290,14 +282,6 @@ inline void attend_any(const float* q, const T* k, const T* v, std::int64_t stri
         case 128: attend_nv<16, T>(q, k, v, stride, n_keys, scale, out); break;
         default: scalar::attend_t<T>(q, k, v, stride, n_keys, hd, scale, out); break;
     }
-}
-inline void attend(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t n_keys,
-                   std::int64_t hd, float scale, float* out) {
-    attend_any<float>(q, k, v, stride, n_keys, hd, scale, out);
-}
-inline void attend_f16(const float* q, const std::uint16_t* k, const std::uint16_t* v, std::int64_t stride,
-                       std::int64_t n_keys, std::int64_t hd, float scale, float* out) {
-    attend_any<std::uint16_t>(q, k, v, stride, n_keys, hd, scale, out);
 }
 
 SMOLVLM_TARGET(SMOLVLM_AVX2_TARGET)
