@@ -133,16 +133,14 @@ inline void best_row_quantizers(q4_row_fn& q4, q8_row_fn& q8) {
 // Quantize a row-major f32 [rows, cols] matrix (cols % 32 == 0) to q8 in caller memory, in
 // the panel layout the int8 GEMMs read: q gets panel_q8_bytes(rows, cols) bytes, d gets
 // panel_scale_count(rows, cols) f16 scales (both zeroed first: padded panel rows read 0).
-// For matrices made at run time (siglip's attention quantizes K and V per head with it).
+// For matrices made at run time (siglip's attention quantizes K and V per head with it);
+// q8: the row quantizer (pass detail::best_row_quantizers' pick, chosen once, not per call).
 inline weight_matrix pack_q8_into(const float* src, std::int64_t rows, std::int64_t cols, std::uint8_t* q,
-                                  std::uint16_t* d, thread_pool* pool = nullptr) {
+                                  std::uint16_t* d, q8_row_fn q8, thread_pool* pool = nullptr) {
     std::memset(q, 0, panel_q8_bytes(rows, cols));
     std::memset(d, 0, panel_scale_count(rows, cols) * sizeof(std::uint16_t));
-    q4_row_fn q4;
-    q8_row_fn q8;
-    detail::best_row_quantizers(q4, q8);
-    detail::pack_panels<block_q8>(reinterpret_cast<const unsigned char*>(src), dtype::f32, rows, cols, q, d, pool, q4,
-                                  q8);
+    detail::pack_panels<block_q8>(reinterpret_cast<const unsigned char*>(src), dtype::f32, rows, cols, q, d, pool,
+                                  &quantize_row_q4, q8);
     return weight_matrix{dtype::q8, q, d, rows, cols};
 }
 

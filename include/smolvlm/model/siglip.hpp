@@ -511,38 +511,42 @@ inline void attention_by_matmul(const nn::context& ctx, std::int64_t n_q, std::i
     const detail::vision_layout& L = s.layout();
     auto k_of = [&](std::int64_t h) { return s.kh + h * np * hdp; };
     auto vt_of = [&](std::int64_t h) { return s.vt + h * hd * np; };
+    // int8: head h's q8 codes and f16 scales (strides in bytes, see vision_layout)
+    auto kq_of = [&](std::int64_t h) { return s.kq + h * L.kq_stride; };
+    auto vq_of = [&](std::int64_t h) { return s.vq + h * L.vq_stride; };
+    auto kd_of = [&](std::int64_t h) {
+        return reinterpret_cast<std::uint16_t*>(reinterpret_cast<std::uint8_t*>(s.kd) + h * L.kd_stride);
+    };
+    auto vd_of = [&](std::int64_t h) {
+        return reinterpret_cast<std::uint16_t*>(reinterpret_cast<std::uint8_t*>(s.vd) + h * L.vd_stride);
+    };
     auto kw_of = [&](std::int64_t h) {
-        if (!int8) return kernels::weight_matrix{dtype::f32, k_of(h), nullptr, np, hdp};
-        return kernels::weight_matrix{dtype::q8, s.kq + h * L.kq_stride,
-                                      reinterpret_cast<std::uint16_t*>(reinterpret_cast<std::uint8_t*>(s.kd) + h * L.kd_stride),
-                                      np, hdp};
+        return int8 ? kernels::weight_matrix{dtype::q8, kq_of(h), kd_of(h), np, hdp}
+                    : kernels::weight_matrix{dtype::f32, k_of(h), nullptr, np, hdp};
     };
     auto vw_of = [&](std::int64_t h) {
-        if (!int8) return kernels::weight_matrix{dtype::f32, vt_of(h), nullptr, hd, np};
-        return kernels::weight_matrix{dtype::q8, s.vq + h * L.vq_stride,
-                                      reinterpret_cast<std::uint16_t*>(reinterpret_cast<std::uint8_t*>(s.vd) + h * L.vd_stride),
-                                      hd, np};
+        return int8 ? kernels::weight_matrix{dtype::q8, vq_of(h), vd_of(h), hd, np}
+                    : kernels::weight_matrix{dtype::f32, vt_of(h), nullptr, hd, np};
     };
 
-    // 1. Keys and values per head.
+    // 1. Keys and values per head (zero padding: columns hd..hdp and keys n_kv..np).
+    kernels::q4_row_fn q4_unused;
+    kernels::q8_row_fn q8_row;
+    kernels::detail::best_row_quantizers(q4_unused, q8_row);
     parallel_for(ctx.pool, heads, [&](std::int64_t h0, std::int64_t h1, int) {
         for (std::int64_t h = h0; h < h1; ++h) {
             float* kh = k_of(h);
             float* vt = vt_of(h);
-            if (int8) {
-                std::memset(kh, 0, std::size_t(np * hdp) * sizeof(float));
-                std::memset(vt, 0, std::size_t(hd * np) * sizeof(float));
-            }
             for (std::int64_t t = 0; t < n_kv; ++t) {
                 std::memcpy(kh + t * hdp, k + t * D + h * hd, std::size_t(hd) * sizeof(float));
+                std::memset(kh + t * hdp + hd, 0, std::size_t(hdp - hd) * sizeof(float));
                 for (std::int64_t i = 0; i < hd; ++i) vt[i * np + t] = v[t * D + h * hd + i];
             }
+            std::memset(kh + n_kv * hdp, 0, std::size_t((np - n_kv) * hdp) * sizeof(float));
+            for (std::int64_t i = 0; i < hd; ++i) std::memset(vt + i * np + n_kv, 0, std::size_t(np - n_kv) * sizeof(float));
             if (int8) {
-                const kernels::weight_matrix kw = kw_of(h), vw = vw_of(h);
-                kernels::pack_q8_into(kh, np, hdp, static_cast<std::uint8_t*>(const_cast<void*>(kw.data)),
-                                      static_cast<std::uint16_t*>(const_cast<void*>(kw.scales)), nullptr);
-                kernels::pack_q8_into(vt, hd, np, static_cast<std::uint8_t*>(const_cast<void*>(vw.data)),
-                                      static_cast<std::uint16_t*>(const_cast<void*>(vw.scales)), nullptr);
+                kernels::pack_q8_into(kh, np, hdp, kq_of(h), kd_of(h), q8_row);
+                kernels::pack_q8_into(vt, hd, np, vq_of(h), vd_of(h), q8_row);
             }
         }
     });
