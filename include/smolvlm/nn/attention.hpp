@@ -99,7 +99,22 @@ struct attention_scratch {
     static std::size_t floats_needed(std::int64_t max_kv, std::int64_t hd, int slots) {
         return floats_per_slot(max_kv, hd) * std::size_t(slots);
     }
-    float* slot(int i) const { return base + floats_per_slot(max_kv, head_dim) * std::size_t(i); }
+    // Slot i's buffers, in the order floats_per_slot counts them.
+    struct block {
+        float* q;    // [64, hd]
+        float* s;    // [64, max_kv]
+        float* o;    // [64, hd]
+        float* sum;  // [64]
+    };
+    block slot(int i) const {
+        const std::int64_t B = k_attention_block;
+        block b;
+        b.q = base + floats_per_slot(max_kv, head_dim) * std::size_t(i);
+        b.s = b.q + up16(B * head_dim);
+        b.o = b.s + up16(B * max_kv);
+        b.sum = b.o + up16(B * head_dim);
+        return b;
+    }
 };
 
 template <class T>
@@ -113,10 +128,11 @@ inline void attention_blocked_t(const context& ctx, const attention_shape& a, co
     const context one{nullptr, ctx.matmul};  // the kernels inside run on the calling thread
     thread_pool* pool = ctx.pool && ctx.pool->size() <= sc.slots ? ctx.pool : nullptr;
     parallel_for(pool, a.n_heads * blocks, [&](std::int64_t w0, std::int64_t w1, int slot) {
-        float* qb = sc.slot(slot);                                  // [B, hd]
-        float* sb = qb + attention_scratch::up16(B * sc.head_dim);  // [B, nk]
-        float* ob = sb + attention_scratch::up16(B * sc.max_kv);    // [B, hd]
-        float* sum = ob + attention_scratch::up16(B * sc.head_dim); // [B]
+        const attention_scratch::block buf = sc.slot(slot);
+        float* qb = buf.q;     // [B, hd]
+        float* sb = buf.s;     // [B, nk]
+        float* ob = buf.o;     // [B, hd]
+        float* sum = buf.sum;  // [B]
         for (std::int64_t w = w0; w < w1; ++w) {
             const std::int64_t h = w / blocks, t0 = (w % blocks) * B;
             const std::int64_t m = std::min(B, a.n_q - t0);
