@@ -33,6 +33,7 @@
 #include "../kernels/dispatch.hpp"
 #include "../kernels/pack.hpp"
 #include "../nn/activation.hpp"
+#include "../nn/attention.hpp"
 #include "../nn/context.hpp"
 #include "../nn/norm.hpp"
 #include "config.hpp"
@@ -104,9 +105,9 @@ namespace detail {
 // attention path works in (zero rows and columns change no dot product).
 inline std::int64_t round_up_group(std::int64_t x) { return (x + kernels::k_group - 1) / kernels::k_group * kernels::k_group; }
 
-// Attention runs in blocks of this many queries: one block's scores [64, np] (256 KiB at
-// 1024 keys) stay in the L2 cache between the two products and the softmax.
-inline constexpr std::int64_t k_attn_block = 64;
+// Attention runs in blocks of nn::k_attention_block (64) queries, as the decoder's prefill
+// does: one block's scores [64, np] (256 KiB at 1024 keys) stay in the L2 cache between the
+// two products and the softmax.
 
 inline std::uint64_t align_up(std::uint64_t bytes) { return (bytes + k_alignment - 1) / k_alignment * k_alignment; }
 
@@ -147,7 +148,7 @@ struct vision_layout {
         kd = take(H * kd_stride);
         vq = take(H * vq_stride);
         vd = take(H * vd_stride);
-        const std::uint64_t B = std::uint64_t(k_attn_block);
+        const std::uint64_t B = std::uint64_t(nn::k_attention_block);
         blk_q_stride = align_up(B * uhdp * sizeof(float));
         blk_s_stride = align_up(B * unp * sizeof(float));
         blk_o_stride = align_up(B * hd * sizeof(float));
@@ -552,7 +553,7 @@ inline void attention_by_matmul(const nn::context& ctx, std::int64_t n_q, std::i
     });
 
     // 2. Blocks of queries, one thread each (the kernels inside run single-threaded).
-    const std::int64_t blocks = (n_q + k_attn_block - 1) / k_attn_block;
+    const std::int64_t blocks = (n_q + nn::k_attention_block - 1) / nn::k_attention_block;
     const nn::context one{nullptr, ctx.matmul};
     // (a scratch with fewer slots than threads — encode_tile refuses one — runs on one thread)
     thread_pool* pool = ctx.pool && ctx.pool->size() <= s.slots() ? ctx.pool : nullptr;
@@ -561,10 +562,10 @@ inline void attention_by_matmul(const nn::context& ctx, std::int64_t n_q, std::i
         auto* bs = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(s.blk_s) + slot * L.blk_s_stride);
         auto* bo = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(s.blk_o) + slot * L.blk_o_stride);
         auto* sum = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(s.blk_sum) + slot * L.blk_sum_stride);
-        if (hdp != hd) std::memset(bq, 0, std::size_t(k_attn_block * hdp) * sizeof(float));  // padded columns
+        if (hdp != hd) std::memset(bq, 0, std::size_t(nn::k_attention_block * hdp) * sizeof(float));  // padded columns
         for (std::int64_t j = j0; j < j1; ++j) {
-            const std::int64_t h = j / blocks, t0 = (j % blocks) * k_attn_block;
-            const std::int64_t m = n_q - t0 < k_attn_block ? n_q - t0 : k_attn_block;
+            const std::int64_t h = j / blocks, t0 = (j % blocks) * nn::k_attention_block;
+            const std::int64_t m = n_q - t0 < nn::k_attention_block ? n_q - t0 : nn::k_attention_block;
             for (std::int64_t r = 0; r < m; ++r)
                 std::memcpy(bq + r * hdp, q + (t0 + r) * D + h * hd, std::size_t(hd) * sizeof(float));
             nn::linear(one, kw_of(h), bq, m, bs);  // bs: [m, np]
