@@ -1,25 +1,40 @@
-// smolvlm/io/jpeg.hpp — JPEG decoder (ITU-T T.81), baseline and progressive Huffman.
+// smolvlm/io/jpeg.hpp — JPEG decoder (ITU-T T.81) that reproduces Pillow's pixels.
 //
 //   result<image> decode_jpeg(const uint8_t* data, size_t size, const image_limits& = {});
+//   int           jpeg_orientation(const uint8_t* data, size_t size);  // 1..8, see io/exif.hpp
 //
-// Supported: 8-bit precision, SOF0/SOF1 (sequential) and SOF2 (progressive) Huffman
-// coding, 1 component (gray -> 1 channel) or 3 components (YCbCr -> RGB, or RGB when an
-// Adobe APP14 marker says transform 0), any integral sampling factors 1..4 (4:4:4, 4:2:2,
-// 4:2:0, 4:4:0, 4:1:1...), restart markers, EXIF orientation (APP1; read, not applied).
-// Rejected with a clear message: 12-bit, lossless, hierarchical, arithmetic coding,
-// CMYK / 4-component (Adobe), 2-component, DNL-defined heights.
+// The reference is Pillow: Image.open(f).convert("RGB"), i.e. libjpeg-turbo (3.x, bundled
+// with the PyPI wheels) with its defaults, behind Pillow's own header parser. Everything
+// Pillow opens decodes here with identical pixels:
+//   * SOF0/SOF1 sequential, SOF2 progressive, SOF9/SOF10 arithmetic (with DAC conditioning)
+//     and SOF3 lossless (Huffman, any predictor and point transform), 8-bit samples;
+//   * 1 component (gray -> 1 channel), 3 (YCbCr, or RGB when an Adobe APP14 transform 0 or
+//     the component ids 'R','G','B' say so -> 3 channels), 4 (CMYK, or YCCK for Adobe
+//     transform 2 -> RGB by Pillow's own CMYK rule, see cmyk_to_rgb below);
+//   * every sampling factor 1..4 per component that libjpeg accepts (integral ratios):
+//     "fancy" triangular upsampling for 2:1 horizontal and 2:1 vertical ratios (h2v1, h1v2,
+//     h2v2, as libjpeg-turbo picks them), plain replication for the other ratios, for planes
+//     of 2 samples or fewer, and for lossless files;
+//   * the ISLOW integer IDCT with the exact arithmetic of libjpeg-turbo's x86 SIMD version
+//     (16-bit dequantization and intermediate sums, saturation between the passes): equal to
+//     the C version for valid data, and what Pillow does on x86-64 for corrupt data;
+//   * progressive files missing scans: libjpeg's interblock smoothing (jdcoefct.c) estimates
+//     the unsent low-frequency coefficients, as in Pillow;
+//   * restart markers, and corrupt entropy data the way libjpeg-turbo recovers from it: a bad
+//     Huffman code decodes as symbol 0, a marker inside the data feeds zero bits, the rest of
+//     that restart interval stays gray (zero coefficients), lost restart markers are resynced
+//     (jpeg_resync_to_restart), an arithmetic-coding error skips the rest of the interval;
+//   * MJPEG frames without DHT (the standard tables of T.81 Annex K.3, sequential Huffman only).
+// Errors, as in Pillow: a file cut short (the data runs out inside a scan or before the EOI
+// of a multi-scan file; a single-scan file may lack its EOI), 12-bit (or other non-8-bit)
+// samples, 2-component files, hierarchical (SOF5-7, 13-15), lossless arithmetic (SOF11),
+// lossless YCbCr/YCCK colour, fractional sampling ratios, markers libjpeg rejects.
+// Known difference: Pillow feeds libjpeg 64 KiB at a time and libjpeg's arithmetic decoder
+// cannot suspend, so Pillow fails on arithmetic-coded files larger than that; we decode them.
 //
-// The output is meant to equal PIL's decode, i.e. libjpeg-turbo with its defaults, so the
-// pixel pipeline reproduces the Hugging Face processor bit for bit:
-//   * ISLOW integer IDCT (T.81 A.3.3 computed with the Loeffler-Ligtenberg-Moschytz
-//     factorisation, 13-bit constants, 2 extra bits between passes), including libjpeg's
-//     masked range-limit on the IDCT output;
-//   * "fancy" upsampling: triangular filters for h2v1, h1v2 and h2v2 chroma with
-//     libjpeg-turbo's exact rounding biases, edge rows/columns replicated; plain pixel
-//     replication for other integral ratios and for chroma planes <= 2 samples wide;
-//   * YCbCr -> RGB with libjpeg's 16-bit fixed-point tables (jdcolor.c formulas).
-// Corrupt entropy data (a premature marker, or the end of the file reached inside a
-// scan) is an error here, where libjpeg would warn and fill with gray.
+// Orientation: image::orientation is what ImageOps.exif_transpose() would apply (EXIF from
+// the APP1 "Exif" segments, concatenated as Pillow does; XMP tiff:Orientation when the EXIF
+// has no such tag; only segments before the first scan count). It is not applied here.
 #pragma once
 
 #include <cstddef>
@@ -28,544 +43,996 @@
 #include <vector>
 
 #include "../core/status.hpp"
+#include "exif.hpp"
 #include "image.hpp"
+#include "jpeg_idct.hpp"
 
 namespace smolvlm {
 
 inline bool is_jpeg(const std::uint8_t* data, std::size_t size) {
-    return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
+    return data && size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
 }
 
 namespace detail {
 
-// Zigzag index -> natural (row-major) index, with 16 extra entries so that a corrupt
-// run length that overshoots position 63 lands on 63 (as libjpeg does) instead of
-// outside the block.
+// Zigzag index -> natural (row-major) index, with 16 extra entries so that a corrupt run
+// length that overshoots position 63 lands on 63 (as in libjpeg) instead of outside the block.
 constexpr std::uint8_t k_jpeg_natural[64 + 16] = {
     0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,  12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13,
     6,  7,  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31,
     39, 46, 53, 60, 61, 54, 47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63};
 
-constexpr int k_jpeg_fast_bits = 9;
+// ---------------------------------------------------------------------------------------
+// Huffman tables (T.81 Annex C; decoding per F.2.2.3)
+// ---------------------------------------------------------------------------------------
 
-// A Huffman table (T.81 Annex C) ready for decoding.
-struct jpeg_huffman {
+// A table as defined by DHT (or Annex K.3): counts per code length and the symbols.
+struct jpeg_huff_spec {
     bool defined = false;
-    std::uint16_t fast[1 << k_jpeg_fast_bits];  // (length << 8) | symbol; 0 = longer code
-    std::int32_t maxcode[18];                   // largest code of each length, -1 if none
-    std::int32_t valoffset[18];                 // symbol index = code + valoffset[len]
-    std::uint8_t values[256];
+    std::uint8_t bits[17] = {};  // bits[l]: number of codes of length l (1..16)
+    std::uint8_t vals[256] = {};
 };
 
-inline status build_jpeg_huffman(jpeg_huffman& h, const std::uint8_t counts[16], const std::uint8_t* values,
-                                 int n_values, bool is_dc) {
-    std::memcpy(h.values, values, std::size_t(n_values));
-    if (is_dc) {
-        for (int i = 0; i < n_values; ++i)
-            if (values[i] > 15) return status::fmt(errc::bad_format, "jpeg: DC Huffman table has symbol %d > 15", values[i]);
+// The standard tables of Annex K.3 (K.3.3.1 DC, K.3.3.2 AC) that libjpeg installs for
+// sequential Huffman scans whose tables were never defined (motion-JPEG frames).
+inline void jpeg_std_table(jpeg_huff_spec& t, bool dc, bool chroma) {
+    t = jpeg_huff_spec{};
+    t.defined = true;
+    if (dc) {
+        static constexpr std::uint8_t lum[17] = {0, 0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+        static constexpr std::uint8_t chr[17] = {0, 0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0};
+        std::memcpy(t.bits, chroma ? chr : lum, 17);
+        for (int i = 0; i < 12; ++i) t.vals[i] = std::uint8_t(i);
+        return;
     }
+    // The AC tables list the short codes' symbols explicitly; the 16-bit codes then take every
+    // other run/size symbol (sizes 1..10) in increasing order.
+    static constexpr std::uint8_t lum_bits[17] = {0, 0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 125};
+    static constexpr std::uint8_t lum_head[37] = {
+        0x01, 0x02, 0x03, 0x00, 0x04, 0x11, 0x05, 0x12, 0x21, 0x31, 0x41, 0x06, 0x13, 0x51, 0x61, 0x07, 0x22, 0x71, 0x14,
+        0x32, 0x81, 0x91, 0xa1, 0x08, 0x23, 0x42, 0xb1, 0xc1, 0x15, 0x52, 0xd1, 0xf0, 0x24, 0x33, 0x62, 0x72, 0x82};
+    static constexpr std::uint8_t chr_bits[17] = {0, 0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 119};
+    static constexpr std::uint8_t chr_head[43] = {
+        0x00, 0x01, 0x02, 0x03, 0x11, 0x04, 0x05, 0x21, 0x31, 0x06, 0x12, 0x41, 0x51, 0x07, 0x61,
+        0x71, 0x13, 0x22, 0x32, 0x81, 0x08, 0x14, 0x42, 0x91, 0xa1, 0xb1, 0xc1, 0x09, 0x23, 0x33,
+        0x52, 0xf0, 0x15, 0x62, 0x72, 0xd1, 0x0a, 0x16, 0x24, 0x34, 0xe1, 0x25, 0xf1};
+    const std::uint8_t* head = chroma ? chr_head : lum_head;
+    const int n_head = chroma ? 43 : 37;
+    std::memcpy(t.bits, chroma ? chr_bits : lum_bits, 17);
+    bool used[256] = {};
+    int n = 0;
+    for (int i = 0; i < n_head; ++i) used[head[i]] = true, t.vals[n++] = head[i];
+    for (int run = 0; run < 16; ++run)
+        for (int size = 1; size <= 10; ++size) {
+            int sym = run << 4 | size;
+            if (!used[sym]) t.vals[n++] = std::uint8_t(sym);
+        }
+}
+
+constexpr int k_jpeg_lookahead = 9;
+
+// A table ready for decoding: a direct lookup on the next 9 bits, then F.16's canonical walk.
+struct jpeg_huff_table {
+    std::uint16_t fast[1 << k_jpeg_lookahead];  // (length << 8) | symbol; 0 = longer code
+    std::int32_t maxcode[18];                   // largest code of each length, -1 if none
+    std::int32_t valoffset[18];                 // symbol index = code + valoffset[length]
+    std::uint8_t vals[256];
+};
+
+// libjpeg's jpeg_make_d_derived_tbl, with its checks (done when a scan uses the table).
+inline status jpeg_build_table(jpeg_huff_table& h, const jpeg_huff_spec& s, bool is_dc, bool lossless) {
+    int n = 0;
+    for (int l = 1; l <= 16; ++l) n += s.bits[l];
+    if (n > 256) return status(errc::bad_format, "jpeg: Huffman table has more than 256 symbols");
+    std::memcpy(h.vals, s.vals, sizeof(h.vals));
     std::memset(h.fast, 0, sizeof(h.fast));
     std::int32_t code = 0;
     int k = 0;
-    for (int len = 1; len <= 16; ++len) {
-        h.valoffset[len] = k - code;
-        for (int i = 0; i < counts[len - 1]; ++i, ++k, ++code) {
-            // T.81 C.2: every code of length len must fit in len bits (checked before use).
-            if (code >= (1 << len)) return status(errc::bad_format, "jpeg: over-subscribed Huffman table");
-            if (len <= k_jpeg_fast_bits) {
-                int shift = k_jpeg_fast_bits - len;
-                for (int f = 0; f < (1 << shift); ++f)
-                    h.fast[(code << shift) | f] = std::uint16_t((len << 8) | values[k]);
+    for (int l = 1; l <= 16; ++l) {
+        h.valoffset[l] = k - code;
+        for (int i = 0; i < s.bits[l]; ++i, ++k, ++code) {
+            if (l <= k_jpeg_lookahead) {
+                int shift = k_jpeg_lookahead - l;
+                for (int f = 0; f < (1 << shift); ++f) h.fast[(code << shift) | f] = std::uint16_t(l << 8 | s.vals[k]);
             }
         }
-        h.maxcode[len] = counts[len - 1] ? code - 1 : -1;
+        // The codes of length l must fit in l bits, and the all-ones code is reserved (C.2).
+        if (s.bits[l] && code >= (1 << l)) return status(errc::bad_format, "jpeg: over-subscribed Huffman table");
+        h.maxcode[l] = s.bits[l] ? code - 1 : -1;
         code <<= 1;
     }
-    h.maxcode[17] = 0x7FFFFFFF;  // sentinel, never reached: lengths stop at 16
-    h.defined = true;
+    h.maxcode[17] = 0xFFFFF;  // sentinel: a corrupt code stops after 17 bits
+    h.valoffset[17] = 0;
+    if (is_dc)
+        for (int i = 0; i < n; ++i)
+            if (s.vals[i] > (lossless ? 16 : 15))
+                return status::fmt(errc::bad_format, "jpeg: DC Huffman table has symbol %d", s.vals[i]);
     return status::ok();
 }
 
-// Entropy-coded segment reader: MSB-first bits, 0xFF00 stuffing removed, stops at a
-// marker. Past a marker or the end of data it feeds zero bits and counts them; using
-// them means the segment was truncated or corrupt.
-struct jpeg_bits {
-    const std::uint8_t* p = nullptr;
-    const std::uint8_t* end = nullptr;
-    std::uint64_t buf = 0;  // valid bits are the top `count`
-    int count = 0;
-    int pad_bytes = 0;
-    bool at_marker = false;
+// ---------------------------------------------------------------------------------------
+// Entropy-coded data: libjpeg's byte rules
+// ---------------------------------------------------------------------------------------
 
-    void fill() {
-        while (count <= 56) {
-            std::uint32_t byte = 0;
-            if (!at_marker && p < end) {
-                byte = *p;
-                if (byte == 0xFF) {
-                    if (p + 1 < end && p[1] == 0x00) {
-                        p += 2;
-                    } else {
-                        at_marker = true;  // a marker (or the end): leave p on the 0xFF
-                        byte = 0;
-                        ++pad_bytes;
-                    }
-                } else {
-                    ++p;
-                }
-            } else {
-                ++pad_bytes;
+// Reading position in the file plus libjpeg's `unread_marker`: the code of a marker that
+// the entropy decoder ran into (0 = none). Reaching the end of the data sets `eof` (where
+// Pillow's libjpeg would suspend for more input and Pillow then reports a truncated file).
+struct jpeg_source {
+    const std::uint8_t* data = nullptr;
+    std::size_t size = 0;
+    std::size_t pos = 0;
+    int unread_marker = 0;
+    bool eof = false;
+
+    // libjpeg's next_marker(): skip any non-marker bytes (and FF00 pairs), swallow fill
+    // FFs, and leave the marker code in unread_marker. False at the end of the data.
+    bool next_marker() {
+        for (;;) {
+            while (pos < size && data[pos] != 0xFF) ++pos;
+            while (pos < size && data[pos] == 0xFF) ++pos;
+            if (pos >= size) {
+                eof = true;
+                return false;
             }
-            buf |= std::uint64_t(byte) << (56 - count);
-            count += 8;
+            int c = data[pos++];
+            if (c != 0) {
+                unread_marker = c;
+                return true;
+            }
         }
     }
-    bool overrun() const { return count < pad_bytes * 8; }
-    std::uint32_t get(int n) {  // n in 0..16
+
+    // One byte for the arithmetic decoder (jdarith.c get_byte + its marker handling).
+    int arith_byte() {
+        if (unread_marker) return 0;
+        if (pos >= size) {
+            eof = true;
+            return 0;
+        }
+        int c = data[pos++];
+        if (c != 0xFF) return c;
+        do {
+            if (pos >= size) {
+                eof = true;
+                return 0;
+            }
+            c = data[pos++];
+        } while (c == 0xFF);
+        if (c == 0) return 0xFF;
+        unread_marker = c;  // a marker ends the data: zeros from now on (legal in arithmetic coding)
+        return 0;
+    }
+
+    // libjpeg's read_restart_marker() with jpeg_resync_to_restart(): expects RST`n`.
+    bool read_restart_marker(int n) {
+        if (unread_marker == 0 && !next_marker()) return false;
+        if (unread_marker == 0xD0 + n) {
+            unread_marker = 0;
+            return true;
+        }
+        int marker = unread_marker;
+        for (;;) {
+            int action;
+            if (marker < 0xC0) action = 2;  // invalid marker: skip it
+            else if (marker < 0xD0 || marker > 0xD7) action = 3;  // another marker: leave it
+            else if (marker == 0xD0 + ((n + 1) & 7) || marker == 0xD0 + ((n + 2) & 7)) action = 3;
+            else if (marker == 0xD0 + ((n - 1) & 7) || marker == 0xD0 + ((n - 2) & 7)) action = 2;
+            else action = 1;
+            if (action == 1) {
+                unread_marker = 0;  // take it as the expected one
+                return true;
+            }
+            if (action == 3) return true;  // the next interval decodes from an empty segment
+            if (!next_marker()) return false;
+            marker = unread_marker;
+        }
+    }
+};
+
+// Huffman bit reader with libjpeg's rules (jdhuff.c jpeg_fill_bit_buffer): FF (FF)* 00 is a
+// data FF, FF (FF)* xx is a marker that ends the segment; past it, zero bits are supplied.
+// `pad` counts those zero bits: once fewer than `pad` bits are left, the decoder has used
+// bits that do not exist, i.e. libjpeg's `insufficient_data`.
+struct jpeg_bits {
+    std::uint64_t buf = 0;  // valid bits are the top `count`
+    int count = 0;
+    int pad = 0;
+
+    void reset() { buf = 0, count = 0, pad = 0; }
+    bool overrun() const { return count < pad; }
+
+    void fill(jpeg_source& src) {
+        const std::uint8_t* d = src.data;
+        std::size_t p = src.pos;
+        const std::size_t n = src.size;
+        // Fast path: 8 bytes without FF.
+        if (src.unread_marker == 0 && n - p >= 8 && p <= n) {
+            std::uint64_t w = 0;
+            for (int i = 0; i < 8; ++i) w = w << 8 | d[p + std::size_t(i)];
+            std::uint64_t t = ~w;
+            if (((t - 0x0101010101010101ull) & ~t & 0x8080808080808080ull) == 0) {
+                int k = (64 - count) >> 3;  // whole bytes that fit
+                std::uint64_t take = k == 8 ? w : (w & ~((std::uint64_t(1) << (64 - 8 * k)) - 1));
+                buf |= take >> count;
+                count += 8 * k;
+                src.pos = p + std::size_t(k);
+                return;
+            }
+        }
+        while (count <= 56) {
+            std::uint32_t c = 0;
+            if (src.unread_marker != 0 || src.eof) {
+                pad += 8;
+            } else if (p >= n) {
+                src.eof = true;
+                pad += 8;
+            } else {
+                c = d[p++];
+                if (c == 0xFF) {
+                    while (p < n && d[p] == 0xFF) ++p;
+                    if (p >= n) {
+                        src.eof = true;
+                        c = 0;
+                        pad += 8;
+                    } else if (d[p] == 0) {
+                        ++p;
+                    } else {
+                        src.unread_marker = d[p++];
+                        c = 0;
+                        pad += 8;
+                    }
+                }
+            }
+            buf |= std::uint64_t(c) << (56 - count);
+            count += 8;
+        }
+        src.pos = p;
+    }
+    std::uint32_t get(jpeg_source& src, int n) {  // n in 0..16
         if (n == 0) return 0;
-        if (count < n) fill();
+        if (count < n) fill(src);
         std::uint32_t v = std::uint32_t(buf >> (64 - n));
         buf <<= n;
         count -= n;
         return v;
     }
-    // Restart: drop buffered bits and position after the next marker.
-    void reset() {
-        buf = 0;
-        count = 0;
-        pad_bytes = 0;
-        at_marker = false;
+    // One Huffman symbol. A code longer than 16 bits (corrupt data) consumes 17 bits and
+    // decodes as symbol 0, as in libjpeg.
+    int decode(jpeg_source& src, const jpeg_huff_table& h) {
+        if (count < 16) fill(src);
+        std::uint16_t e = h.fast[buf >> (64 - k_jpeg_lookahead)];
+        if (SMOLVLM_LIKELY(e != 0)) {
+            int len = e >> 8;
+            buf <<= len;
+            count -= len;
+            return e & 0xFF;
+        }
+        for (int len = k_jpeg_lookahead + 1; len <= 16; ++len) {
+            std::int32_t code = std::int32_t(buf >> (64 - len));
+            if (code <= h.maxcode[len]) {
+                buf <<= len;
+                count -= len;
+                return h.vals[(code + h.valoffset[len]) & 0xFF];
+            }
+        }
+        if (count < 17) fill(src);
+        buf <<= 17;
+        count -= 17;
+        return 0;
     }
 };
 
-// T.81 F.2.2.1 EXTEND: an s-bit magnitude category value to a signed coefficient.
+// T.81 F.2.2.1 EXTEND.
 inline int jpeg_extend(std::uint32_t v, int s) {
     return s == 0 ? 0 : (v < (1u << (s - 1)) ? int(v) - (1 << s) + 1 : int(v));
 }
 
-inline int jpeg_decode_symbol(jpeg_bits& br, const jpeg_huffman& h) {
-    if (br.count < 16) br.fill();
-    std::uint16_t e = h.fast[br.buf >> (64 - k_jpeg_fast_bits)];
-    if (SMOLVLM_LIKELY(e != 0)) {
-        int len = e >> 8;
-        br.buf <<= len;
-        br.count -= len;
-        return e & 0xFF;
-    }
-    for (int len = k_jpeg_fast_bits + 1; len <= 16; ++len) {
-        std::int32_t code = std::int32_t(br.buf >> (64 - len));
-        if (code <= h.maxcode[len]) {
-            br.buf <<= len;
-            br.count -= len;
-            return h.values[(code + h.valoffset[len]) & 0xFF];
+// ---------------------------------------------------------------------------------------
+// Arithmetic decoding (T.81 Annex D; Table D.2 probability estimation)
+// ---------------------------------------------------------------------------------------
+
+struct jpeg_qe {
+    std::uint16_t qe;
+    std::uint8_t nlps, nmps, swtch;
+};
+// Table D.2 (Qe, Next_Index_LPS, Next_Index_MPS, Switch_MPS), plus entry 113: the fixed
+// probability 0.5 used for sign and refinement bits (T.851 Table 5).
+constexpr jpeg_qe k_jpeg_qe[114] = {
+    {0x5a1d, 1, 1, 1},     {0x2586, 14, 2, 0},    {0x1114, 16, 3, 0},    {0x080b, 18, 4, 0},    {0x03d8, 20, 5, 0},
+    {0x01da, 23, 6, 0},    {0x00e5, 25, 7, 0},    {0x006f, 28, 8, 0},    {0x0036, 30, 9, 0},    {0x001a, 33, 10, 0},
+    {0x000d, 35, 11, 0},   {0x0006, 9, 12, 0},    {0x0003, 10, 13, 0},   {0x0001, 12, 13, 0},   {0x5a7f, 15, 15, 1},
+    {0x3f25, 36, 16, 0},   {0x2cf2, 38, 17, 0},   {0x207c, 39, 18, 0},   {0x17b9, 40, 19, 0},   {0x1182, 42, 20, 0},
+    {0x0cef, 43, 21, 0},   {0x09a1, 45, 22, 0},   {0x072f, 46, 23, 0},   {0x055c, 48, 24, 0},   {0x0406, 49, 25, 0},
+    {0x0303, 51, 26, 0},   {0x0240, 52, 27, 0},   {0x01b1, 54, 28, 0},   {0x0144, 56, 29, 0},   {0x00f5, 57, 30, 0},
+    {0x00b7, 59, 31, 0},   {0x008a, 60, 32, 0},   {0x0068, 62, 33, 0},   {0x004e, 63, 34, 0},   {0x003b, 32, 35, 0},
+    {0x002c, 33, 9, 0},    {0x5ae1, 37, 37, 1},   {0x484c, 64, 38, 0},   {0x3a0d, 65, 39, 0},   {0x2ef1, 67, 40, 0},
+    {0x261f, 68, 41, 0},   {0x1f33, 69, 42, 0},   {0x19a8, 70, 43, 0},   {0x1518, 72, 44, 0},   {0x1177, 73, 45, 0},
+    {0x0e74, 74, 46, 0},   {0x0bfb, 75, 47, 0},   {0x09f8, 77, 48, 0},   {0x0861, 78, 49, 0},   {0x0706, 79, 50, 0},
+    {0x05cd, 48, 51, 0},   {0x04de, 50, 52, 0},   {0x040f, 50, 53, 0},   {0x0363, 51, 54, 0},   {0x02d4, 52, 55, 0},
+    {0x025c, 53, 56, 0},   {0x01f8, 54, 57, 0},   {0x01a4, 55, 58, 0},   {0x0160, 56, 59, 0},   {0x0125, 57, 60, 0},
+    {0x00f6, 58, 61, 0},   {0x00cb, 59, 62, 0},   {0x00ab, 61, 63, 0},   {0x008f, 61, 32, 0},   {0x5b12, 65, 65, 1},
+    {0x4d04, 80, 66, 0},   {0x412c, 81, 67, 0},   {0x37d8, 82, 68, 0},   {0x2fe8, 83, 69, 0},   {0x293c, 84, 70, 0},
+    {0x2379, 86, 71, 0},   {0x1edf, 87, 72, 0},   {0x1aa9, 87, 73, 0},   {0x174e, 72, 74, 0},   {0x1424, 72, 75, 0},
+    {0x119c, 74, 76, 0},   {0x0f6b, 74, 77, 0},   {0x0d51, 75, 78, 0},   {0x0bb6, 77, 79, 0},   {0x0a40, 77, 48, 0},
+    {0x5832, 80, 81, 1},   {0x4d1c, 88, 82, 0},   {0x438e, 89, 83, 0},   {0x3bdd, 90, 84, 0},   {0x34ee, 91, 85, 0},
+    {0x2eae, 92, 86, 0},   {0x299a, 93, 87, 0},   {0x2516, 86, 71, 0},   {0x5570, 88, 89, 1},   {0x4ca9, 95, 90, 0},
+    {0x44d9, 96, 91, 0},   {0x3e22, 97, 92, 0},   {0x3824, 99, 93, 0},   {0x32b4, 99, 94, 0},   {0x2e17, 93, 86, 0},
+    {0x56a8, 95, 96, 1},   {0x4f46, 101, 97, 0},  {0x47e5, 102, 98, 0},  {0x41cf, 103, 99, 0},  {0x3c3d, 104, 100, 0},
+    {0x375e, 99, 93, 0},   {0x5231, 105, 102, 0}, {0x4c0f, 106, 103, 0}, {0x4639, 107, 104, 0}, {0x415e, 103, 99, 0},
+    {0x5627, 105, 106, 1}, {0x50e7, 108, 107, 0}, {0x4b85, 109, 103, 0}, {0x5597, 110, 109, 0}, {0x504f, 111, 107, 0},
+    {0x5a10, 110, 111, 1}, {0x5522, 112, 109, 0}, {0x59eb, 112, 111, 1}, {0x5a1d, 113, 113, 0}};
+
+// The decoder registers of D.2 (C with the input bits below it, A, and the shift counter
+// `ct`: -16 before the first two bytes are in, -1 after an error until the next restart).
+// A statistics bin is one byte: MPS sense in bit 7, Table D.2 index in bits 0..6.
+struct jpeg_arith {
+    std::int64_t c = 0, a = 0;
+    int ct = -16;
+
+    void reset() { c = 0, a = 0, ct = -16; }
+
+    int decode(jpeg_source& src, std::uint8_t* st) {
+        while (a < 0x8000) {  // renormalization and byte input (D.2.6)
+            if (--ct < 0) {
+                c = (c << 8) | src.arith_byte();
+                if ((ct += 8) < 0) {
+                    if (++ct == 0) a = 0x8000;  // the two initial bytes are in
+                }
+            }
+            a <<= 1;
         }
+        int sv = *st;
+        const jpeg_qe& q = k_jpeg_qe[sv & 0x7F];
+        const std::int64_t qe = q.qe;
+        std::int64_t temp = a - qe;
+        a = temp;
+        temp <<= ct;
+        if (c >= temp) {  // LPS sub-interval (with the conditional exchange of D.2.4)
+            c -= temp;
+            if (a < qe) {
+                a = qe;
+                *st = std::uint8_t((sv & 0x80) ^ q.nmps);
+            } else {
+                a = qe;
+                *st = std::uint8_t((sv & 0x80) ^ (q.nlps | q.swtch << 7));
+                sv ^= 0x80;
+            }
+        } else if (a < 0x8000) {  // MPS, with renormalization pending
+            if (a < qe) {
+                *st = std::uint8_t((sv & 0x80) ^ (q.nlps | q.swtch << 7));
+                sv ^= 0x80;
+            } else {
+                *st = std::uint8_t((sv & 0x80) ^ q.nmps);
+            }
+        }
+        return sv >> 7;
     }
-    return -1;  // no code of length <= 16 matches: corrupt data
-}
+};
+
+// ---------------------------------------------------------------------------------------
+// Decoder
+// ---------------------------------------------------------------------------------------
 
 struct jpeg_component {
     int id = 0, h = 1, v = 1, tq = 0;
-    int td = 0, ta = 0;                 // Huffman tables selected by the current scan
-    int dw = 0, dh = 0;                 // downsampled size in samples (libjpeg's downsampled_width/height)
-    int bw = 0, bh = 0;                 // blocks actually covering dw x dh
-    int bw_pad = 0, bh_pad = 0;         // blocks allocated: whole MCUs
-    int dc_pred = 0;
-    bool qt_latched = false;
-    std::uint16_t qt[64];               // natural order, latched at the component's first scan
-    std::vector<std::int16_t> coef;     // [bh_pad, bw_pad, 64] in natural order
-    std::vector<std::uint8_t> plane;    // [bh_pad * 8, bw_pad * 8] samples after the IDCT
+    int td = 0, ta = 0;              // table selectors of the current scan
+    int dw = 0, dh = 0;              // downsampled size in samples (libjpeg's downsampled_width/height)
+    int bw = 0, bh = 0;              // width_in_blocks / height_in_blocks (samples when lossless)
+    int bw_pad = 0, bh_pad = 0;      // rounded up to whole MCUs
+    bool qt_latched = false;         // quantization table copied at the component's first scan
+    std::uint16_t qv[64] = {};       // latched table, natural order
+    std::int16_t qt[64] = {};        // the same as libjpeg's 16-bit ISLOW multiplier table
+    int coef_bits[64];               // progressive: Al of the last scan of each coefficient, -1 = none
+    int prev_coef_bits[64];          // the same before the latest scan of this component
+    std::vector<std::int16_t> coef;  // multi-scan files: [bh_pad, bw_pad, 64], natural order
+    std::vector<std::uint8_t> plane; // samples: [bh * 8, bw * 8] (lossless: [bh, bw])
+    std::size_t stride = 0;
+    bool first_row = true;           // lossless: next row is undifferenced with the initial predictor
+    std::vector<std::int32_t> diff;  // lossless: [v, bw_pad] differences of one MCU row group
+    std::vector<std::int32_t> undiff;// lossless: [v, bw_pad] reconstructed values
+
+    std::int16_t* block(int by, int bx) {
+        return &coef[(std::size_t(by) * std::size_t(bw_pad) + std::size_t(bx)) * 64];
+    }
 };
 
-// ISLOW inverse DCT of one block into 8x8 samples (libjpeg's jidctint.c arithmetic).
-inline void jpeg_idct_islow(const std::int16_t* coef, const std::uint16_t* qt, std::uint8_t* out, std::size_t stride) {
-    constexpr std::int64_t c0_298631336 = 2446, c0_390180644 = 3196, c0_541196100 = 4433, c0_765366865 = 6270,
-                           c0_899976223 = 7373, c1_175875602 = 9633, c1_501321110 = 12299, c1_847759065 = 15137,
-                           c1_961570560 = 16069, c2_053119869 = 16819, c2_562915447 = 20995, c3_072711026 = 25172;
-    constexpr int const_bits = 13, pass1_bits = 2;
-    std::int32_t ws[64];
-    // Pass 1: columns, dequantizing on the way in.
-    for (int c = 0; c < 8; ++c) {
-        const std::int16_t* in = coef + c;
-        const std::uint16_t* q = qt + c;
-        if (in[8] == 0 && in[16] == 0 && in[24] == 0 && in[32] == 0 && in[40] == 0 && in[48] == 0 && in[56] == 0) {
-            std::int32_t dc = std::int32_t(std::int64_t(in[0]) * q[0] * (1 << pass1_bits));
-            for (int r = 0; r < 8; ++r) ws[r * 8 + c] = dc;
-            continue;
-        }
-        std::int64_t z2 = std::int64_t(in[16]) * q[16], z3 = std::int64_t(in[48]) * q[48];
-        std::int64_t z1 = (z2 + z3) * c0_541196100;
-        std::int64_t tmp2 = z1 - z3 * c1_847759065;
-        std::int64_t tmp3 = z1 + z2 * c0_765366865;
-        z2 = std::int64_t(in[0]) * q[0];
-        z3 = std::int64_t(in[32]) * q[32];
-        std::int64_t tmp0 = (z2 + z3) * (1 << const_bits);
-        std::int64_t tmp1 = (z2 - z3) * (1 << const_bits);
-        std::int64_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+// Pillow's metadata: APP1 segments before the first scan.
+struct jpeg_meta {
+    std::vector<std::uint8_t> exif;  // Pillow's info["exif"]: first "Exif" APP1, then later ones minus their header
+    bool has_exif = false;
+    const std::uint8_t* xmp = nullptr;  // info["xmp"]: the last XMP APP1 after its namespace
+    std::size_t xmp_size = 0;
 
-        tmp0 = std::int64_t(in[56]) * q[56];
-        tmp1 = std::int64_t(in[40]) * q[40];
-        tmp2 = std::int64_t(in[24]) * q[24];
-        tmp3 = std::int64_t(in[8]) * q[8];
-        z1 = tmp0 + tmp3;
-        z2 = tmp1 + tmp2;
-        z3 = tmp0 + tmp2;
-        std::int64_t z4 = tmp1 + tmp3;
-        std::int64_t z5 = (z3 + z4) * c1_175875602;
-        tmp0 *= c0_298631336;
-        tmp1 *= c2_053119869;
-        tmp2 *= c3_072711026;
-        tmp3 *= c1_501321110;
-        z1 *= -c0_899976223;
-        z2 *= -c2_562915447;
-        z3 = z3 * -c1_961570560 + z5;
-        z4 = z4 * -c0_390180644 + z5;
-        tmp0 += z1 + z3;
-        tmp1 += z2 + z4;
-        tmp2 += z2 + z3;
-        tmp3 += z1 + z4;
-        constexpr int s1 = const_bits - pass1_bits;
-        constexpr std::int64_t r1 = std::int64_t(1) << (s1 - 1);
-        ws[0 * 8 + c] = std::int32_t((tmp10 + tmp3 + r1) >> s1);
-        ws[7 * 8 + c] = std::int32_t((tmp10 - tmp3 + r1) >> s1);
-        ws[1 * 8 + c] = std::int32_t((tmp11 + tmp2 + r1) >> s1);
-        ws[6 * 8 + c] = std::int32_t((tmp11 - tmp2 + r1) >> s1);
-        ws[2 * 8 + c] = std::int32_t((tmp12 + tmp1 + r1) >> s1);
-        ws[5 * 8 + c] = std::int32_t((tmp12 - tmp1 + r1) >> s1);
-        ws[3 * 8 + c] = std::int32_t((tmp13 + tmp0 + r1) >> s1);
-        ws[4 * 8 + c] = std::int32_t((tmp13 - tmp0 + r1) >> s1);
+    void app1(const std::uint8_t* s, std::size_t n) {
+        static constexpr char ns[] = "http://ns.adobe.com/xap/1.0/";
+        if (n >= 6 && std::memcmp(s, "Exif\0\0", 6) == 0) {
+            if (!has_exif) exif.assign(s, s + n);
+            else exif.insert(exif.end(), s + 6, s + n);
+            has_exif = true;
+        } else if (n >= sizeof(ns) && std::memcmp(s, ns, sizeof(ns)) == 0) {  // includes the NUL
+            xmp = s + sizeof(ns);
+            xmp_size = n - sizeof(ns);
+        }
     }
-    // libjpeg's range limit: the output is indexed with (x & 1023), so values far
-    // outside 0..255 (only from corrupt data) wrap the same way they do in libjpeg.
-    auto limit = [](std::int64_t x) -> std::uint8_t {
-        unsigned t = unsigned(std::uint64_t(x) & 1023u);
-        if (t < 128) return std::uint8_t(t + 128);
-        if (t < 512) return 255;
-        if (t < 896) return 0;
-        return std::uint8_t(t - 896);
-    };
-    // Pass 2: rows.
-    constexpr int s2 = const_bits + pass1_bits + 3;
-    constexpr std::int64_t r2 = std::int64_t(1) << (s2 - 1);
-    for (int r = 0; r < 8; ++r) {
-        const std::int32_t* w = ws + r * 8;
-        std::uint8_t* o = out + std::size_t(r) * stride;
-        std::int64_t z2 = w[2], z3 = w[6];
-        std::int64_t z1 = (z2 + z3) * c0_541196100;
-        std::int64_t tmp2 = z1 - z3 * c1_847759065;
-        std::int64_t tmp3 = z1 + z2 * c0_765366865;
-        std::int64_t tmp0 = (std::int64_t(w[0]) + w[4]) * (1 << const_bits);
-        std::int64_t tmp1 = (std::int64_t(w[0]) - w[4]) * (1 << const_bits);
-        std::int64_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
-        tmp0 = w[7];
-        tmp1 = w[5];
-        tmp2 = w[3];
-        tmp3 = w[1];
-        z1 = tmp0 + tmp3;
-        z2 = tmp1 + tmp2;
-        z3 = tmp0 + tmp2;
-        std::int64_t z4 = tmp1 + tmp3;
-        std::int64_t z5 = (z3 + z4) * c1_175875602;
-        tmp0 *= c0_298631336;
-        tmp1 *= c2_053119869;
-        tmp2 *= c3_072711026;
-        tmp3 *= c1_501321110;
-        z1 *= -c0_899976223;
-        z2 *= -c2_562915447;
-        z3 = z3 * -c1_961570560 + z5;
-        z4 = z4 * -c0_390180644 + z5;
-        tmp0 += z1 + z3;
-        tmp1 += z2 + z4;
-        tmp2 += z2 + z3;
-        tmp3 += z1 + z4;
-        o[0] = limit((tmp10 + tmp3 + r2) >> s2);
-        o[7] = limit((tmp10 - tmp3 + r2) >> s2);
-        o[1] = limit((tmp11 + tmp2 + r2) >> s2);
-        o[6] = limit((tmp11 - tmp2 + r2) >> s2);
-        o[2] = limit((tmp12 + tmp1 + r2) >> s2);
-        o[5] = limit((tmp12 - tmp1 + r2) >> s2);
-        o[3] = limit((tmp13 + tmp0 + r2) >> s2);
-        o[4] = limit((tmp13 - tmp0 + r2) >> s2);
+    int orientation() const {
+        orientation_tag e = has_exif ? exif_orientation_tag(exif.data(), exif.size()) : orientation_tag{};
+        orientation_tag x = xmp_orientation_tag(xmp, xmp_size);
+        return pil_orientation(e, x);
     }
-}
+};
 
 struct jpeg_decoder {
-    const std::uint8_t* data = nullptr;
-    std::size_t size = 0;
-    std::size_t pos = 0;
+    jpeg_source src;
     image_limits lim;
+    jpeg_meta meta;
 
-    std::uint16_t qt[4][64];
-    bool qt_defined[4] = {false, false, false, false};
-    jpeg_huffman dc[4], ac[4];
-    jpeg_component comp[3];
-    int n_comp = 0;
-    int width = 0, height = 0;
-    bool progressive = false, frame_seen = false;
-    int hmax = 1, vmax = 1, mcux = 0, mcuy = 0;
+    // Tables.
+    std::uint16_t qt[4][64] = {};
+    bool qt_defined[4] = {};
+    jpeg_huff_spec dc_spec[4], ac_spec[4];
+    jpeg_huff_table dc_tbl[4], ac_tbl[4];  // derived for the scan being decoded
+    std::uint8_t arith_dc_l[16], arith_dc_u[16], arith_ac_k[16];
+
+    // Frame.
+    bool saw_sof = false, progressive = false, lossless = false, arith = false;
+    int width = 0, height = 0, n_comp = 0;
+    jpeg_component comp[4];
+    int hmax = 1, vmax = 1, total_rows = 0;  // total_rows: libjpeg's total_iMCU_rows
     int restart_interval = 0;
-    int adobe_transform = -1;  // -1: no Adobe marker
-    bool jfif = false;
-    int orientation = 1;
-    bool any_scan = false;
+    bool saw_jfif = false, saw_adobe = false;
+    int adobe_transform = 0;
 
-    // Scan state.
-    int scan_n = 0;
-    int scan_comp[4];
-    int ss = 0, se = 63, ah = 0, al = 0;
-    int eobrun = 0;
-    jpeg_bits br;
+    // Scans.
+    bool inheaders = true, multi_scan = false, any_scan_done = false;
+    int input_scan_number = 0;
+    int comps_in_scan = 0, scan_comp[4] = {};
+    int ss = 0, se = 0, ah = 0, al = 0;
+    int next_restart_num = 0;
+    int last_good_row = 0;  // libjpeg's last_good_iMCU_row (block smoothing)
+    int mcus_per_row = 0;
 
-    std::uint32_t be16(std::size_t at) const { return std::uint32_t(data[at]) << 8 | data[at + 1]; }
+    // Entropy decoder state.
+    jpeg_bits bits;
+    jpeg_arith ar;
+    bool insufficient = false;
+    int last_dc[4] = {}, dc_context[4] = {};
+    unsigned eobrun = 0;
+    unsigned restarts_to_go = 0;
+    std::uint8_t dc_stats[16][64], ac_stats[16][256];
+    std::uint8_t fixed_bin = 113;
 
-    status read_segment_length(std::size_t* len, const char* what) {
-        if (size - pos < 2) return status::fmt(errc::truncated, "jpeg: file ends inside the %s segment", what);
-        *len = be16(pos);
-        if (*len < 2) return status::fmt(errc::bad_format, "jpeg: %s segment length %zu < 2", what, *len);
-        if (*len > size - pos) return status::fmt(errc::truncated, "jpeg: %s segment at byte %zu runs past the end", what, pos);
+    // Single-scan files: the coefficient blocks of one row of MCUs.
+    std::vector<std::int16_t> rowbuf[4];
+    int rowbuf_row = 0;
+
+    std::uint32_t be16(std::size_t at) const { return std::uint32_t(src.data[at]) << 8 | src.data[at + 1]; }
+
+    status truncated(const char* where) const {
+        return status::fmt(errc::truncated, "jpeg: file ends %s (byte %zu)", where, src.size);
+    }
+
+    // The 2-byte length of a marker segment; `len` excludes those two bytes (may be < 0).
+    status read_length(long* len) {
+        if (src.size - src.pos < 2) return truncated("inside a marker segment");
+        *len = long(be16(src.pos)) - 2;
+        src.pos += 2;
+        return status::ok();
+    }
+    // A segment whose whole body must be present (libjpeg reads it; Pillow suspends on EOF).
+    status need(std::size_t n) {
+        if (n > src.size - src.pos) return truncated("inside a marker segment");
         return status::ok();
     }
 
-    status read_dqt(std::size_t len) {
-        std::size_t p = pos + 2, end = pos + len;
-        while (p < end) {
-            int pq = data[p] >> 4, tq = data[p] & 15;
-            if (tq > 3) return status::fmt(errc::bad_format, "jpeg: quantization table id %d > 3", tq);
-            if (pq > 1) return status::fmt(errc::bad_format, "jpeg: quantization table precision %d", pq);
-            std::size_t need = 1 + 64 * std::size_t(pq + 1);
-            if (end - p < need) return status(errc::bad_format, "jpeg: DQT segment too short");
-            for (int i = 0; i < 64; ++i) {
-                std::uint16_t v = pq ? std::uint16_t(data[p + 1 + 2 * i] << 8 | data[p + 2 + 2 * i]) : data[p + 1 + i];
-                qt[tq][k_jpeg_natural[i]] = v;
+    // ---- marker segments (jdmarker.c) ----
+    status read_dqt() {
+        long len = 0;
+        SMOLVLM_TRY(read_length(&len));
+        while (len > 0) {
+            SMOLVLM_TRY(need(1));
+            int n = src.data[src.pos++];
+            int prec = n >> 4;
+            n &= 15;
+            if (n >= 4) return status::fmt(errc::bad_format, "jpeg: quantization table id %d > 3", n);
+            std::size_t bytes = prec ? 128 : 64;
+            SMOLVLM_TRY(need(bytes));
+            for (int i = 0; i < 64; ++i)
+                qt[n][k_jpeg_natural[i]] = prec ? std::uint16_t(be16(src.pos + 2 * std::size_t(i))) : src.data[src.pos + std::size_t(i)];
+            src.pos += bytes;
+            qt_defined[n] = true;
+            len -= long(bytes) + 1;
+        }
+        if (len != 0) return status(errc::bad_format, "jpeg: DQT segment length does not match its tables");
+        return status::ok();
+    }
+
+    status read_dht() {
+        long len = 0;
+        SMOLVLM_TRY(read_length(&len));
+        while (len > 16) {
+            SMOLVLM_TRY(need(17));
+            int index = src.data[src.pos];
+            std::uint8_t counts[17] = {0};
+            int count = 0;
+            for (int i = 1; i <= 16; ++i) count += counts[i] = src.data[src.pos + std::size_t(i)];
+            src.pos += 17;
+            len -= 17;
+            if (count > 256 || long(count) > len) return status(errc::bad_format, "jpeg: bad Huffman table (DHT)");
+            SMOLVLM_TRY(need(std::size_t(count)));
+            jpeg_huff_spec* t;
+            if (index & 0x10) {
+                index -= 0x10;
+                if (index >= 4) return status::fmt(errc::bad_format, "jpeg: Huffman table id %d > 3", index);
+                t = &ac_spec[index];
+            } else {
+                if (index >= 4) return status::fmt(errc::bad_format, "jpeg: Huffman table id %d > 3", index);
+                t = &dc_spec[index];
             }
-            qt_defined[tq] = true;
-            p += need;
+            t->defined = true;
+            std::memcpy(t->bits, counts, 17);
+            std::memset(t->vals, 0, sizeof(t->vals));
+            std::memcpy(t->vals, src.data + src.pos, std::size_t(count));
+            src.pos += std::size_t(count);
+            len -= count;
         }
+        if (len != 0) return status(errc::bad_format, "jpeg: DHT segment length does not match its tables");
         return status::ok();
     }
 
-    status read_dht(std::size_t len) {
-        std::size_t p = pos + 2, end = pos + len;
-        while (p < end) {
-            if (end - p < 17) return status(errc::bad_format, "jpeg: DHT segment too short");
-            int tc = data[p] >> 4, th = data[p] & 15;
-            if (tc > 1 || th > 3) return status::fmt(errc::bad_format, "jpeg: invalid Huffman table class %d / id %d", tc, th);
-            std::uint8_t counts[16];
-            int total = 0;
-            for (int i = 0; i < 16; ++i) total += counts[i] = data[p + 1 + i];
-            if (total > 256) return status(errc::bad_format, "jpeg: Huffman table has more than 256 symbols");
-            if (end - p - 17 < std::size_t(total)) return status(errc::bad_format, "jpeg: DHT segment too short");
-            SMOLVLM_TRY(build_jpeg_huffman(tc == 0 ? dc[th] : ac[th], counts, data + p + 17, total, tc == 0));
-            p += 17 + std::size_t(total);
+    status read_dac() {
+        long len = 0;
+        SMOLVLM_TRY(read_length(&len));
+        while (len > 0) {
+            SMOLVLM_TRY(need(2));
+            int index = src.data[src.pos], val = src.data[src.pos + 1];
+            src.pos += 2;
+            len -= 2;
+            if (index >= 32) return status::fmt(errc::bad_format, "jpeg: arithmetic conditioning table id %d", index);
+            if (index >= 16) {
+                arith_ac_k[index - 16] = std::uint8_t(val);
+            } else {
+                arith_dc_l[index] = std::uint8_t(val & 15);
+                arith_dc_u[index] = std::uint8_t(val >> 4);
+                if (arith_dc_l[index] > arith_dc_u[index])
+                    return status(errc::bad_format, "jpeg: DC conditioning with L > U (DAC)");
+            }
         }
+        if (len != 0) return status(errc::bad_format, "jpeg: DAC segment length does not match its entries");
         return status::ok();
     }
 
-    status read_sof(int marker, std::size_t len) {
-        if (frame_seen) return status(errc::unsupported, "jpeg: more than one frame (SOF) is not supported");
-        frame_seen = true;
-        if (len < 8) return status(errc::bad_format, "jpeg: SOF segment too short");
-        int precision = data[pos + 2];
-        height = int(be16(pos + 3));
-        width = int(be16(pos + 5));
-        n_comp = data[pos + 7];
+    status read_dri() {
+        SMOLVLM_TRY(need(2));
+        if (be16(src.pos) != 4) return status(errc::bad_format, "jpeg: DRI segment length is not 4");
+        SMOLVLM_TRY(need(4));
+        restart_interval = int(be16(src.pos + 2));
+        src.pos += 4;
+        return status::ok();
+    }
+
+    // APPn, COM, DNL: skipped; APP0 / APP14 examined by libjpeg, APP1 by Pillow.
+    status read_app(int m) {
+        long len = 0;
+        SMOLVLM_TRY(read_length(&len));
+        if (len <= 0) return status::ok();  // a bogus length skips nothing (libjpeg and Pillow)
+        const std::size_t start = src.pos;
+        const std::size_t avail = src.size - start;
+        const std::uint8_t* s = src.data + start;
+        if (m == 0xE0 && len >= 14 && avail >= 14 && std::memcmp(s, "JFIF\0", 5) == 0) saw_jfif = true;
+        if (m == 0xEE && len >= 12 && avail >= 12 && std::memcmp(s, "Adobe", 5) == 0) {
+            saw_adobe = true;
+            adobe_transform = s[11];
+        }
+        if (std::size_t(len) > avail) return truncated("inside a marker segment");
+        if (m == 0xE1 && inheaders) meta.app1(s, std::size_t(len));
+        src.pos += std::size_t(len);
+        return status::ok();
+    }
+
+    status read_sof(int m) {
+        if (saw_sof) return status(errc::bad_format, "jpeg: more than one frame (SOF) marker");
+        long len = 0;
+        SMOLVLM_TRY(read_length(&len));
+        SMOLVLM_TRY(need(6));
+        const int precision = src.data[src.pos];
+        height = int(be16(src.pos + 1));
+        width = int(be16(src.pos + 3));
+        n_comp = src.data[src.pos + 5];
+        // Pillow's header parser refuses these before libjpeg sees the file.
         if (precision != 8)
-            return status::fmt(errc::unsupported, "jpeg: %d-bit samples are not supported (8-bit only)", precision);
-        if (height == 0) return status(errc::unsupported, "jpeg: height defined by a DNL marker is not supported");
+            return status::fmt(errc::unsupported, "jpeg: %d-bit samples are not supported (Pillow reads 8-bit only)",
+                               precision);
+        if (n_comp != 1 && n_comp != 3 && n_comp != 4)
+            return status::fmt(errc::unsupported, "jpeg: %d-component images are not supported", n_comp);
+        if (m == 0xCB) return status(errc::unsupported, "jpeg: lossless arithmetic-coded JPEG (SOF11) is not supported");
+        if (height == 0)
+            return status(errc::unsupported, "jpeg: image height 0 (defined by a DNL marker) is not supported");
         if (width == 0) return status(errc::bad_format, "jpeg: image width is 0");
-        if (n_comp == 4) return status(errc::unsupported, "jpeg: CMYK / 4-component (Adobe) JPEG is not supported");
-        if (n_comp != 1 && n_comp != 3)
-            return status::fmt(errc::unsupported, "jpeg: %d-component JPEG is not supported", n_comp);
-        if (len != 8 + 3 * std::size_t(n_comp)) return status(errc::bad_format, "jpeg: SOF length does not match its components");
-        progressive = marker == 0xC2;
+        if (len - 6 != 3 * long(n_comp)) return status(errc::bad_format, "jpeg: SOF length does not match its components");
+        SMOLVLM_TRY(need(6 + 3 * std::size_t(n_comp)));
+        saw_sof = true;
+        progressive = m == 0xC2 || m == 0xCA;
+        lossless = m == 0xC3;
+        arith = m == 0xC9 || m == 0xCA;
         for (int i = 0; i < n_comp; ++i) {
+            const std::uint8_t* p = src.data + src.pos + 6 + 3 * i;
             jpeg_component& c = comp[i];
-            c.id = data[pos + 8 + 3 * i];
-            c.h = data[pos + 9 + 3 * i] >> 4;
-            c.v = data[pos + 9 + 3 * i] & 15;
-            c.tq = data[pos + 10 + 3 * i];
+            c.id = p[0];
+            c.h = p[1] >> 4;
+            c.v = p[1] & 15;
+            c.tq = p[2];
+        }
+        src.pos += 6 + 3 * std::size_t(n_comp);
+        // Pillow's decompression-bomb rule and the caller's limits, before anything is allocated.
+        return check_image_limits(width, height, n_comp == 1 ? 1 : 3, lim, "jpeg");
+    }
+
+    // libjpeg's initial_setup (first SOS) and the checks of jpeg_start_decompress.
+    status setup_frame() {
+        if (height > 65500 || width > 65500) return status(errc::unsupported, "jpeg: image dimensions above 65500");
+        hmax = vmax = 1;
+        for (int i = 0; i < n_comp; ++i) {
+            const jpeg_component& c = comp[i];
             if (c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4)
                 return status::fmt(errc::bad_format, "jpeg: invalid sampling factors %dx%d", c.h, c.v);
-            if (c.tq > 3) return status::fmt(errc::bad_format, "jpeg: quantization table id %d > 3", c.tq);
-            for (int j = 0; j < i; ++j)
-                if (comp[j].id == c.id) return status(errc::bad_format, "jpeg: duplicate component id");
             if (c.h > hmax) hmax = c.h;
             if (c.v > vmax) vmax = c.v;
         }
-        SMOLVLM_TRY(check_image_limits(width, height, n_comp == 1 ? 1 : 3, lim, "jpeg"));
-        mcux = (width + 8 * hmax - 1) / (8 * hmax);
-        mcuy = (height + 8 * vmax - 1) / (8 * vmax);
-        // Working memory: 64 int16 coefficients + 64 samples per block, plus the output.
-        std::uint64_t blocks = 0;
-        for (int i = 0; i < n_comp; ++i) blocks += std::uint64_t(mcux) * comp[i].h * std::uint64_t(mcuy) * comp[i].v;
-        std::uint64_t bytes = blocks * 64 * 3 + std::uint64_t(width) * std::uint64_t(height) * std::uint64_t(n_comp);
+        for (int i = 0; i < n_comp; ++i)
+            if (hmax % comp[i].h || vmax % comp[i].v)
+                return status::fmt(errc::unsupported, "jpeg: fractional sampling (%dx%d in a %dx%d frame) is not supported",
+                                   comp[i].h, comp[i].v, hmax, vmax);
+        const int unit = lossless ? 1 : 8;
+        // Colour conversions libjpeg performs for Pillow's modes ("L", "RGB", "CMYK").
+        if (lossless && n_comp == 3 && !is_rgb())
+            return status(errc::unsupported, "jpeg: lossless JPEG in YCbCr colour is not supported (libjpeg refuses it)");
+        if (lossless && n_comp == 4 && is_ycck())
+            return status(errc::unsupported, "jpeg: lossless JPEG in YCCK colour is not supported (libjpeg refuses it)");
+        total_rows = int((std::int64_t(height) + unit * vmax - 1) / (unit * vmax));
+        const int mcux = int((std::int64_t(width) + unit * hmax - 1) / (unit * hmax));
+        std::uint64_t bytes = std::uint64_t(width) * std::uint64_t(height) * (n_comp == 1 ? 1u : 3u);
+        for (int i = 0; i < n_comp; ++i) {
+            jpeg_component& c = comp[i];
+            c.dw = int((std::int64_t(width) * c.h + hmax - 1) / hmax);
+            c.dh = int((std::int64_t(height) * c.v + vmax - 1) / vmax);
+            c.bw = (c.dw + unit - 1) / unit;
+            c.bh = (c.dh + unit - 1) / unit;
+            c.bw_pad = mcux * c.h;
+            c.bh_pad = total_rows * c.v;
+            c.qt_latched = false;
+            for (int k = 0; k < 64; ++k) c.coef_bits[k] = -1, c.prev_coef_bits[k] = -1;
+            c.stride = std::size_t(c.bw) * std::size_t(unit);
+            bytes += std::uint64_t(c.stride) * std::uint64_t(c.bh) * std::uint64_t(unit);
+            if (multi_scan && !lossless) bytes += std::uint64_t(c.bw_pad) * std::uint64_t(c.bh_pad) * 128u;
+            else if (!lossless) bytes += std::uint64_t(c.bw_pad) * std::uint64_t(c.v) * 128u;
+            else bytes += std::uint64_t(c.bw_pad) * std::uint64_t(c.v) * 8u;
+        }
         if (bytes > lim.max_bytes)
             return status::fmt(errc::no_memory, "jpeg: %llu bytes of working memory exceed the %zu-byte limit",
                                (unsigned long long)bytes, lim.max_bytes);
         for (int i = 0; i < n_comp; ++i) {
             jpeg_component& c = comp[i];
-            c.dw = int((std::int64_t(width) * c.h + hmax - 1) / hmax);
-            c.dh = int((std::int64_t(height) * c.v + vmax - 1) / vmax);
-            c.bw = (c.dw + 7) / 8;
-            c.bh = (c.dh + 7) / 8;
-            c.bw_pad = mcux * c.h;
-            c.bh_pad = mcuy * c.v;
-            c.coef.assign(std::size_t(c.bw_pad) * std::size_t(c.bh_pad) * 64, 0);
+            c.plane.assign(c.stride * std::size_t(c.bh) * std::size_t(unit), 0);
+            if (lossless) {
+                c.diff.assign(std::size_t(c.bw_pad) * std::size_t(c.v), 0);
+                c.undiff.assign(std::size_t(c.bw_pad) * std::size_t(c.v), 0);
+            } else if (multi_scan) {
+                c.coef.assign(std::size_t(c.bw_pad) * std::size_t(c.bh_pad) * 64, 0);
+            } else {
+                rowbuf[i].assign(std::size_t(c.bw_pad) * std::size_t(c.v) * 64, 0);
+            }
         }
         return status::ok();
     }
 
-    status read_sos(std::size_t len) {
-        if (!frame_seen) return status(errc::bad_format, "jpeg: SOS before SOF");
-        if (len < 6) return status(errc::bad_format, "jpeg: SOS segment too short");
-        scan_n = data[pos + 2];
-        if (scan_n < 1 || scan_n > n_comp) return status::fmt(errc::bad_format, "jpeg: scan has %d components", scan_n);
-        if (len != 6 + 2 * std::size_t(scan_n)) return status(errc::bad_format, "jpeg: SOS length does not match its components");
-        for (int i = 0; i < scan_n; ++i) {
-            int id = data[pos + 3 + 2 * i];
+    // libjpeg's default colour space guess (jdapimin.c default_decompress_parms).
+    bool is_rgb() const {
+        if (n_comp != 3) return false;
+        if (saw_jfif) return false;
+        if (saw_adobe) return adobe_transform == 0;
+        return comp[0].id == 'R' && comp[1].id == 'G' && comp[2].id == 'B';
+    }
+    bool is_ycck() const { return n_comp == 4 && saw_adobe && adobe_transform != 0; }
+
+    status read_sos() {
+        if (!saw_sof) return status(errc::bad_format, "jpeg: SOS before SOF");
+        long len = 0;
+        SMOLVLM_TRY(read_length(&len));
+        SMOLVLM_TRY(need(1));
+        const int n = src.data[src.pos];
+        if (len != long(n) * 2 + 4 || n < 1 || n > 4) return status(errc::bad_format, "jpeg: SOS length does not match its components");
+        SMOLVLM_TRY(need(std::size_t(len)));
+        const std::uint8_t* p = src.data + src.pos + 1;
+        for (int i = 0; i < n; ++i) {
+            int cc = p[2 * i], sel = p[2 * i + 1];
+            // libjpeg matches scan components in frame order: component i of the scan can only
+            // be frame component i or a later one (jdmarker.c get_sos).
             int k = -1;
-            for (int j = 0; j < n_comp; ++j)
-                if (comp[j].id == id) k = j;
-            if (k < 0) return status::fmt(errc::bad_format, "jpeg: scan refers to unknown component %d", id);
+            for (int j = i; j < n_comp && j < 4; ++j)
+                if (comp[j].id == cc) {
+                    k = j;
+                    break;
+                }
+            if (k < 0) return status::fmt(errc::bad_format, "jpeg: scan refers to component id %d out of frame order", cc);
             for (int j = 0; j < i; ++j)
                 if (scan_comp[j] == k) return status(errc::bad_format, "jpeg: component repeated in a scan");
             scan_comp[i] = k;
-            comp[k].td = data[pos + 4 + 2 * i] >> 4;
-            comp[k].ta = data[pos + 4 + 2 * i] & 15;
-            if (comp[k].td > 3 || comp[k].ta > 3) return status(errc::bad_format, "jpeg: Huffman table id > 3");
+            comp[k].td = sel >> 4;
+            comp[k].ta = sel & 15;
         }
-        std::size_t p = pos + 3 + 2 * std::size_t(scan_n);
-        ss = data[p];
-        se = data[p + 1];
-        ah = data[p + 2] >> 4;
-        al = data[p + 2] & 15;
-        if (progressive) {
-            if (ss > 63 || se > 63 || se < ss || ah > 13 || al > 13)
-                return status(errc::bad_format, "jpeg: invalid progressive scan parameters");
-            if (ss == 0 && se != 0) return status(errc::bad_format, "jpeg: progressive DC scan with AC coefficients");
-            if (ss > 0 && scan_n != 1) return status(errc::bad_format, "jpeg: progressive AC scan with several components");
-        } else {
-            ss = 0;  // sequential scans cover the whole block whatever Ss/Se say (as libjpeg)
-            se = 63;
-            ah = al = 0;
-        }
-        int blocks_per_mcu = 0;
-        for (int i = 0; i < scan_n; ++i) {
-            jpeg_component& c = comp[scan_comp[i]];
-            blocks_per_mcu += c.h * c.v;
-            if (!c.qt_latched) {
-                if (!qt_defined[c.tq]) return status::fmt(errc::bad_format, "jpeg: quantization table %d is not defined", c.tq);
-                std::memcpy(c.qt, qt[c.tq], sizeof(c.qt));
-                c.qt_latched = true;
+        comps_in_scan = n;
+        ss = p[2 * n];
+        se = p[2 * n + 1];
+        ah = p[2 * n + 2] >> 4;
+        al = p[2 * n + 2] & 15;
+        src.pos += std::size_t(len);
+        next_restart_num = 0;
+        ++input_scan_number;
+        return status::ok();
+    }
+
+    // ---- the marker loop (jdmarker.c read_markers, jdinput.c consume_markers) ----
+    status parse() {
+        if (!is_jpeg(src.data, src.size)) return status(errc::bad_format, "jpeg: missing SOI marker");
+        src.pos = 2;
+        for (int i = 0; i < 16; ++i) arith_dc_l[i] = 0, arith_dc_u[i] = 1, arith_ac_k[i] = 5;
+        for (;;) {
+            if (src.unread_marker == 0 && !src.next_marker()) {
+                // Pillow's libjpeg suspends for more input; at the end of the file Pillow reports
+                // a truncated image, unless the image was complete: a single-scan file whose
+                // scan is decoded only misses its trailing markers (jpeg_finish_decompress).
+                if (any_scan_done && !multi_scan) return status::ok();
+                if (inheaders) return truncated("before the image data");
+                return truncated("before the EOI marker");
             }
-            bool need_dc = !progressive || (ss == 0 && ah == 0);
-            bool need_ac = !progressive || ss > 0;
-            if (need_dc && !dc[c.td].defined) return status::fmt(errc::bad_format, "jpeg: DC Huffman table %d is not defined", c.td);
-            if (need_ac && !ac[c.ta].defined) return status::fmt(errc::bad_format, "jpeg: AC Huffman table %d is not defined", c.ta);
-        }
-        if (scan_n > 1 && blocks_per_mcu > 10) return status(errc::bad_format, "jpeg: more than 10 blocks per MCU");
-        return status::ok();
-    }
-
-    // ---- block decoders (T.81 F.2.2 sequential; G.1.2 progressive) ----
-    // DC prediction; a sum leaving the int range is corrupt data (libjpeg-turbo errors too).
-    static status add_dc(jpeg_component& c, int diff) {
-        std::int64_t v = std::int64_t(c.dc_pred) + diff;
-        if (v > 0x7FFFFFFF || v < -0x7FFFFFFF) return status(errc::bad_format, "jpeg: DC coefficient overflow");
-        c.dc_pred = int(v);
-        return status::ok();
-    }
-
-    status decode_block_sequential(jpeg_component& c, std::int16_t* blk) {
-        int t = jpeg_decode_symbol(br, dc[c.td]);
-        if (t < 0) return status(errc::bad_format, "jpeg: invalid Huffman code in DC coefficient");
-        SMOLVLM_TRY(add_dc(c, jpeg_extend(br.get(t), t)));
-        blk[0] = std::int16_t(c.dc_pred);
-        const jpeg_huffman& h = ac[c.ta];
-        for (int k = 1; k < 64;) {
-            int rs = jpeg_decode_symbol(br, h);
-            if (rs < 0) return status(errc::bad_format, "jpeg: invalid Huffman code in AC coefficients");
-            int r = rs >> 4, s = rs & 15;
-            if (s) {
-                k += r;
-                blk[k_jpeg_natural[k]] = std::int16_t(jpeg_extend(br.get(s), s));
-                ++k;
-            } else {
-                if (r != 15) break;  // end of block
-                k += 16;
-            }
-        }
-        return status::ok();
-    }
-
-    status decode_block_dc_first(jpeg_component& c, std::int16_t* blk) {
-        int t = jpeg_decode_symbol(br, dc[c.td]);
-        if (t < 0) return status(errc::bad_format, "jpeg: invalid Huffman code in DC coefficient");
-        SMOLVLM_TRY(add_dc(c, jpeg_extend(br.get(t), t)));
-        blk[0] = std::int16_t(std::int32_t(std::uint32_t(c.dc_pred) << al));
-        return status::ok();
-    }
-
-    void decode_block_dc_refine(std::int16_t* blk) {
-        if (br.get(1)) blk[0] = std::int16_t(blk[0] | (1 << al));
-    }
-
-    status decode_block_ac_first(jpeg_component& c, std::int16_t* blk) {
-        if (eobrun > 0) {
-            --eobrun;
-            return status::ok();
-        }
-        const jpeg_huffman& h = ac[c.ta];
-        for (int k = ss; k <= se; ++k) {
-            int rs = jpeg_decode_symbol(br, h);
-            if (rs < 0) return status(errc::bad_format, "jpeg: invalid Huffman code in AC coefficients");
-            int r = rs >> 4, s = rs & 15;
-            if (s) {
-                k += r;
-                int v = jpeg_extend(br.get(s), s);
-                blk[k_jpeg_natural[k]] = std::int16_t(std::int32_t(std::uint32_t(v) << al));
-            } else {
-                if (r == 15) {
-                    k += 15;
-                } else {
-                    eobrun = (1 << r) - 1;
-                    if (r) eobrun += int(br.get(r));
+            const int m = src.unread_marker;
+            src.unread_marker = 0;
+            switch (m) {
+                case 0xD8: return status(errc::bad_format, "jpeg: unexpected SOI marker");
+                case 0xC0: case 0xC1: case 0xC2: case 0xC3: case 0xC9: case 0xCA: case 0xCB:
+                    SMOLVLM_TRY(read_sof(m));
+                    break;
+                case 0xC5: case 0xC6: case 0xC7: case 0xCD: case 0xCE: case 0xCF: case 0xC8:
+                    return status::fmt(errc::unsupported, "jpeg: hierarchical JPEG (marker 0xFF%02X) is not supported", m);
+                case 0xC4: SMOLVLM_TRY(read_dht()); break;
+                case 0xCC: SMOLVLM_TRY(read_dac()); break;
+                case 0xDB: SMOLVLM_TRY(read_dqt()); break;
+                case 0xDD: SMOLVLM_TRY(read_dri()); break;
+                case 0xDA:
+                    SMOLVLM_TRY(read_sos());
+                    SMOLVLM_TRY(start_scan());
+                    SMOLVLM_TRY(decode_scan());
+                    any_scan_done = true;
+                    break;
+                case 0xD9:
+                    if (inheaders) {
+                        if (saw_sof) return status(errc::bad_format, "jpeg: EOI before any scan");
+                        return status(errc::bad_format, "jpeg: no image in the file (tables only)");
+                    }
+                    return status::ok();
+                case 0xDC: {  // DNL: ignored (libjpeg)
+                    long len = 0;
+                    SMOLVLM_TRY(read_length(&len));
+                    if (len > 0) {
+                        if (std::size_t(len) > src.size - src.pos) return truncated("inside a marker segment");
+                        src.pos += std::size_t(len);
+                    }
                     break;
                 }
+                case 0x01:  // TEM: libjpeg ignores it, Pillow's header parser does not know it
+                    if (inheaders) return status(errc::bad_format, "jpeg: TEM marker in the header");
+                    break;
+                default:
+                    if (m >= 0xD0 && m <= 0xD7) break;  // stray RSTn: ignored
+                    if ((m >= 0xE0 && m <= 0xEF) || m == 0xFE) {
+                        SMOLVLM_TRY(read_app(m));
+                        break;
+                    }
+                    return status::fmt(errc::bad_format, "jpeg: unknown marker 0xFF%02X at byte %zu", m, src.pos - 2);
             }
+        }
+    }
+
+    // ---- scan setup (jdinput.c per_scan_setup / start_input_pass; entropy start_pass) ----
+    status start_scan() {
+        if (inheaders) {
+            inheaders = false;
+            multi_scan = comps_in_scan < n_comp || progressive;
+            SMOLVLM_TRY(setup_frame());
+        } else if (!multi_scan) {
+            return status(errc::bad_format, "jpeg: a second scan in a single-scan image (EOI expected)");
+        }
+        const int unit = lossless ? 1 : 8;
+        if (comps_in_scan == 1) {
+            mcus_per_row = comp[scan_comp[0]].bw;
+        } else {
+            mcus_per_row = int((std::int64_t(width) + unit * hmax - 1) / (unit * hmax));
+            int blocks = 0;
+            for (int i = 0; i < comps_in_scan; ++i) blocks += comp[scan_comp[i]].h * comp[scan_comp[i]].v;
+            if (blocks > 10) return status(errc::bad_format, "jpeg: more than 10 blocks per MCU");
+        }
+        if (!lossless) {
+            for (int i = 0; i < comps_in_scan; ++i) {
+                jpeg_component& c = comp[scan_comp[i]];
+                if (c.qt_latched) continue;
+                if (c.tq >= 4 || !qt_defined[c.tq])
+                    return status::fmt(errc::bad_format, "jpeg: quantization table %d is not defined", c.tq);
+                for (int k = 0; k < 64; ++k) c.qv[k] = qt[c.tq][k], c.qt[k] = std::int16_t(qt[c.tq][k]);
+                c.qt_latched = true;
+            }
+        }
+        insufficient = false;
+        restarts_to_go = unsigned(restart_interval);
+        eobrun = 0;
+        for (int i = 0; i < 4; ++i) last_dc[i] = 0, dc_context[i] = 0;
+        if (lossless) return start_lossless();
+        // Sequential scans ignore Ss/Se/Ah/Al (libjpeg only warns when they are not 0/63/0/0).
+        if (progressive) SMOLVLM_TRY(check_progression());
+        if (arith) {
+            bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss != 0;
+            for (int i = 0; i < comps_in_scan; ++i) {
+                const jpeg_component& c = comp[scan_comp[i]];
+                if (dc) std::memset(dc_stats[c.td], 0, 64);
+                if (ac) std::memset(ac_stats[c.ta], 0, 256);
+            }
+            ar.reset();
+            return status::ok();
+        }
+        bits.reset();
+        for (int i = 0; i < comps_in_scan; ++i) {
+            const jpeg_component& c = comp[scan_comp[i]];
+            bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss != 0;
+            if (!progressive) {
+                // Motion-JPEG frames leave out the standard tables (jdhuff.c jinit_huff_decoder).
+                if (!dc_spec[0].defined) jpeg_std_table(dc_spec[0], true, false);
+                if (!dc_spec[1].defined) jpeg_std_table(dc_spec[1], true, true);
+                if (!ac_spec[0].defined) jpeg_std_table(ac_spec[0], false, false);
+                if (!ac_spec[1].defined) jpeg_std_table(ac_spec[1], false, true);
+            }
+            if (dc) SMOLVLM_TRY(build_table(c.td, true));
+            if (ac) SMOLVLM_TRY(build_table(c.ta, false));
         }
         return status::ok();
     }
 
-    status decode_block_ac_refine(jpeg_component& c, std::int16_t* blk) {
-        const int p1 = 1 << al;
-        const int m1 = -p1;
+    status build_table(int id, bool dc) {
+        if (id >= 4 || !(dc ? dc_spec : ac_spec)[id].defined)
+            return status::fmt(errc::bad_format, "jpeg: %s Huffman table %d is not defined", dc ? "DC" : "AC", id);
+        return jpeg_build_table(dc ? dc_tbl[id] : ac_tbl[id], (dc ? dc_spec : ac_spec)[id], dc, lossless);
+    }
+
+    // jdphuff.c / jdarith.c start_pass: parameter checks and the coef_bits bookkeeping
+    // (inconsistencies between scans are only warnings in libjpeg).
+    status check_progression() {
+        bool bad = false;
+        if (ss == 0) {
+            if (se != 0) bad = true;
+        } else {
+            if (se < ss || se > 63) bad = true;
+            if (comps_in_scan != 1) bad = true;
+        }
+        if (ah != 0 && al != ah - 1) bad = true;
+        if (al > 13) bad = true;
+        if (bad)
+            return status::fmt(errc::bad_format, "jpeg: invalid progressive scan (Ss=%d Se=%d Ah=%d Al=%d)", ss, se, ah, al);
+        for (int i = 0; i < comps_in_scan; ++i) {
+            jpeg_component& c = comp[scan_comp[i]];
+            const int lo = ss < 1 ? ss : 1, hi = se > 9 ? se : 9;
+            for (int k = lo; k <= hi; ++k) c.prev_coef_bits[k] = input_scan_number > 1 ? c.coef_bits[k] : 0;
+            for (int k = ss; k <= se; ++k) c.coef_bits[k] = al;
+        }
+        return status::ok();
+    }
+
+    // ---- entropy-coded data ----
+    // Restart handling shared by the Huffman decoders (jdhuff.c / jdphuff.c process_restart).
+    status huff_restart() {
+        bits.reset();
+        if (!src.read_restart_marker(next_restart_num)) return truncated("where a restart marker was expected");
+        next_restart_num = (next_restart_num + 1) & 7;
+        for (int i = 0; i < 4; ++i) last_dc[i] = 0;
+        eobrun = 0;
+        restarts_to_go = unsigned(restart_interval);
+        if (src.unread_marker == 0) insufficient = false;
+        return status::ok();
+    }
+    status arith_restart() {
+        if (!src.read_restart_marker(next_restart_num)) return truncated("where a restart marker was expected");
+        next_restart_num = (next_restart_num + 1) & 7;
+        for (int i = 0; i < comps_in_scan; ++i) {
+            const jpeg_component& c = comp[scan_comp[i]];
+            if (!progressive || (ss == 0 && ah == 0)) {
+                std::memset(dc_stats[c.td], 0, 64);
+                last_dc[i] = 0;
+                dc_context[i] = 0;
+            }
+            if (!progressive || ss) std::memset(ac_stats[c.ta], 0, 256);
+        }
+        ar.reset();
+        restarts_to_go = unsigned(restart_interval);
+        return status::ok();
+    }
+
+    // Huffman, sequential (F.2.2): DC prediction wraps like libjpeg's int arithmetic.
+    void huff_block(const jpeg_component& c, int i, std::int16_t* blk) {
+        int s = bits.decode(src, dc_tbl[c.td]);
+        int diff = s ? jpeg_extend(bits.get(src, s), s) : 0;
+        last_dc[i] = int(std::uint32_t(last_dc[i]) + std::uint32_t(diff));
+        blk[0] = std::int16_t(last_dc[i]);
+        const jpeg_huff_table& h = ac_tbl[c.ta];
+        for (int k = 1; k < 64; ++k) {
+            if (bits.count < 32) bits.fill(src);
+            int rs = bits.decode(src, h);
+            int r = rs >> 4;
+            s = rs & 15;
+            if (s) {
+                k += r;
+                blk[k_jpeg_natural[k]] = std::int16_t(jpeg_extend(bits.get(src, s), s));
+            } else {
+                if (r != 15) break;
+                k += 15;
+            }
+        }
+    }
+    status huff_dc_first(int i, const jpeg_component& c, std::int16_t* blk) {
+        int s = bits.decode(src, dc_tbl[c.td]);
+        int diff = s ? jpeg_extend(bits.get(src, s), s) : 0;
+        std::int64_t v = std::int64_t(last_dc[i]) + diff;
+        if (v > 0x7FFFFFFF || v < -std::int64_t(0x80000000))
+            return status(errc::bad_format, "jpeg: DC coefficient overflow (corrupt progressive data)");
+        last_dc[i] = int(v);
+        blk[0] = std::int16_t(std::uint32_t(last_dc[i]) << al);
+        return status::ok();
+    }
+    void huff_dc_refine(std::int16_t* blk) {
+        if (bits.get(src, 1)) blk[0] = std::int16_t(blk[0] | (1 << al));
+    }
+    void huff_ac_first(const jpeg_component& c, std::int16_t* blk) {
+        if (eobrun > 0) {
+            --eobrun;
+            return;
+        }
+        const jpeg_huff_table& h = ac_tbl[c.ta];
+        for (int k = ss; k <= se; ++k) {
+            int rs = bits.decode(src, h);
+            int r = rs >> 4, s = rs & 15;
+            if (s) {
+                k += r;
+                int v = jpeg_extend(bits.get(src, s), s);
+                blk[k_jpeg_natural[k]] = std::int16_t(std::uint32_t(v) << al);
+            } else if (r == 15) {
+                k += 15;
+            } else {
+                eobrun = 1u << r;
+                if (r) eobrun += bits.get(src, r);
+                --eobrun;
+                break;
+            }
+        }
+    }
+    void huff_ac_refine(const jpeg_component& c, std::int16_t* blk) {
+        const int p1 = 1 << al, m1 = -p1;
         int k = ss;
-        auto refine = [&](std::int16_t* coef) {
-            if (br.get(1) && (*coef & p1) == 0) *coef = std::int16_t(*coef >= 0 ? *coef + p1 : *coef + m1);
+        auto correct = [&](std::int16_t* coef) {
+            if (bits.get(src, 1) && (*coef & p1) == 0) *coef = std::int16_t(*coef >= 0 ? *coef + p1 : *coef + m1);
         };
         if (eobrun == 0) {
-            const jpeg_huffman& h = ac[c.ta];
+            const jpeg_huff_table& h = ac_tbl[c.ta];
             for (; k <= se; ++k) {
-                int rs = jpeg_decode_symbol(br, h);
-                if (rs < 0) return status(errc::bad_format, "jpeg: invalid Huffman code in AC refinement");
+                int rs = bits.decode(src, h);
                 int r = rs >> 4, s = rs & 15;
                 int value = 0;
                 if (s) {
-                    // s must be 1 here; libjpeg warns and carries on, so do we.
-                    value = br.get(1) ? p1 : m1;
+                    value = bits.get(src, 1) ? p1 : m1;  // s should be 1; libjpeg warns otherwise
                 } else if (r != 15) {
-                    eobrun = 1 << r;
-                    if (r) eobrun += int(br.get(r));
-                    break;  // the remaining coefficients are refined below
+                    eobrun = 1u << r;
+                    if (r) eobrun += bits.get(src, r);
+                    break;
                 }
-                // Skip r zero-history coefficients, refining the non-zero ones on the way.
                 do {
                     std::int16_t* coef = blk + k_jpeg_natural[k];
-                    if (*coef != 0) {
-                        refine(coef);
-                    } else {
-                        if (--r < 0) break;
-                    }
+                    if (*coef != 0) correct(coef);
+                    else if (--r < 0) break;
                     ++k;
                 } while (k <= se);
                 if (value) blk[k_jpeg_natural[k]] = std::int16_t(value);
@@ -574,281 +1041,576 @@ struct jpeg_decoder {
         if (eobrun > 0) {
             for (; k <= se; ++k) {
                 std::int16_t* coef = blk + k_jpeg_natural[k];
-                if (*coef != 0) refine(coef);
+                if (*coef != 0) correct(coef);
             }
             --eobrun;
         }
-        return status::ok();
     }
 
-    status decode_block(jpeg_component& c, std::int16_t* blk) {
-        if (!progressive) return decode_block_sequential(c, blk);
-        if (ss == 0) {
-            if (ah == 0) return decode_block_dc_first(c, blk);
-            decode_block_dc_refine(blk);
+    // Arithmetic (F.1.4.4 / G.1.3, jdarith.c). `ar.ct == -1` after an error: skip until the
+    // next restart.
+    int arith_dc_diff(int i, int tbl, bool* overflow) {
+        std::uint8_t* st = dc_stats[tbl] + dc_context[i];
+        if (ar.decode(src, st) == 0) {
+            dc_context[i] = 0;
+            return 0;
+        }
+        int sign = ar.decode(src, st + 1);
+        st += 2 + sign;
+        int m = ar.decode(src, st);
+        if (m != 0) {
+            st = dc_stats[tbl] + 20;
+            while (ar.decode(src, st)) {
+                if ((m <<= 1) == 0x8000) {
+                    ar.ct = -1;
+                    *overflow = true;
+                    return 0;
+                }
+                ++st;
+            }
+        }
+        if (m < int((1L << arith_dc_l[tbl]) >> 1)) dc_context[i] = 0;
+        else if (m > int((1L << arith_dc_u[tbl]) >> 1)) dc_context[i] = 12 + sign * 4;
+        else dc_context[i] = 4 + sign * 4;
+        int v = m;
+        st += 14;
+        while (m >>= 1)
+            if (ar.decode(src, st)) v |= m;
+        v += 1;
+        return sign ? -v : v;
+    }
+    // AC coefficients k = first..last into blk, scaled by << shift; false on a spectral or
+    // magnitude overflow (ar.ct is then -1).
+    bool arith_ac(int tbl, std::int16_t* blk, int first, int last, int shift) {
+        for (int k = first; k <= last; ++k) {
+            std::uint8_t* st = ac_stats[tbl] + 3 * (k - 1);
+            if (ar.decode(src, st)) break;  // EOB
+            while (ar.decode(src, st + 1) == 0) {
+                st += 3;
+                ++k;
+                if (k > last) {
+                    ar.ct = -1;
+                    return false;
+                }
+            }
+            int sign = ar.decode(src, &fixed_bin);
+            st += 2;
+            int m = ar.decode(src, st);
+            if (m != 0) {
+                if (ar.decode(src, st)) {
+                    m <<= 1;
+                    st = ac_stats[tbl] + (k <= arith_ac_k[tbl] ? 189 : 217);
+                    while (ar.decode(src, st)) {
+                        if ((m <<= 1) == 0x8000) {
+                            ar.ct = -1;
+                            return false;
+                        }
+                        ++st;
+                    }
+                }
+            }
+            int v = m;
+            st += 14;
+            while (m >>= 1)
+                if (ar.decode(src, st)) v |= m;
+            v += 1;
+            if (sign) v = -v;
+            blk[k_jpeg_natural[k]] = std::int16_t(std::uint32_t(v) << shift);
+        }
+        return true;
+    }
+    void arith_ac_refine(int tbl, std::int16_t* blk) {
+        const int p1 = 1 << al, m1 = -p1;
+        int kex = se;
+        for (; kex > 0; --kex)
+            if (blk[k_jpeg_natural[kex]]) break;
+        for (int k = ss; k <= se; ++k) {
+            std::uint8_t* st = ac_stats[tbl] + 3 * (k - 1);
+            if (k > kex && ar.decode(src, st)) break;  // EOB
+            for (;;) {
+                std::int16_t* coef = blk + k_jpeg_natural[k];
+                if (*coef) {
+                    if (ar.decode(src, st + 2)) *coef = std::int16_t(*coef + (*coef < 0 ? m1 : p1));
+                    break;
+                }
+                if (ar.decode(src, st + 1)) {
+                    *coef = std::int16_t(ar.decode(src, &fixed_bin) ? m1 : p1);
+                    break;
+                }
+                st += 3;
+                ++k;
+                if (k > se) {
+                    ar.ct = -1;
+                    return;
+                }
+            }
+        }
+    }
+
+    // One MCU: `blocks` lists its blocks (component index in the scan, block pointer).
+    struct mcu_block {
+        int i;
+        std::int16_t* blk;
+    };
+    status decode_mcu(const mcu_block* b, int n, int row) {
+        if (arith) {
+            if (restart_interval) {
+                if (restarts_to_go == 0) SMOLVLM_TRY(arith_restart());
+                --restarts_to_go;
+            }
+            last_good_row = row;  // the arithmetic decoder never runs out of data
+            const bool dc_refine = progressive && ss == 0 && ah != 0;
+            if (ar.ct == -1 && !dc_refine) return status::ok();
+            for (int j = 0; j < n; ++j) {
+                const jpeg_component& c = comp[scan_comp[b[j].i]];
+                std::int16_t* blk = b[j].blk;
+                if (!progressive) {
+                    bool overflow = false;
+                    int v = arith_dc_diff(b[j].i, c.td, &overflow);
+                    if (overflow) return status::ok();
+                    last_dc[b[j].i] = (last_dc[b[j].i] + v) & 0xFFFF;
+                    blk[0] = std::int16_t(std::uint16_t(last_dc[b[j].i]));
+                    if (!arith_ac(c.ta, blk, 1, 63, 0)) return status::ok();
+                } else if (ss == 0 && ah == 0) {
+                    bool overflow = false;
+                    int v = arith_dc_diff(b[j].i, c.td, &overflow);
+                    if (overflow) return status::ok();
+                    last_dc[b[j].i] = (last_dc[b[j].i] + v) & 0xFFFF;
+                    blk[0] = std::int16_t(std::uint32_t(last_dc[b[j].i]) << al);
+                } else if (ss == 0) {
+                    if (ar.decode(src, &fixed_bin)) blk[0] = std::int16_t(blk[0] | (1 << al));
+                } else if (ah == 0) {
+                    if (!arith_ac(c.ta, blk, ss, se, al)) return status::ok();
+                } else {
+                    arith_ac_refine(c.ta, blk);
+                    if (ar.ct == -1) return status::ok();
+                }
+            }
             return status::ok();
         }
-        if (ah == 0) return decode_block_ac_first(c, blk);
-        return decode_block_ac_refine(c, blk);
-    }
-
-    // Between restart intervals: the next marker must be RSTn.
-    status handle_restart() {
-        // Skip to the marker (libjpeg also tolerates garbage here, with a warning).
-        const std::uint8_t* p = br.p;
-        while (p + 1 < br.end && !(p[0] == 0xFF && p[1] != 0x00 && p[1] != 0xFF)) ++p;
-        if (p + 1 >= br.end) return status(errc::truncated, "jpeg: file ends where a restart marker was expected");
-        if (p[1] < 0xD0 || p[1] > 0xD7)
-            return status::fmt(errc::bad_format, "jpeg: expected a restart marker, found 0xFF%02X at byte %zu", p[1],
-                               std::size_t(p - data));
-        br.p = p + 2;
-        br.reset();
-        for (int i = 0; i < n_comp; ++i) comp[i].dc_pred = 0;
-        eobrun = 0;
+        if (!insufficient) last_good_row = row;
+        if (restart_interval && restarts_to_go == 0) SMOLVLM_TRY(huff_restart());
+        const bool dc_refine = progressive && ss == 0 && ah != 0;
+        if (!insufficient || dc_refine) {
+            for (int j = 0; j < n; ++j) {
+                const jpeg_component& c = comp[scan_comp[b[j].i]];
+                if (!progressive) huff_block(c, b[j].i, b[j].blk);
+                else if (ss == 0 && ah == 0) SMOLVLM_TRY(huff_dc_first(b[j].i, c, b[j].blk));
+                else if (ss == 0) huff_dc_refine(b[j].blk);
+                else if (ah == 0) huff_ac_first(c, b[j].blk);
+                else huff_ac_refine(c, b[j].blk);
+            }
+            if (bits.overrun()) insufficient = true;
+        }
+        if (restart_interval) --restarts_to_go;
         return status::ok();
     }
 
-    status check_overrun() const {
-        if (!br.overrun()) return status::ok();
-        if (br.p >= br.end) return status(errc::truncated, "jpeg: file ends inside the entropy-coded data");
-        return status::fmt(errc::bad_format, "jpeg: corrupt entropy-coded data (premature marker at byte %zu)",
-                           std::size_t(br.p - data));
+    std::int16_t* block_of(int k, int by, int bx) {
+        jpeg_component& c = comp[k];
+        if (multi_scan) return c.block(by, bx);
+        return &rowbuf[k][(std::size_t(by - rowbuf_row * c.v) * std::size_t(c.bw_pad) + std::size_t(bx)) * 64];
     }
 
     status decode_scan() {
-        br = jpeg_bits{};
-        br.p = data + pos;
-        br.end = data + size;
-        for (int i = 0; i < n_comp; ++i) comp[i].dc_pred = 0;
-        eobrun = 0;
-        int restarts_left = restart_interval;
-        auto next_mcu = [&](bool last) -> status {
-            SMOLVLM_TRY(check_overrun());
-            if (restart_interval && !last && --restarts_left == 0) {
-                SMOLVLM_TRY(handle_restart());
-                restarts_left = restart_interval;
-            }
-            return status::ok();
-        };
-        if (scan_n == 1) {
-            // Non-interleaved: one block per MCU, only the blocks covering the component.
-            jpeg_component& c = comp[scan_comp[0]];
-            for (int by = 0; by < c.bh; ++by) {
-                for (int bx = 0; bx < c.bw; ++bx) {
-                    std::int16_t* blk = &c.coef[(std::size_t(by) * std::size_t(c.bw_pad) + std::size_t(bx)) * 64];
-                    SMOLVLM_TRY(decode_block(c, blk));
-                    SMOLVLM_TRY(next_mcu(by == c.bh - 1 && bx == c.bw - 1));
-                }
-            }
-        } else {
-            for (int my = 0; my < mcuy; ++my) {
-                for (int mx = 0; mx < mcux; ++mx) {
-                    for (int i = 0; i < scan_n; ++i) {
-                        jpeg_component& c = comp[scan_comp[i]];
-                        for (int y = 0; y < c.v; ++y) {
-                            for (int x = 0; x < c.h; ++x) {
-                                std::size_t by = std::size_t(my) * std::size_t(c.v) + std::size_t(y);
-                                std::size_t bx = std::size_t(mx) * std::size_t(c.h) + std::size_t(x);
-                                SMOLVLM_TRY(decode_block(c, &c.coef[(by * std::size_t(c.bw_pad) + bx) * 64]));
-                            }
-                        }
+        if (lossless) return decode_lossless_scan();
+        mcu_block mb[10];
+        for (int row = 0; row < total_rows; ++row) {
+            rowbuf_row = row;
+            if (!multi_scan)
+                for (int i = 0; i < n_comp; ++i) std::fill(rowbuf[i].begin(), rowbuf[i].end(), std::int16_t(0));
+            if (comps_in_scan > 1) {
+                for (int mx = 0; mx < mcus_per_row; ++mx) {
+                    int n = 0;
+                    for (int i = 0; i < comps_in_scan; ++i) {
+                        const int k = scan_comp[i];
+                        const jpeg_component& c = comp[k];
+                        for (int y = 0; y < c.v; ++y)
+                            for (int x = 0; x < c.h; ++x) mb[n++] = {i, block_of(k, row * c.v + y, mx * c.h + x)};
                     }
-                    SMOLVLM_TRY(next_mcu(my == mcuy - 1 && mx == mcux - 1));
+                    SMOLVLM_TRY(decode_mcu(mb, n, row));
                 }
+            } else {
+                const int k = scan_comp[0];
+                const jpeg_component& c = comp[k];
+                int rows = c.v;
+                if (row == total_rows - 1) {
+                    rows = c.bh % c.v;
+                    if (rows == 0) rows = c.v;
+                }
+                for (int y = 0; y < rows; ++y)
+                    for (int bx = 0; bx < c.bw; ++bx) {
+                        mb[0] = {0, block_of(k, row * c.v + y, bx)};
+                        SMOLVLM_TRY(decode_mcu(mb, 1, row));
+                    }
             }
+            if (src.eof) return truncated("inside the entropy-coded data");
+            if (!multi_scan) idct_row(row, false);
         }
-        // Continue marker parsing after the entropy-coded data.
-        const std::uint8_t* p = br.p;
-        while (p + 1 < br.end && !(p[0] == 0xFF && p[1] != 0x00 && !(p[1] >= 0xD0 && p[1] <= 0xD7) && p[1] != 0xFF)) ++p;
-        pos = std::size_t(p - data);
         return status::ok();
     }
 
-    status parse() {
-        if (!is_jpeg(data, size)) return status(errc::bad_format, "jpeg: missing SOI marker");
-        pos = 2;
-        for (;;) {
-            // Find the next marker: 0xFF, optional 0xFF fill bytes, marker code.
-            if (pos >= size || size - pos < 2) {
-                if (any_scan && frame_seen) return status(errc::truncated, "jpeg: file ends before the EOI marker");
-                return status(errc::truncated, "jpeg: file ends before the image data");
+    // ---- lossless (H.1, jddiffct.c / jdlhuff.c / jdlossls.c) ----
+    int psv = 1;
+    status start_lossless() {
+        if (arith) return status(errc::unsupported, "jpeg: lossless arithmetic coding is not supported");
+        if (ss < 1 || ss > 7 || se != 0 || ah != 0 || al >= 8)
+            return status::fmt(errc::bad_format, "jpeg: invalid lossless scan (Ss=%d Se=%d Ah=%d Al=%d)", ss, se, ah, al);
+        if (mcus_per_row <= 0 || restart_interval % mcus_per_row != 0)
+            return status::fmt(errc::bad_format, "jpeg: restart interval %d is not a whole number of MCU rows",
+                               restart_interval);
+        psv = ss;
+        for (int i = 0; i < n_comp; ++i) comp[i].first_row = true;
+        bits.reset();
+        for (int i = 0; i < comps_in_scan; ++i) SMOLVLM_TRY(build_table(comp[scan_comp[i]].td, true));
+        return status::ok();
+    }
+
+    void undifference(jpeg_component& c, const std::int32_t* d, const std::int32_t* prev, std::int32_t* out, int w) {
+        if (c.first_row) {
+            int ra = (d[0] + (1 << (8 - al - 1))) & 0xFFFF;
+            out[0] = ra;
+            for (int x = 1; x < w; ++x) out[x] = ra = (d[x] + ra) & 0xFFFF;
+            c.first_row = false;
+            return;
+        }
+        int rb = prev[0];
+        int ra = (d[0] + rb) & 0xFFFF;
+        out[0] = ra;
+        for (int x = 1; x < w; ++x) {
+            const int rc = rb;
+            rb = prev[x];
+            int p;
+            switch (psv) {
+                case 1: p = ra; break;
+                case 2: p = rb; break;
+                case 3: p = rc; break;
+                case 4: p = ra + rb - rc; break;
+                case 5: p = ra + ((rb - rc) >> 1); break;
+                case 6: p = rb + ((ra - rc) >> 1); break;
+                default: p = (ra + rb) >> 1; break;
             }
-            if (data[pos] != 0xFF)
-                return status::fmt(errc::bad_format, "jpeg: expected a marker at byte %zu, found 0x%02X", pos, data[pos]);
-            while (pos < size && data[pos] == 0xFF) ++pos;
-            if (pos >= size) return status(errc::truncated, "jpeg: file ends inside a marker");
-            int m = data[pos++];
-            std::size_t len = 0;
-            switch (m) {
-                case 0xD8: return status(errc::bad_format, "jpeg: unexpected SOI marker");
-                case 0xD9:  // EOI
-                    if (!any_scan) return status(errc::bad_format, "jpeg: EOI before any scan");
-                    return status::ok();
-                case 0xC0: case 0xC1: case 0xC2:
-                    SMOLVLM_TRY(read_segment_length(&len, "SOF"));
-                    SMOLVLM_TRY(read_sof(m, len));
-                    break;
-                case 0xC3: return status(errc::unsupported, "jpeg: lossless JPEG (SOF3) is not supported");
-                case 0xC5: case 0xC6: case 0xC7:
-                    return status(errc::unsupported, "jpeg: hierarchical JPEG is not supported");
-                case 0xC9: case 0xCA: case 0xCB: case 0xCD: case 0xCE: case 0xCF:
-                    return status(errc::unsupported, "jpeg: arithmetic-coded JPEG is not supported");
-                case 0xCC: return status(errc::unsupported, "jpeg: arithmetic coding (DAC) is not supported");
-                case 0xC4:
-                    SMOLVLM_TRY(read_segment_length(&len, "DHT"));
-                    SMOLVLM_TRY(read_dht(len));
-                    break;
-                case 0xDB:
-                    SMOLVLM_TRY(read_segment_length(&len, "DQT"));
-                    SMOLVLM_TRY(read_dqt(len));
-                    break;
-                case 0xDD:
-                    SMOLVLM_TRY(read_segment_length(&len, "DRI"));
-                    if (len != 4) return status(errc::bad_format, "jpeg: DRI segment length is not 4");
-                    restart_interval = int(be16(pos + 2));
-                    break;
-                case 0xDC: return status(errc::unsupported, "jpeg: DNL marker is not supported");
-                case 0xDA:
-                    SMOLVLM_TRY(read_segment_length(&len, "SOS"));
-                    SMOLVLM_TRY(read_sos(len));
-                    pos += len;
-                    SMOLVLM_TRY(decode_scan());
-                    any_scan = true;
-                    continue;  // pos already at the next marker
-                default:
-                    if (m >= 0xD0 && m <= 0xD7) return status(errc::bad_format, "jpeg: restart marker outside a scan");
-                    if (m == 0x01 || (m >= 0x02 && m <= 0xBF))
-                        return status::fmt(errc::bad_format, "jpeg: invalid marker 0xFF%02X at byte %zu", m, pos - 2);
-                    SMOLVLM_TRY(read_segment_length(&len, "APP/COM"));
-                    if (m == 0xE1 && len >= 8 && std::memcmp(data + pos + 2, "Exif\0\0", 6) == 0)
-                        orientation = exif_orientation(data + pos + 8, len - 8);
-                    if (m == 0xE0 && len >= 7 && std::memcmp(data + pos + 2, "JFIF\0", 5) == 0) jfif = true;
-                    if (m == 0xEE && len >= 14 && std::memcmp(data + pos + 2, "Adobe", 5) == 0)
-                        adobe_transform = data[pos + 13];
-                    break;
-            }
-            pos += len;
+            out[x] = ra = (d[x] + p) & 0xFFFF;
         }
     }
 
-    // ---- output: IDCT, upsampling, colour conversion ----
-    void idct_all() {
+    status decode_lossless_scan() {
+        unsigned rows_to_go = mcus_per_row ? unsigned(restart_interval / mcus_per_row) : 0;
+        for (int row = 0; row < total_rows; ++row) {
+            int mcu_rows = 1;
+            const jpeg_component& c0 = comp[scan_comp[0]];
+            if (comps_in_scan == 1) {
+                mcu_rows = c0.v;
+                if (row == total_rows - 1) {
+                    mcu_rows = c0.bh % c0.v;
+                    if (mcu_rows == 0) mcu_rows = c0.v;
+                }
+            }
+            for (int y = 0; y < mcu_rows; ++y) {
+                if (restart_interval) {
+                    if (rows_to_go == 0) {
+                        bits.reset();
+                        if (!src.read_restart_marker(next_restart_num)) return truncated("where a restart marker was expected");
+                        next_restart_num = (next_restart_num + 1) & 7;
+                        if (src.unread_marker == 0) insufficient = false;
+                        for (int i = 0; i < n_comp; ++i) comp[i].first_row = true;
+                        rows_to_go = unsigned(restart_interval / mcus_per_row);
+                    }
+                }
+                if (insufficient) {
+                    // Out of data: zero differences and the initial predictor (mid-gray).
+                    for (int i = 0; i < comps_in_scan; ++i) {
+                        jpeg_component& c = comp[scan_comp[i]];
+                        int rows = comps_in_scan == 1 ? 1 : c.v;
+                        int y0 = comps_in_scan == 1 ? y : 0;
+                        for (int r = 0; r < rows; ++r)
+                            std::fill_n(c.diff.begin() + std::ptrdiff_t(std::size_t(y0 + r) * std::size_t(c.bw_pad)),
+                                        c.bw_pad, 0);
+                    }
+                    for (int i = 0; i < n_comp; ++i) comp[i].first_row = true;
+                } else {
+                    for (int mx = 0; mx < mcus_per_row; ++mx) {
+                        for (int i = 0; i < comps_in_scan; ++i) {
+                            jpeg_component& c = comp[scan_comp[i]];
+                            const int rows = comps_in_scan == 1 ? 1 : c.v, cols = comps_in_scan == 1 ? 1 : c.h;
+                            for (int yy = 0; yy < rows; ++yy)
+                                for (int xx = 0; xx < cols; ++xx) {
+                                    int s = bits.decode(src, dc_tbl[c.td]);
+                                    int d = 0;
+                                    if (s == 16) d = 32768;
+                                    else if (s) d = jpeg_extend(bits.get(src, s), s);
+                                    const int ry = comps_in_scan == 1 ? y : yy;
+                                    c.diff[std::size_t(ry) * std::size_t(c.bw_pad) + std::size_t(mx * cols + xx)] = d;
+                                }
+                        }
+                        if (bits.overrun()) insufficient = true;
+                    }
+                }
+                if (restart_interval) --rows_to_go;
+            }
+            if (src.eof) return truncated("inside the entropy-coded data");
+            for (int i = 0; i < comps_in_scan; ++i) {
+                jpeg_component& c = comp[scan_comp[i]];
+                int rows = c.v;
+                if (row == total_rows - 1) {
+                    rows = c.bh % c.v;
+                    if (rows == 0) rows = c.v;
+                }
+                for (int r = 0, prev = c.v - 1; r < rows; prev = r, ++r) {
+                    std::int32_t* u = &c.undiff[std::size_t(r) * std::size_t(c.bw_pad)];
+                    undifference(c, &c.diff[std::size_t(r) * std::size_t(c.bw_pad)],
+                                 &c.undiff[std::size_t(prev) * std::size_t(c.bw_pad)], u, c.bw);
+                    std::uint8_t* o = &c.plane[std::size_t(row * c.v + r) * c.stride];
+                    for (int x = 0; x < c.bw; ++x) o[x] = std::uint8_t(std::uint32_t(u[x]) << al);
+                }
+            }
+        }
+        return status::ok();
+    }
+
+    // ---- IDCT into the sample planes ----
+    void idct_block(jpeg_component& c, const std::int16_t* blk, int by, int bx) {
+        jpeg_idct_islow(blk, c.qt, &c.plane[std::size_t(by) * 8 * c.stride + std::size_t(bx) * 8], c.stride);
+    }
+    // Blocks of iMCU row `row` (single-scan: from the row buffer).
+    void idct_row(int row, bool) {
         for (int i = 0; i < n_comp; ++i) {
             jpeg_component& c = comp[i];
-            std::size_t stride = std::size_t(c.bw_pad) * 8;
-            c.plane.assign(stride * std::size_t(c.bh_pad) * 8, 0);
-            for (int by = 0; by < c.bh_pad; ++by)
-                for (int bx = 0; bx < c.bw_pad; ++bx)
-                    jpeg_idct_islow(&c.coef[(std::size_t(by) * std::size_t(c.bw_pad) + std::size_t(bx)) * 64], c.qt,
-                                    &c.plane[std::size_t(by) * 8 * stride + std::size_t(bx) * 8], stride);
-            c.coef.clear();
-            c.coef.shrink_to_fit();
+            for (int y = 0; y < c.v; ++y) {
+                const int by = row * c.v + y;
+                if (by >= c.bh) break;
+                for (int bx = 0; bx < c.bw; ++bx) idct_block(c, block_of(i, by, bx), by, bx);
+            }
         }
     }
 
-    // Upsample component c to a full-resolution [height, width] plane, as libjpeg-turbo.
-    void upsample(const jpeg_component& c, std::vector<std::uint8_t>& out) const {
-        const std::size_t W = std::size_t(width), stride = std::size_t(c.bw_pad) * 8;
-        out.resize(W * std::size_t(height));
-        const int hx = hmax / c.h, vx = vmax / c.v;  // expansion factors (integral: checked)
-        const std::uint8_t* in = c.plane.data();
-        auto in_row = [&](int r) { return in + std::size_t(r < 0 ? 0 : (r >= c.dh ? c.dh - 1 : r)) * stride; };
-        std::vector<std::uint8_t> wide(std::size_t(c.dw) * 2 + 16);
-        for (int y = 0; y < height; ++y) {
-            std::uint8_t* o = out.data() + std::size_t(y) * W;
-            if (hx == 1 && vx == 1) {
-                std::memcpy(o, in_row(y), W);
-            } else if (hx == 2 && vx == 1 && c.dw > 2) {  // h2v1 fancy
-                const std::uint8_t* s = in_row(y);
-                std::uint8_t* d = wide.data();
-                d[0] = s[0];
-                d[1] = std::uint8_t((s[0] * 3 + s[1] + 2) >> 2);
-                for (int i = 1; i < c.dw - 1; ++i) {
-                    int v3 = s[i] * 3;
-                    d[2 * i] = std::uint8_t((v3 + s[i - 1] + 1) >> 2);
-                    d[2 * i + 1] = std::uint8_t((v3 + s[i + 1] + 2) >> 2);
-                }
-                int l = c.dw - 1;
-                d[2 * l] = std::uint8_t((s[l] * 3 + s[l - 1] + 1) >> 2);
-                d[2 * l + 1] = s[l];
-                std::memcpy(o, d, W);
-            } else if (hx == 1 && vx == 2) {  // h1v2 fancy
-                int r = y / 2;
-                bool lower = y & 1;
-                const std::uint8_t* s0 = in_row(r);
-                const std::uint8_t* s1 = in_row(lower ? r + 1 : r - 1);
-                int bias = lower ? 2 : 1;
-                for (std::size_t x = 0; x < W; ++x) o[x] = std::uint8_t((s0[x] * 3 + s1[x] + bias) >> 2);
-            } else if (hx == 2 && vx == 2 && c.dw > 2) {  // h2v2 fancy
-                int r = y / 2;
-                bool lower = y & 1;
-                const std::uint8_t* s0 = in_row(r);
-                const std::uint8_t* s1 = in_row(lower ? r + 1 : r - 1);
-                std::uint8_t* d = wide.data();
-                int this_sum = s0[0] * 3 + s1[0];
-                int next_sum = s0[1] * 3 + s1[1];
-                d[0] = std::uint8_t((this_sum * 4 + 8) >> 4);
-                d[1] = std::uint8_t((this_sum * 3 + next_sum + 7) >> 4);
-                int last_sum = this_sum;
-                this_sum = next_sum;
-                for (int i = 1; i < c.dw - 1; ++i) {
-                    next_sum = s0[i + 1] * 3 + s1[i + 1];
-                    d[2 * i] = std::uint8_t((this_sum * 3 + last_sum + 8) >> 4);
-                    d[2 * i + 1] = std::uint8_t((this_sum * 3 + next_sum + 7) >> 4);
-                    last_sum = this_sum;
-                    this_sum = next_sum;
-                }
-                int l = c.dw - 1;
-                d[2 * l] = std::uint8_t((this_sum * 3 + last_sum + 8) >> 4);
-                d[2 * l + 1] = std::uint8_t((this_sum * 4 + 7) >> 4);
-                std::memcpy(o, d, W);
-            } else {
-                // Pixel replication (libjpeg's h2v1/h2v2/int upsample). Source row y / vx,
-                // read from the padded plane (rows below dh are IDCT padding, as in libjpeg).
-                const std::uint8_t* s = in + std::size_t(y / vx) * stride;
-                for (std::size_t x = 0; x < W; ++x) o[x] = s[x / std::size_t(hx)];
+    // libjpeg's block smoothing for progressive files with coefficients still unknown
+    // (jdcoefct.c smoothing_ok / decompress_smooth_data, 5x5 DC neighbourhood).
+    bool smoothing_ok(int latch[4][10], int prev_latch[4][10]) const {
+        if (!progressive) return false;
+        bool useful = false;
+        for (int i = 0; i < n_comp; ++i) {
+            const jpeg_component& c = comp[i];
+            if (!c.qt_latched) return false;
+            static constexpr int pos[10] = {0, 1, 8, 16, 9, 2, 3, 10, 17, 24};
+            for (int k : pos)
+                if (c.qv[k] == 0) return false;
+            if (c.coef_bits[0] < 0) return false;
+            latch[i][0] = c.coef_bits[0];
+            for (int k = 1; k < 10; ++k) {
+                prev_latch[i][k] = input_scan_number > 1 ? c.prev_coef_bits[k] : -1;
+                latch[i][k] = c.coef_bits[k];
+                if (c.coef_bits[k] != 0) useful = true;
             }
         }
+        return useful;
+    }
+
+    void idct_smooth(int latch[4][10], int prev_latch[4][10]) {
+        for (int ci = 0; ci < n_comp; ++ci) {
+            jpeg_component& c = comp[ci];
+            const std::int64_t q00 = c.qv[0], q01 = c.qv[1], q10 = c.qv[8], q20 = c.qv[16], q11 = c.qv[9],
+                               q02 = c.qv[2], q03 = c.qv[3], q12 = c.qv[10], q21 = c.qv[17], q30 = c.qv[24];
+            const int last_col = c.bw - 1;
+            for (int row = 0; row < total_rows; ++row) {
+                int block_rows = c.v;
+                if (row == total_rows - 1) {
+                    block_rows = c.bh % c.v;
+                    if (block_rows == 0) block_rows = c.v;
+                }
+                const int* cb = row > last_good_row ? prev_latch[ci] : latch[ci];
+                const bool change_dc = cb[1] == -1 && cb[2] == -1 && cb[3] == -1 && cb[4] == -1 && cb[5] == -1 &&
+                                       cb[6] == -1 && cb[7] == -1 && cb[8] == -1 && cb[9] == -1;
+                // libjpeg counts block rows with this iMCU row's height (differs from the real
+                // count in the last row; kept for identical output).
+                const int image_block_rows = block_rows * total_rows;
+                for (int br = 0; br < block_rows; ++br) {
+                    const int ibr = row * block_rows + br;  // libjpeg's image_block_row
+                    const int ar = row * c.v + br;          // the actual block row
+                    const int prev = ibr > 0 ? ar - 1 : ar;
+                    const int prev2 = ibr > 1 ? ar - 2 : prev;
+                    const int next = ibr < image_block_rows - 1 ? ar + 1 : ar;
+                    const int next2 = ibr < image_block_rows - 2 ? ar + 2 : next;
+                    const int rows5[5] = {prev2, prev, ar, next, next2};
+                    auto dc = [&](int r, int col) { return int(c.block(rows5[r], col)[0]); };
+                    int DC[5][5];
+                    for (int r = 0; r < 5; ++r)
+                        for (int k = 0; k < 5; ++k) DC[r][k] = dc(r, 0);
+                    for (int b = 0; b <= last_col; ++b) {
+                        std::int16_t ws[64];
+                        std::memcpy(ws, c.block(ar, b), sizeof(ws));
+                        if (b == 0 && b < last_col)
+                            for (int r = 0; r < 5; ++r) DC[r][3] = DC[r][4] = dc(r, 1);
+                        if (b + 1 < last_col)
+                            for (int r = 0; r < 5; ++r) DC[r][4] = dc(r, b + 2);
+                        // DC01..DC25 in libjpeg's numbering: row-major over the 5x5 window.
+                        auto D = [&](int n) { return DC[(n - 1) / 5][(n - 1) % 5]; };
+                        auto predict = [&](int Al, std::int64_t q, std::int64_t num) {
+                            int pred;
+                            if (num >= 0) {
+                                pred = int(((q << 7) + num) / (q << 8));
+                                if (Al > 0 && pred >= (1 << Al)) pred = (1 << Al) - 1;
+                            } else {
+                                pred = int(((q << 7) - num) / (q << 8));
+                                if (Al > 0 && pred >= (1 << Al)) pred = (1 << Al) - 1;
+                                pred = -pred;
+                            }
+                            return std::int16_t(pred);
+                        };
+                        int Al;
+                        if ((Al = cb[1]) != 0 && ws[1] == 0) {
+                            std::int64_t num = q00 * (change_dc ? (-D(1) - D(2) + D(4) + D(5) - 3 * D(6) + 13 * D(7) - 13 * D(9) +
+                                                                   3 * D(10) - 3 * D(11) + 38 * D(12) - 38 * D(14) + 3 * D(15) -
+                                                                   3 * D(16) + 13 * D(17) - 13 * D(19) + 3 * D(20) - D(21) - D(22) +
+                                                                   D(24) + D(25))
+                                                                : (-7 * D(11) + 50 * D(12) - 50 * D(14) + 7 * D(15)));
+                            ws[1] = predict(Al, q01, num);
+                        }
+                        if ((Al = cb[2]) != 0 && ws[8] == 0) {
+                            std::int64_t num = q00 * (change_dc ? (-D(1) - 3 * D(2) - 3 * D(3) - 3 * D(4) - D(5) - D(6) +
+                                                                   13 * D(7) + 38 * D(8) + 13 * D(9) - D(10) + D(16) -
+                                                                   13 * D(17) - 38 * D(18) - 13 * D(19) + D(20) + D(21) +
+                                                                   3 * D(22) + 3 * D(23) + 3 * D(24) + D(25))
+                                                                : (-7 * D(3) + 50 * D(8) - 50 * D(18) + 7 * D(23)));
+                            ws[8] = predict(Al, q10, num);
+                        }
+                        if ((Al = cb[3]) != 0 && ws[16] == 0) {
+                            std::int64_t num = q00 * (change_dc ? (D(3) + 2 * D(7) + 7 * D(8) + 2 * D(9) - 5 * D(12) - 14 * D(13) -
+                                                                   5 * D(14) + 2 * D(17) + 7 * D(18) + 2 * D(19) + D(23))
+                                                                : (-D(3) + 13 * D(8) - 24 * D(13) + 13 * D(18) - D(23)));
+                            ws[16] = predict(Al, q20, num);
+                        }
+                        if ((Al = cb[4]) != 0 && ws[9] == 0) {
+                            std::int64_t num = q00 * (change_dc ? (-D(1) + D(5) + 9 * D(7) - 9 * D(9) - 9 * D(17) + 9 * D(19) +
+                                                                   D(21) - D(25))
+                                                                : (D(10) + D(16) - 10 * D(17) + 10 * D(19) - D(2) - D(20) +
+                                                                   D(22) - D(24) + D(4) - D(6) + 10 * D(7) - 10 * D(9)));
+                            ws[9] = predict(Al, q11, num);
+                        }
+                        if ((Al = cb[5]) != 0 && ws[2] == 0) {
+                            std::int64_t num = q00 * (change_dc ? (2 * D(7) - 5 * D(8) + 2 * D(9) + D(11) + 7 * D(12) -
+                                                                   14 * D(13) + 7 * D(14) + D(15) + 2 * D(17) - 5 * D(18) +
+                                                                   2 * D(19))
+                                                                : (-D(11) + 13 * D(12) - 24 * D(13) + 13 * D(14) - D(15)));
+                            ws[2] = predict(Al, q02, num);
+                        }
+                        if (change_dc) {
+                            if ((Al = cb[6]) != 0 && ws[3] == 0)
+                                ws[3] = predict(Al, q03, q00 * (D(7) - D(9) + 2 * D(12) - 2 * D(14) + D(17) - D(19)));
+                            if ((Al = cb[7]) != 0 && ws[10] == 0)
+                                ws[10] = predict(Al, q12, q00 * (D(7) - 3 * D(8) + D(9) - D(17) + 3 * D(18) - D(19)));
+                            if ((Al = cb[8]) != 0 && ws[17] == 0)
+                                ws[17] = predict(Al, q21, q00 * (D(7) - D(9) - 3 * D(12) + 3 * D(14) + D(17) - D(19)));
+                            if ((Al = cb[9]) != 0 && ws[24] == 0)
+                                ws[24] = predict(Al, q30, q00 * (D(7) + 2 * D(8) + D(9) - D(17) - 2 * D(18) - D(19)));
+                            std::int64_t num =
+                                q00 * (-2 * D(1) - 6 * D(2) - 8 * D(3) - 6 * D(4) - 2 * D(5) - 6 * D(6) + 6 * D(7) + 42 * D(8) +
+                                       6 * D(9) - 6 * D(10) - 8 * D(11) + 42 * D(12) + 152 * D(13) + 42 * D(14) - 8 * D(15) -
+                                       6 * D(16) + 6 * D(17) + 42 * D(18) + 6 * D(19) - 6 * D(20) - 2 * D(21) - 6 * D(22) -
+                                       8 * D(23) - 6 * D(24) - 2 * D(25));
+                            ws[0] = predict(0, q00, num);
+                        }
+                        idct_block(c, ws, ar, b);
+                        for (int r = 0; r < 5; ++r)
+                            for (int k = 0; k < 4; ++k) DC[r][k] = DC[r][k + 1];
+                    }
+                }
+            }
+        }
+    }
+
+    void idct_all() {
+        int latch[4][10], prev_latch[4][10];
+        if (smoothing_ok(latch, prev_latch)) {
+            idct_smooth(latch, prev_latch);
+        } else {
+            for (int row = 0; row < total_rows; ++row) idct_row(row, true);
+        }
+        for (int i = 0; i < n_comp; ++i) {
+            comp[i].coef.clear();
+            comp[i].coef.shrink_to_fit();
+        }
+    }
+
+    // ---- upsampling (jdsample.c) and colour conversion (jdcolor.c; Pillow's Convert.c) ----
+    // Component i's samples for output row y, upsampled to at least `width` samples.
+    const std::uint8_t* upsampled_row(int i, int y, std::uint8_t* tmp) const {
+        const jpeg_component& c = comp[i];
+        const int hx = hmax / c.h, vx = vmax / c.v;
+        const bool fancy = !lossless;
+        const std::uint8_t* in = c.plane.data();
+        const std::size_t stride = c.stride;
+        auto row_at = [&](int r) { return in + std::size_t(r < 0 ? 0 : (r >= c.dh ? c.dh - 1 : r)) * stride; };
+        if (hx == 1 && vx == 1) return in + std::size_t(y) * stride;
+        if (hx == 2 && vx == 1 && fancy && c.dw > 2) {  // h2v1 fancy
+            const std::uint8_t* s = in + std::size_t(y) * stride;
+            std::uint8_t* d = tmp;
+            d[0] = s[0];
+            d[1] = std::uint8_t((s[0] * 3 + s[1] + 2) >> 2);
+            for (int x = 1; x < c.dw - 1; ++x) {
+                int v3 = s[x] * 3;
+                d[2 * x] = std::uint8_t((v3 + s[x - 1] + 1) >> 2);
+                d[2 * x + 1] = std::uint8_t((v3 + s[x + 1] + 2) >> 2);
+            }
+            const int l = c.dw - 1;
+            d[2 * l] = std::uint8_t((s[l] * 3 + s[l - 1] + 1) >> 2);
+            d[2 * l + 1] = s[l];
+            return tmp;
+        }
+        if (hx == 1 && vx == 2 && fancy) {  // h1v2 fancy
+            const int r = y / 2;
+            const bool lower = y & 1;
+            const std::uint8_t* s0 = row_at(r);
+            const std::uint8_t* s1 = row_at(lower ? r + 1 : r - 1);
+            const int bias = lower ? 2 : 1;
+            for (int x = 0; x < c.dw; ++x) tmp[x] = std::uint8_t((s0[x] * 3 + s1[x] + bias) >> 2);
+            return tmp;
+        }
+        if (hx == 2 && vx == 2 && fancy && c.dw > 2) {  // h2v2 fancy
+            const int r = y / 2;
+            const bool lower = y & 1;
+            const std::uint8_t* s0 = row_at(r);
+            const std::uint8_t* s1 = row_at(lower ? r + 1 : r - 1);
+            std::uint8_t* d = tmp;
+            int this_sum = s0[0] * 3 + s1[0];
+            int next_sum = s0[1] * 3 + s1[1];
+            d[0] = std::uint8_t((this_sum * 4 + 8) >> 4);
+            d[1] = std::uint8_t((this_sum * 3 + next_sum + 7) >> 4);
+            int last_sum = this_sum;
+            this_sum = next_sum;
+            for (int x = 1; x < c.dw - 1; ++x) {
+                next_sum = s0[x + 1] * 3 + s1[x + 1];
+                d[2 * x] = std::uint8_t((this_sum * 3 + last_sum + 8) >> 4);
+                d[2 * x + 1] = std::uint8_t((this_sum * 3 + next_sum + 7) >> 4);
+                last_sum = this_sum;
+                this_sum = next_sum;
+            }
+            const int l = c.dw - 1;
+            d[2 * l] = std::uint8_t((this_sum * 3 + last_sum + 8) >> 4);
+            d[2 * l + 1] = std::uint8_t((this_sum * 4 + 7) >> 4);
+            return tmp;
+        }
+        // Replication (h2v1 / h2v2 / int_upsample), from input row y / vx.
+        const std::uint8_t* s = in + std::size_t(y / vx) * stride;
+        if (hx == 1) return s;
+        for (int x = 0, o = 0; x < c.dw; ++x)
+            for (int k = 0; k < hx; ++k) tmp[o++] = s[x];
+        return tmp;
     }
 
     result<image> finish() {
-        for (int i = 0; i < n_comp; ++i)
-            if (hmax % comp[i].h || vmax % comp[i].v)
-                return status(errc::unsupported, "jpeg: non-integral sampling factor ratios are not supported");
-        idct_all();
+        if (!lossless && multi_scan) idct_all();
         image img;
         img.width = width;
         img.height = height;
-        img.orientation = orientation;
-        const std::size_t W = std::size_t(width), H = std::size_t(height);
-        if (n_comp == 1) {
-            img.channels = 1;
-            std::vector<std::uint8_t> plane;
-            upsample(comp[0], plane);
-            img.pixels = std::move(plane);
-            return img;
-        }
-        img.channels = 3;
-        img.pixels.resize(W * H * 3);
-        std::vector<std::uint8_t> p0, p1, p2;
-        upsample(comp[0], p0);
-        upsample(comp[1], p1);
-        upsample(comp[2], p2);
-        // libjpeg: Adobe transform 0 => RGB; else a JFIF marker or no Adobe marker => YCbCr,
-        // except component ids 'R','G','B'.
-        bool rgb = (adobe_transform == 0) ||
-                   (!jfif && adobe_transform < 0 && comp[0].id == 'R' && comp[1].id == 'G' && comp[2].id == 'B');
-        std::uint8_t* o = img.pixels.data();
-        if (rgb) {
-            for (std::size_t i = 0; i < W * H; ++i) {
-                o[3 * i] = p0[i];
-                o[3 * i + 1] = p1[i];
-                o[3 * i + 2] = p2[i];
-            }
-            return img;
-        }
-        // jdcolor.c: R = Y + 1.402 Cr, G = Y - 0.34414 Cb - 0.71414 Cr, B = Y + 1.772 Cb,
-        // in 16-bit fixed point with the same rounding.
+        img.orientation = meta.orientation();
+        img.channels = n_comp == 1 ? 1 : 3;
+        const std::size_t W = std::size_t(width);
+        img.pixels.resize(W * std::size_t(height) * std::size_t(img.channels));
+        std::vector<std::uint8_t> tmp[4];
+        for (int i = 0; i < n_comp; ++i) tmp[i].resize(std::size_t(comp[i].dw) * 4 + 16);
+
+        // jdcolor.c build_ycc_rgb_table: 16-bit fixed point, rounding as libjpeg.
         constexpr int scale_bits = 16;
         constexpr std::int32_t half = 1 << (scale_bits - 1);
         auto fix = [](double x) { return std::int32_t(x * (1 << scale_bits) + 0.5); };
@@ -861,12 +1623,52 @@ struct jpeg_decoder {
             cb_g[i] = -fix(0.34414) * x + half;
         }
         auto clamp = [](std::int32_t v) -> std::uint8_t { return std::uint8_t(v < 0 ? 0 : (v > 255 ? 255 : v)); };
-        for (std::size_t i = 0; i < W * H; ++i) {
-            std::int32_t yv = p0[i];
-            int cb = p1[i], cr = p2[i];
-            o[3 * i] = clamp(yv + cr_r[cr]);
-            o[3 * i + 1] = clamp(yv + ((cb_g[cb] + cr_g[cr]) >> scale_bits));
-            o[3 * i + 2] = clamp(yv + cb_b[cb]);
+        const bool rgb = is_rgb(), ycck = is_ycck();
+        for (int y = 0; y < height; ++y) {
+            std::uint8_t* o = img.row(y);
+            const std::uint8_t* p0 = upsampled_row(0, y, tmp[0].data());
+            if (n_comp == 1) {
+                std::memcpy(o, p0, W);
+                continue;
+            }
+            const std::uint8_t* p1 = upsampled_row(1, y, tmp[1].data());
+            const std::uint8_t* p2 = upsampled_row(2, y, tmp[2].data());
+            if (n_comp == 3) {
+                if (rgb) {
+                    for (std::size_t x = 0; x < W; ++x) o[3 * x] = p0[x], o[3 * x + 1] = p1[x], o[3 * x + 2] = p2[x];
+                    continue;
+                }
+                for (std::size_t x = 0; x < W; ++x) {
+                    std::int32_t yv = p0[x];
+                    int cb = p1[x], cr = p2[x];
+                    o[3 * x] = clamp(yv + cr_r[cr]);
+                    o[3 * x + 1] = clamp(yv + ((cb_g[cb] + cr_g[cr]) >> scale_bits));
+                    o[3 * x + 2] = clamp(yv + cb_b[cb]);
+                }
+                continue;
+            }
+            // CMYK: libjpeg outputs C, M, Y, K (YCCK converted with the YCbCr tables, K
+            // passed through); Pillow reads them inverted ("CMYK;I", Adobe's convention) and
+            // its convert("RGB") is Convert.c cmyk2rgb: R = K - K*C'/255 with C' = 255 - C.
+            const std::uint8_t* p3 = upsampled_row(3, y, tmp[3].data());
+            for (std::size_t x = 0; x < W; ++x) {
+                int c0 = p0[x], c1 = p1[x], c2 = p2[x];
+                if (ycck) {
+                    const int yv = c0, cb = c1, cr = c2;
+                    c0 = clamp(255 - (yv + cr_r[cr]));
+                    c1 = clamp(255 - (yv + ((cb_g[cb] + cr_g[cr]) >> scale_bits)));
+                    c2 = clamp(255 - (yv + cb_b[cb]));
+                }
+                const int nk = p3[x];  // 255 - K' where K' = 255 - K
+                auto chan = [nk](int c) {
+                    int t = (255 - c) * nk + 128;
+                    int v = nk - (((t >> 8) + t) >> 8);
+                    return std::uint8_t(v <= 0 ? 0 : (v < 256 ? v : 255));
+                };
+                o[3 * x] = chan(c0);
+                o[3 * x + 1] = chan(c1);
+                o[3 * x + 2] = chan(c2);
+            }
         }
         return img;
     }
@@ -875,32 +1677,42 @@ struct jpeg_decoder {
 }  // namespace detail
 
 inline result<image> decode_jpeg(const std::uint8_t* data, std::size_t size, const image_limits& lim = {}) {
-    if (!data) return status(errc::invalid_argument, "jpeg: null data");
-    // The decoder state is ~20 KB (Huffman tables); keep it off the stack for firmware.
+    if (!data && size) return status(errc::invalid_argument, "jpeg: null data");
+    if (size == 0) return status(errc::truncated, "jpeg: empty file");
+    // The decoder state is ~40 KB (tables, statistics); keep it off the stack for firmware.
     std::vector<detail::jpeg_decoder> holder(1);
     detail::jpeg_decoder& d = holder[0];
-    d.data = data;
-    d.size = size;
+    d.src.data = data;
+    d.src.size = size;
     d.lim = lim;
     SMOLVLM_TRY(d.parse());
-    if (!d.frame_seen) return status(errc::bad_format, "jpeg: no frame (SOF) marker");
     return d.finish();
 }
 
-// The EXIF orientation of a JPEG without decoding it (1 when absent).
+// The orientation ImageOps.exif_transpose() would apply (1..8), from the segments before the
+// first scan, without decoding the image.
 inline int jpeg_orientation(const std::uint8_t* data, std::size_t size) {
-    if (!data || !is_jpeg(data, size)) return 1;
-    std::size_t pos = 2;
-    while (size >= 4 && pos <= size - 4 && data[pos] == 0xFF) {
-        int m = data[pos + 1];
+    if (!is_jpeg(data, size)) return 1;
+    detail::jpeg_meta meta;
+    detail::jpeg_source src;
+    src.data = data;
+    src.size = size;
+    src.pos = 2;
+    while (src.next_marker()) {
+        const int m = src.unread_marker;
+        src.unread_marker = 0;
         if (m == 0xDA || m == 0xD9) break;
-        std::size_t len = std::size_t(data[pos + 2]) << 8 | data[pos + 3];
-        if (len < 2 || len > size - pos - 2) break;
-        if (m == 0xE1 && len >= 8 && std::memcmp(data + pos + 4, "Exif\0\0", 6) == 0)
-            return detail::exif_orientation(data + pos + 10, len - 8);
-        pos += 2 + len;
+        if ((m >= 0xD0 && m <= 0xD8) || m == 0x01) continue;  // no length
+        if (size - src.pos < 2) break;
+        std::size_t len = std::size_t(data[src.pos]) << 8 | data[src.pos + 1];
+        src.pos += 2;
+        if (len < 2) continue;
+        len -= 2;
+        if (len > size - src.pos) break;
+        if (m == 0xE1) meta.app1(data + src.pos, len);
+        src.pos += len;
     }
-    return 1;
+    return meta.orientation();
 }
 
 }  // namespace smolvlm
