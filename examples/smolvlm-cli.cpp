@@ -257,7 +257,7 @@ void load_media(const std::vector<media_ref>& refs, loaded_media& out) {
         mi.type = r.video ? media_input::kind::video : media_input::kind::image;
         for (const std::string& p : r.paths) {
             auto img = load_image_file(p.c_str());
-            if (!img) fail(p + ": " + img.error().message());
+            if (!img) fail(img.error().message());  // load_image_file already names the file
             out.images.push_back(std::move(img).value());
             if (r.video) {
                 mi.frames.push_back(out.images.back().view());

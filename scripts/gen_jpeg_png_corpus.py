@@ -110,7 +110,10 @@ def pillow(data):
     e["transparency"] = "transparency" in im.info
     e["rgb"] = sha(im.convert("RGB").tobytes())
     if im.mode in ("LA", "RGBA", "PA") or e["transparency"]:
-        e["rgba"] = sha(im.convert("RGBA").tobytes())
+        try:
+            e["rgba"] = sha(im.convert("RGBA").tobytes())
+        except Exception as ex:  # noqa: BLE001 - e.g. a tRNS longer than 256 entries
+            e["rgba_error"] = "%s: %s" % (type(ex).__name__, str(ex)[:120])
     try:
         im2 = Image.open(io.BytesIO(data))
         im2 = ImageOps.exif_transpose(im2)
@@ -594,6 +597,10 @@ def gen_png():
                            ("no_plte", None, None), ("empty_trns", bytes(range(30, 66)), b"")]:
         c = SIG + ihdr(10, 4, 8, 3) + (chunk(b"PLTE", plte) if plte is not None else b"") + (chunk(b"tRNS", trns) if trns is not None else b"")
         add("png_p_%s" % nm, "png_palette", c + chunk(b"IDAT", zlib.compress(pal_rows)) + chunk(b"IEND", b""))
+    add("png_p_plte_300", "png_palette", SIG + ihdr(10, 4, 8, 3) + chunk(b"PLTE", bytes(i % 256 for i in range(900))) +
+        chunk(b"IDAT", zlib.compress(pal_rows)) + chunk(b"IEND", b""))
+    add("png_p_trns_300", "png_palette", SIG + ihdr(10, 4, 8, 3) + chunk(b"PLTE", bytes(range(36))) +
+        chunk(b"tRNS", bytes(i % 251 for i in range(300))) + chunk(b"IDAT", zlib.compress(pal_rows)) + chunk(b"IEND", b""))
     add("png_plte_before_ihdr", "png_palette", SIG + chunk(b"PLTE", bytes(range(36))) + ihdr(10, 4, 8, 3) +
         chunk(b"IDAT", zlib.compress(pal_rows)) + chunk(b"IEND", b""))
     # -- chunk rules: CRC, ordering, unknown chunks, zero-length chunks -------------------------
@@ -635,6 +642,14 @@ def gen_png():
     add("png_bad_adler_split", "png_chunks", hd + chunk(b"IDAT", bytes(zb[:-4])) + chunk(b"IDAT", bytes(zb[-4:])) + end)
     add("png_short_zlib", "png_chunks", hd + chunk(b"IDAT", z[:-12]) + end)
     add("png_truncated_file", "png_chunks", (hd + idat + end)[:len(hd) + 20])
+    row = 1 + 3 * w
+    add("png_zlib_ends_at_row", "png_chunks", hd + chunk(b"IDAT", zlib.compress(data[:3 * row])) + end, "rows 3.. stay zero")
+    add("png_zlib_ends_mid_row", "png_chunks", hd + chunk(b"IDAT", zlib.compress(data[:3 * row + 5])) + end)
+    pd = raw_rows(w, h, 4, 3, rng)
+    add("png_p_zlib_ends_at_row", "png_chunks", SIG + ihdr(w, h, 4, 3) + chunk(b"PLTE", bytes(range(100, 148))) +
+        chunk(b"IDAT", zlib.compress(pd[:2 * (1 + (w * 4 + 7) // 8)])) + end, "missing pixels are palette entry 0")
+    il = adam7(w, h, 8, 0, rng)
+    add("png_adam7_zlib_ends_early", "png_chunks", SIG + ihdr(w, h, 8, 0, il=1) + chunk(b"IDAT", zlib.compress(il[:12])) + end)
     add("png_empty_after_sig", "png_chunks", SIG)
     add("png_bad_depth", "png_chunks", SIG + ihdr(w, h, 3, 0) + idat + end)
     add("png_zero_width", "png_chunks", SIG + ihdr(0, h, 8, 2) + idat + end)
@@ -656,6 +671,10 @@ def gen_png():
     add("apng_fctl_bad_first_seq", "png_apng", hd + actl + fctl(3) + idat + end)
     add("apng_truncated_actl", "png_apng", hd + chunk(b"acTL", b"\0\0\0\2") + idat + end)
     add("apng_fctl_outside", "png_apng", hd + actl + fctl(0, w + 1, h) + idat + end)
+    small = raw_rows(w - 3, h - 2, 8, 2, rng)
+    fc = chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, w - 3, h - 2, 2, 1, 1, 10, 0, 0))
+    add("apng_small_first_frame", "png_apng", hd + actl + fc + chunk(b"IDAT", zlib.compress(small)) + end,
+        "the IDAT fills the first frame's rectangle")
     # -- text chunks: Pillow's MAX_TEXT_CHUNK (1 MiB) and MAX_TEXT_MEMORY (64 MiB) ---------------
     big = zlib.compress(b"A" * (1024 * 1024 + 1), 9)
     add("png_ztxt_too_big", "png_text", hd + chunk(b"zTXt", b"Comment\0\0" + big) + idat + end)

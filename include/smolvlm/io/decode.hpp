@@ -42,6 +42,7 @@ inline image_format detect_image_format(const std::uint8_t* data, std::size_t si
 }
 
 inline result<image> decode_image(const std::uint8_t* data, std::size_t size, const image_limits& lim = {}) {
+    if (size == 0) return status(errc::truncated, "image: the file is empty (0 bytes)");
     switch (detect_image_format(data, size)) {
         case image_format::png: return decode_png(data, size, lim);
         case image_format::jpeg: return decode_jpeg(data, size, lim);
@@ -80,6 +81,7 @@ inline result<image> load_image_file(const char* path, const image_limits& lim =
     if (failed) return status::fmt(errc::io, "image: error reading '%s'", path);
     auto r = decode_image(bytes.data(), bytes.size(), lim);
     if (!r) {
+        // The one place the file name is added: callers print the message as it is.
         status s = r.error();
         char ctx[160];
         std::snprintf(ctx, sizeof(ctx), "%s: ", path);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../core/status.hpp"
+#include "exif.hpp"
 
 namespace smolvlm {
 
@@ -51,6 +52,10 @@ struct image_limits {
 };
 
 namespace detail {
+// Pillow's Image.MAX_IMAGE_PIXELS: more than twice this many pixels is a DecompressionBombError
+// (whatever the caller's limits), checked from the header like Image.open() does.
+constexpr std::int64_t k_pil_max_image_pixels = 1024 * 1024 * 1024 / 4 / 3;
+
 // Check decoded dimensions against the caller's caps before anything is allocated.
 // `what` prefixes the message ("png", "jpeg", ...).
 inline status check_image_limits(std::int64_t width, std::int64_t height, int channels, const image_limits& lim,
@@ -58,6 +63,9 @@ inline status check_image_limits(std::int64_t width, std::int64_t height, int ch
     if (width <= 0 || height <= 0)
         return status::fmt(errc::bad_format, "%s: invalid dimensions %lldx%lld", what, (long long)width,
                            (long long)height);
+    if (width > 2 * k_pil_max_image_pixels / height)
+        return status::fmt(errc::unsupported, "%s: %lldx%lld is more than %lld pixels (Pillow's decompression-bomb limit)",
+                           what, (long long)width, (long long)height, (long long)(2 * k_pil_max_image_pixels));
     if (width > lim.max_width || height > lim.max_height)
         return status::fmt(errc::unsupported, "%s: %lldx%lld exceeds the %lldx%lld limit", what, (long long)width,
                            (long long)height, (long long)lim.max_width, (long long)lim.max_height);
@@ -71,36 +79,11 @@ inline status check_image_limits(std::int64_t width, std::int64_t height, int ch
     return status::ok();
 }
 
-// EXIF orientation (tag 0x0112) from a TIFF-structured EXIF block (what follows
-// "Exif\0\0" in a JPEG APP1 segment, or the whole PNG eXIf chunk). Returns 1 (upright)
-// when the tag is absent, out of range or the block is malformed: a bad EXIF block is
-// never an error for the image itself (PIL ignores it too).
+// EXIF orientation (tag 0x0112) from a TIFF-structured EXIF block (what follows "Exif\0\0" in
+// a JPEG APP1 segment, or a PNG eXIf chunk), read as Pillow reads it (io/exif.hpp): 2..8, or 1
+// when the tag is absent, not 2..8 or the block is malformed (never an error for the image).
 inline int exif_orientation(const std::uint8_t* p, std::size_t n) {
-    if (n < 8) return 1;
-    bool le;
-    if (p[0] == 'I' && p[1] == 'I') le = true;
-    else if (p[0] == 'M' && p[1] == 'M') le = false;
-    else return 1;
-    auto u16 = [&](std::size_t at) -> std::uint32_t {
-        return le ? std::uint32_t(p[at] | p[at + 1] << 8) : std::uint32_t(p[at] << 8 | p[at + 1]);
-    };
-    auto u32 = [&](std::size_t at) -> std::uint32_t {
-        return le ? (u16(at) | u16(at + 2) << 16) : (u16(at) << 16 | u16(at + 2));
-    };
-    if (u16(2) != 42) return 1;
-    std::uint32_t ifd = u32(4);           // offset of IFD0 from the TIFF header
-    if (ifd > n || n - ifd < 2) return 1;
-    std::uint32_t entries = u16(ifd);
-    for (std::uint32_t i = 0; i < entries; ++i) {
-        std::size_t e = std::size_t(ifd) + 2 + std::size_t(i) * 12;  // 12-byte entries
-        if (e + 12 > n) return 1;
-        if (u16(e) != 0x0112) continue;
-        std::uint32_t type = u16(e + 2), count = u32(e + 4);
-        if (type != 3 || count < 1) return 1;  // SHORT, value stored inline
-        std::uint32_t v = u16(e + 8);
-        return (v >= 1 && v <= 8) ? int(v) : 1;
-    }
-    return 1;
+    return pil_orientation(exif_orientation_tag(p, n), orientation_tag{});
 }
 }  // namespace detail
 

@@ -161,6 +161,23 @@ struct bit_reader {
     std::uint32_t take(int n) { std::uint32_t v = peek(n); drop(n); return v; }
 };
 
+}  // namespace detail
+
+// Optional control of inflate_raw() for callers that, like zlib fed through a fixed-size
+// output window (Pillow's PNG and text-chunk readers), stop once their output is full
+// instead of treating more data as an error.
+struct inflate_report {
+    bool stop_when_full = false;          // in: output full and more output coming => stop, ok
+    bool stopped = false;                 // out: stopped for that reason
+    std::size_t bits_at_full = ~std::size_t(0);  // out: input bits consumed when the output filled up
+};
+
+namespace detail {
+
+inline std::size_t consumed_bits(const bit_reader& br, const std::uint8_t* in) {
+    return (std::size_t(br.p - in) + std::size_t(br.pad_bytes)) * 8 - std::size_t(br.count);
+}
+
 // Decode one symbol; the caller guarantees >= 15 bits in the buffer. Returns -1 on an
 // invalid code.
 inline int decode_symbol(bit_reader& br, const huffman& h) {
@@ -200,8 +217,12 @@ constexpr std::uint8_t k_dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  
 
 // Decode the compressed data of one Huffman block into out[*pos..cap).
 inline status inflate_huffman_block(bit_reader& br, const huffman& lit, const huffman& dist,
-                                    std::uint8_t* out, std::size_t cap, std::size_t* pos) {
+                                    std::uint8_t* out, std::size_t cap, std::size_t* pos,
+                                    inflate_report* rep = nullptr, const std::uint8_t* in = nullptr) {
     std::size_t o = *pos;
+    auto note_full = [&]() {
+        if (rep && o == cap && rep->bits_at_full == ~std::size_t(0)) rep->bits_at_full = consumed_bits(br, in);
+    };
     for (;;) {
         br.refill();  // >= 57 bits: enough for litlen(15) + extra(5) + dist(15) + extra(13)
         if (SMOLVLM_UNLIKELY(br.pad_bytes > 8))
@@ -209,9 +230,15 @@ inline status inflate_huffman_block(bit_reader& br, const huffman& lit, const hu
         int sym = decode_symbol(br, lit);
         if (sym < 256) {
             if (sym < 0) return status(errc::bad_format, "inflate: invalid literal/length code");
-            if (SMOLVLM_UNLIKELY(o >= cap))
+            if (SMOLVLM_UNLIKELY(o >= cap)) {
+                if (rep && rep->stop_when_full) {
+                    rep->stopped = true;
+                    break;
+                }
                 return status::fmt(errc::bad_format, "inflate: output exceeds the expected %zu bytes", cap);
+            }
             out[o++] = std::uint8_t(sym);
+            if (SMOLVLM_UNLIKELY(o == cap)) note_full();
             continue;
         }
         if (sym == 256) break;  // end of block
@@ -223,8 +250,18 @@ inline status inflate_huffman_block(bit_reader& br, const huffman& lit, const hu
         std::size_t d = k_dist_base[dsym] + br.take(k_dist_extra[dsym]);
         if (SMOLVLM_UNLIKELY(d > o))
             return status::fmt(errc::bad_format, "inflate: distance %zu reaches before the start of the output", d);
-        if (SMOLVLM_UNLIKELY(len > cap - o))
-            return status::fmt(errc::bad_format, "inflate: output exceeds the expected %zu bytes", cap);
+        if (SMOLVLM_UNLIKELY(len > cap - o)) {
+            if (!(rep && rep->stop_when_full))
+                return status::fmt(errc::bad_format, "inflate: output exceeds the expected %zu bytes", cap);
+            // zlib writes what fits of the match, then waits for output space: stop here.
+            while (o < cap) {
+                out[o] = out[o - d];
+                ++o;
+            }
+            note_full();
+            rep->stopped = true;
+            break;
+        }
         const std::uint8_t* src = out + o - d;
         std::uint8_t* dst = out + o;
         std::size_t rounded = (len + 7) & ~std::size_t(7);
@@ -241,6 +278,7 @@ inline status inflate_huffman_block(bit_reader& br, const huffman& lit, const hu
         } else {
             for (std::size_t i = 0; i < len; ++i) dst[i] = src[i];  // overlap: byte order matters
         }
+        if (SMOLVLM_UNLIKELY(o == cap)) note_full();
     }
     *pos = o;
     return status::ok();
@@ -314,7 +352,7 @@ inline void build_fixed_tables(huffman& lit, huffman& dist) {
 // number of bytes produced and *in_used the number of input bytes consumed (rounded up
 // to a whole byte).
 inline status inflate_raw(const std::uint8_t* in, std::size_t in_size, std::uint8_t* out, std::size_t capacity,
-                          std::size_t* out_size, std::size_t* in_used = nullptr) {
+                          std::size_t* out_size, std::size_t* in_used = nullptr, inflate_report* rep = nullptr) {
     detail::bit_reader br{in, in + in_size};
     // Tables live on the stack: ~2.6 KB each.
     detail::huffman lit, dist;
@@ -336,26 +374,51 @@ inline status inflate_raw(const std::uint8_t* in, std::size_t in_size, std::uint
             // Whole bytes still in the bit buffer come first, then the input directly.
             while (len > 0 && br.count >= 8) {
                 if (br.overrun()) return status(errc::truncated, "inflate: data ends inside a stored block");
-                if (pos >= capacity)
+                if (pos >= capacity) {
+                    if (rep && rep->stop_when_full) {
+                        rep->stopped = true;
+                        *out_size = pos;
+                        return status::ok();
+                    }
                     return status::fmt(errc::bad_format, "inflate: output exceeds the expected %zu bytes", capacity);
+                }
                 out[pos++] = std::uint8_t(br.take(8));
                 --len;
+                if (rep && pos == capacity && rep->bits_at_full == ~std::size_t(0))
+                    rep->bits_at_full = detail::consumed_bits(br, in);
             }
             if (br.overrun()) return status(errc::truncated, "inflate: data ends inside a stored block");
             if (len > 0) {
                 // The bit buffer is empty here (count < 8 and aligned => 0, no padding used).
                 std::size_t avail = std::size_t(br.end - br.p);
+                if (len > capacity - pos) {
+                    if (!(rep && rep->stop_when_full))
+                        return status::fmt(errc::bad_format, "inflate: output exceeds the expected %zu bytes", capacity);
+                    std::size_t fit = capacity - pos;
+                    if (fit > avail) return status(errc::truncated, "inflate: data ends inside a stored block");
+                    std::memcpy(out + pos, br.p, fit);
+                    pos += fit;
+                    br.p += fit;
+                    if (rep->bits_at_full == ~std::size_t(0)) rep->bits_at_full = detail::consumed_bits(br, in);
+                    rep->stopped = true;
+                    *out_size = pos;
+                    return status::ok();
+                }
                 if (len > avail) return status(errc::truncated, "inflate: data ends inside a stored block");
-                if (len > capacity - pos)
-                    return status::fmt(errc::bad_format, "inflate: output exceeds the expected %zu bytes", capacity);
                 std::memcpy(out + pos, br.p, len);
                 pos += len;
                 br.p += len;
+                if (rep && pos == capacity && rep->bits_at_full == ~std::size_t(0))
+                    rep->bits_at_full = detail::consumed_bits(br, in);
             }
         } else if (type == 1 || type == 2) {
             if (type == 1) detail::build_fixed_tables(lit, dist);
             else SMOLVLM_TRY(detail::read_dynamic_tables(br, lit, dist));
-            SMOLVLM_TRY(detail::inflate_huffman_block(br, lit, dist, out, capacity, &pos));
+            SMOLVLM_TRY(detail::inflate_huffman_block(br, lit, dist, out, capacity, &pos, rep, in));
+            if (rep && rep->stopped) {
+                *out_size = pos;
+                return status::ok();
+            }
             if (br.overrun()) return status(errc::truncated, "inflate: compressed data ends inside a block");
         } else {
             return status(errc::bad_format, "inflate: invalid block type 3");
