@@ -51,7 +51,7 @@ TEST_CASE("decode_image detects the format from the bytes", "[io][decode]") {
     CHECK(msg(std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)) == "image: WebP is not supported");
     CHECK(msg("P3 1 1 255 0 0 0") == "image: only binary Netpbm P5/P6 is supported");
     CHECK(msg("hello") == "image: unknown format (expected PNG, JPEG or PGM/PPM)");
-    CHECK(msg("") == "image: unknown format (expected PNG, JPEG or PGM/PPM)");
+    CHECK(msg("") == "image: the file is empty (0 bytes)");
     CHECK(!decode_image(nullptr, 0).is_ok());
 }
 

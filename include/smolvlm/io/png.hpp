@@ -261,6 +261,12 @@ struct png_reader {
         rep.stop_when_full = true;
         std::size_t produced = 0, used = 0;
         status s = inflate_raw(z + 2, n - 2, out.data(), out.size(), &produced, &used, &rep);
+        if (rep.bits_at_full != ~std::size_t(0) && rep.bits_at_full > (n - 2) * 8) {
+            // Full only thanks to the zero bits our inflater reads past the end: Python's zlib
+            // returns what the real data gives, without an error.
+            *ok = true;
+            return status::ok();
+        }
         if (rep.stopped) return status::fmt(errc::unsupported, "png: %s decompresses to more than 1 MiB (Pillow's MAX_TEXT_CHUNK)", what);
         if (!s) {
             // A truncated stream gives Python its partial output; a corrupt one an error.
@@ -710,6 +716,8 @@ inline result<image> decode_png(const std::uint8_t* data, std::size_t size, cons
         rep.stop_when_full = true;
         std::size_t used = 0;
         status zs = inflate_raw(z + 2, zn - 2, raw.data(), raw.size(), &produced, &used, &rep);
+        // Past the end of its input our inflater reads zero bits; zlib would wait for more data.
+        if (rep.bits_at_full != ~std::size_t(0) && rep.bits_at_full > (zn - 2) * 8) return needs_more();
         const bool full = rep.bits_at_full != ~std::size_t(0) || (zs && produced == raw.size());
         if (rep.bits_at_full != ~std::size_t(0)) done_at = 2 + (rep.bits_at_full ? (rep.bits_at_full - 1) / 8 : 0);
         if (!zs) {
