@@ -271,3 +271,37 @@ TEST_CASE("jpeg reads the EXIF orientation, and XMP's when EXIF has none (exif_t
     both.insert(both.begin() + 2, app1x.begin(), app1x.end());
     CHECK(jpeg_orientation(both.data(), both.size()) == 8);
 }
+
+TEST_CASE("jpeg SIMD upsampling and colour conversion equal the scalar versions", "[io][jpeg]") {
+    std::uint32_t seed = 3;
+    auto rnd = [&]() { return std::uint8_t((seed = seed * 1664525u + 1013904223u) >> 24); };
+    for (int dw : {3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100}) {
+        bytes s0(static_cast<std::size_t>(dw)), s1(static_cast<std::size_t>(dw));
+        for (int t = 0; t < 50; ++t) {
+            for (int i = 0; i < dw; ++i) {
+                s0[std::size_t(i)] = t < 2 ? std::uint8_t(t * 255) : rnd();
+                s1[std::size_t(i)] = t == 1 ? 0 : rnd();
+            }
+            bytes a(std::size_t(dw) * 2 + 32, 0xAA), b(std::size_t(dw) * 2 + 32, 0xAA);
+            std::vector<std::int16_t> scratch(std::size_t(dw) + 16);
+            detail::jpeg_h2v1_fancy(s0.data(), dw, a.data(), scratch.data());
+            detail::jpeg_h2v1_fancy_scalar(s0.data(), dw, b.data());
+            CHECK(std::memcmp(a.data(), b.data(), std::size_t(dw) * 2) == 0);
+            detail::jpeg_h2v2_fancy(s0.data(), s1.data(), dw, a.data(), scratch.data());
+            detail::jpeg_h2v2_fancy_scalar(s0.data(), s1.data(), dw, b.data());
+            CHECK(std::memcmp(a.data(), b.data(), std::size_t(dw) * 2) == 0);
+        }
+    }
+    // Every (Y, Cb, Cr) triple, in runs of odd lengths so that the vector loop and its tail both run.
+    std::vector<std::uint8_t> y(1 << 16), cb(1 << 16), cr(1 << 16);
+    for (int yy = 0; yy < 256; yy += 1) {
+        for (int i = 0; i < (1 << 16); ++i) y[std::size_t(i)] = std::uint8_t(yy), cb[std::size_t(i)] = std::uint8_t(i >> 8),
+                                             cr[std::size_t(i)] = std::uint8_t(i);
+        for (std::size_t n : {std::size_t(1) << 16, std::size_t(65535 - 16 * yy)}) {
+            std::vector<std::uint8_t> a(n * 3 + 8, 0x55), b(n * 3 + 8, 0x55);
+            detail::jpeg_ycc_rgb(y.data(), cb.data(), cr.data(), a.data(), n);
+            detail::jpeg_ycc_rgb_scalar(y.data(), cb.data(), cr.data(), b.data(), n);
+            CHECK(a == b);
+        }
+    }
+}

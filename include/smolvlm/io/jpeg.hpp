@@ -40,11 +40,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <vector>
 
 #include "../core/status.hpp"
 #include "exif.hpp"
 #include "image.hpp"
+#include "jpeg_color.hpp"
 #include "jpeg_idct.hpp"
 
 namespace smolvlm {
@@ -117,7 +120,36 @@ struct jpeg_huff_table {
     std::int32_t maxcode[18];                   // largest code of each length, -1 if none
     std::int32_t valoffset[18];                 // symbol index = code + valoffset[length]
     std::uint8_t vals[256];
+    // Sequential scans: code and value bits decoded together from the next 10 bits when they
+    // fit: (value << 16) | (run << 8) | total length; 0 = not in the table (EOB, ZRL, long).
+    std::int32_t fast_value[1 << 10];
 };
+
+// T.81 F.2.2.1 EXTEND.
+inline int jpeg_extend(std::uint32_t v, int s) {
+    return s == 0 ? 0 : (v < (1u << (s - 1)) ? int(v) - (1 << s) + 1 : int(v));
+}
+
+// Fill h.fast_value from the table's codes (DC: the symbol is the size; AC: run/size).
+inline void jpeg_build_fast_values(jpeg_huff_table& h, const jpeg_huff_spec& s, bool is_dc) {
+    std::memset(h.fast_value, 0, sizeof(h.fast_value));
+    int code = 0, k = 0;
+    for (int l = 1; l <= 10; ++l) {
+        for (int i = 0; i < s.bits[l]; ++i, ++k, ++code) {
+            const int sym = s.vals[k];
+            const int run = is_dc ? 0 : sym >> 4, size = is_dc ? sym : sym & 15;
+            if (is_dc ? size > 15 : size == 0) continue;  // EOB / ZRL (and bad DC sizes) take the slow path
+            if (l + size > 10) continue;
+            for (int v = 0; v < (1 << size); ++v) {
+                const int prefix = (code << size | v) << (10 - l - size);
+                const std::int32_t e = std::int32_t(std::uint32_t(jpeg_extend(std::uint32_t(v), size)) << 16) |
+                                       run << 8 | (l + size);
+                for (int f = 0; f < (1 << (10 - l - size)); ++f) h.fast_value[prefix | f] = e;
+            }
+        }
+        code <<= 1;
+    }
+}
 
 // libjpeg's jpeg_make_d_derived_tbl, with its checks (done when a scan uses the table).
 inline status jpeg_build_table(jpeg_huff_table& h, const jpeg_huff_spec& s, bool is_dc, bool lossless) {
@@ -247,8 +279,14 @@ struct jpeg_bits {
         const std::size_t n = src.size;
         // Fast path: 8 bytes without FF.
         if (src.unread_marker == 0 && n - p >= 8 && p <= n) {
-            std::uint64_t w = 0;
+            std::uint64_t w;
+            std::memcpy(&w, d + p, 8);
+#if defined(__GNUC__) || defined(__clang__)
+            w = __builtin_bswap64(w);
+#else
+            w = 0;
             for (int i = 0; i < 8; ++i) w = w << 8 | d[p + std::size_t(i)];
+#endif
             std::uint64_t t = ~w;
             if (((t - 0x0101010101010101ull) & ~t & 0x8080808080808080ull) == 0) {
                 int k = (64 - count) >> 3;  // whole bytes that fit
@@ -321,11 +359,6 @@ struct jpeg_bits {
         return 0;
     }
 };
-
-// T.81 F.2.2.1 EXTEND.
-inline int jpeg_extend(std::uint32_t v, int s) {
-    return s == 0 ? 0 : (v < (1u << (s - 1)) ? int(v) - (1 << s) + 1 : int(v));
-}
 
 // ---------------------------------------------------------------------------------------
 // Arithmetic decoding (T.81 Annex D; Table D.2 probability estimation)
@@ -425,7 +458,8 @@ struct jpeg_component {
     int coef_bits[64];               // progressive: Al of the last scan of each coefficient, -1 = none
     int prev_coef_bits[64];          // the same before the latest scan of this component
     std::vector<std::int16_t> coef;  // multi-scan files: [bh_pad, bw_pad, 64], natural order
-    std::vector<std::uint8_t> plane; // samples: [bh * 8, bw * 8] (lossless: [bh, bw])
+    std::unique_ptr<std::uint8_t[]> plane;  // samples: [bh * 8, bw * 8] (lossless: [bh, bw]); every
+                                            // DCT sample is written by the IDCT: not zeroed first
     std::size_t stride = 0;
     bool first_row = true;           // lossless: next row is undifferenced with the initial predictor
     std::vector<std::int32_t> diff;  // lossless: [v, bw_pad] differences of one MCU row group
@@ -500,10 +534,6 @@ struct jpeg_decoder {
     unsigned restarts_to_go = 0;
     std::uint8_t dc_stats[16][64], ac_stats[16][256];
     std::uint8_t fixed_bin = 113;
-
-    // Single-scan files: the coefficient blocks of one row of MCUs.
-    std::vector<std::int16_t> rowbuf[4];
-    int rowbuf_row = 0;
 
     std::uint32_t be16(std::size_t at) const { return std::uint32_t(src.data[at]) << 8 | src.data[at + 1]; }
 
@@ -704,22 +734,21 @@ struct jpeg_decoder {
             c.stride = std::size_t(c.bw) * std::size_t(unit);
             bytes += std::uint64_t(c.stride) * std::uint64_t(c.bh) * std::uint64_t(unit);
             if (multi_scan && !lossless) bytes += std::uint64_t(c.bw_pad) * std::uint64_t(c.bh_pad) * 128u;
-            else if (!lossless) bytes += std::uint64_t(c.bw_pad) * std::uint64_t(c.v) * 128u;
-            else bytes += std::uint64_t(c.bw_pad) * std::uint64_t(c.v) * 8u;
+            else if (lossless) bytes += std::uint64_t(c.bw_pad) * std::uint64_t(c.v) * 8u;
         }
         if (bytes > lim.max_bytes)
             return status::fmt(errc::no_memory, "jpeg: %llu bytes of working memory exceed the %zu-byte limit",
                                (unsigned long long)bytes, lim.max_bytes);
         for (int i = 0; i < n_comp; ++i) {
             jpeg_component& c = comp[i];
-            c.plane.assign(c.stride * std::size_t(c.bh) * std::size_t(unit), 0);
+            const std::size_t n = c.stride * std::size_t(c.bh) * std::size_t(unit);
+            c.plane.reset(lossless ? new (std::nothrow) std::uint8_t[n]() : new (std::nothrow) std::uint8_t[n]);
+            if (!c.plane) return status(errc::no_memory, "jpeg: out of memory for the sample planes");
             if (lossless) {
                 c.diff.assign(std::size_t(c.bw_pad) * std::size_t(c.v), 0);
                 c.undiff.assign(std::size_t(c.bw_pad) * std::size_t(c.v), 0);
             } else if (multi_scan) {
                 c.coef.assign(std::size_t(c.bw_pad) * std::size_t(c.bh_pad) * 64, 0);
-            } else {
-                rowbuf[i].assign(std::size_t(c.bw_pad) * std::size_t(c.v) * 64, 0);
             }
         }
         return status::ok();
@@ -891,6 +920,10 @@ struct jpeg_decoder {
             }
             if (dc) SMOLVLM_TRY(build_table(c.td, true));
             if (ac) SMOLVLM_TRY(build_table(c.ta, false));
+            if (!progressive) {
+                jpeg_build_fast_values(dc_tbl[c.td], dc_spec[c.td], true);
+                jpeg_build_fast_values(ac_tbl[c.ta], ac_spec[c.ta], false);
+            }
         }
         return status::ok();
     }
@@ -953,26 +986,65 @@ struct jpeg_decoder {
         return status::ok();
     }
 
-    // Huffman, sequential (F.2.2): DC prediction wraps like libjpeg's int arithmetic.
+    // Huffman, sequential (F.2.2): DC prediction wraps like libjpeg's int arithmetic. Codes
+    // whose value bits fit in the next 10 bits decode with one lookup (fast_value).
     void huff_block(const jpeg_component& c, int i, std::int16_t* blk) {
-        int s = bits.decode(src, dc_tbl[c.td]);
-        int diff = s ? jpeg_extend(bits.get(src, s), s) : 0;
+        // The bit buffer lives in locals here (stores to last_dc could alias a member int).
+        std::uint64_t buf = bits.buf;
+        int count = bits.count;
+        auto refill = [&]() {
+            bits.buf = buf, bits.count = count;
+            bits.fill(src);
+            buf = bits.buf, count = bits.count;
+        };
+        auto slow_symbol = [&](const jpeg_huff_table& h) {
+            bits.buf = buf, bits.count = count;
+            int sym = bits.decode(src, h);
+            buf = bits.buf, count = bits.count;
+            return sym;
+        };
+        auto take = [&](int n) {  // n in 1..16, count >= n guaranteed by the caller's refill
+            std::uint32_t v = std::uint32_t(buf >> (64 - n));
+            buf <<= n;
+            count -= n;
+            return v;
+        };
+        if (count < 32) refill();
+        const jpeg_huff_table& hd = dc_tbl[c.td];
+        int diff;
+        if (std::int32_t e = hd.fast_value[buf >> 54]) {
+            diff = e >> 16;
+            buf <<= (e & 0xFF);
+            count -= e & 0xFF;
+        } else {
+            int s = slow_symbol(hd);
+            if (count < 16) refill();
+            diff = s ? jpeg_extend(take(s), s) : 0;
+        }
         last_dc[i] = int(std::uint32_t(last_dc[i]) + std::uint32_t(diff));
         blk[0] = std::int16_t(last_dc[i]);
         const jpeg_huff_table& h = ac_tbl[c.ta];
         for (int k = 1; k < 64; ++k) {
-            if (bits.count < 32) bits.fill(src);
-            int rs = bits.decode(src, h);
-            int r = rs >> 4;
-            s = rs & 15;
+            if (count < 32) refill();
+            if (std::int32_t e = h.fast_value[buf >> 54]) {
+                k += (e >> 8) & 0xFF;
+                buf <<= (e & 0xFF);
+                count -= e & 0xFF;
+                blk[k_jpeg_natural[k]] = std::int16_t(e >> 16);
+                continue;
+            }
+            int rs = slow_symbol(h);
+            int r = rs >> 4, s = rs & 15;
             if (s) {
+                if (count < 16) refill();
                 k += r;
-                blk[k_jpeg_natural[k]] = std::int16_t(jpeg_extend(bits.get(src, s), s));
+                blk[k_jpeg_natural[k]] = std::int16_t(jpeg_extend(take(s), s));
             } else {
                 if (r != 15) break;
                 k += 15;
             }
         }
+        bits.buf = buf, bits.count = count;
     }
     status huff_dc_first(int i, const jpeg_component& c, std::int16_t* blk) {
         int s = bits.decode(src, dc_tbl[c.td]);
@@ -1206,33 +1278,40 @@ struct jpeg_decoder {
         return status::ok();
     }
 
-    std::int16_t* block_of(int k, int by, int bx) {
-        jpeg_component& c = comp[k];
-        if (multi_scan) return c.block(by, bx);
-        return &rowbuf[k][(std::size_t(by - rowbuf_row * c.v) * std::size_t(c.bw_pad) + std::size_t(bx)) * 64];
-    }
-
     status decode_scan() {
         if (lossless) return decode_lossless_scan();
+        // Multi-scan files collect coefficients in whole-image arrays; a single-scan file is
+        // decoded one MCU at a time into `mcu_buf` (zeroed first, as libjpeg's decompress_onepass
+        // does) and each block that lies inside its component goes through the IDCT at once.
+        alignas(16) std::int16_t mcu_buf[10][64];
+        struct target { int k, by, bx; };
+        target tg[10];
         mcu_block mb[10];
         for (int row = 0; row < total_rows; ++row) {
-            rowbuf_row = row;
-            if (!multi_scan)
-                for (int i = 0; i < n_comp; ++i) std::fill(rowbuf[i].begin(), rowbuf[i].end(), std::int16_t(0));
             if (comps_in_scan > 1) {
                 for (int mx = 0; mx < mcus_per_row; ++mx) {
                     int n = 0;
                     for (int i = 0; i < comps_in_scan; ++i) {
                         const int k = scan_comp[i];
-                        const jpeg_component& c = comp[k];
+                        jpeg_component& c = comp[k];
                         for (int y = 0; y < c.v; ++y)
-                            for (int x = 0; x < c.h; ++x) mb[n++] = {i, block_of(k, row * c.v + y, mx * c.h + x)};
+                            for (int x = 0; x < c.h; ++x, ++n) {
+                                const int by = row * c.v + y, bx = mx * c.h + x;
+                                tg[n] = {k, by, bx};
+                                mb[n] = {i, multi_scan ? c.block(by, bx) : mcu_buf[n]};
+                            }
                     }
+                    if (!multi_scan) std::memset(mcu_buf, 0, sizeof(mcu_buf[0]) * std::size_t(n));
                     SMOLVLM_TRY(decode_mcu(mb, n, row));
+                    if (!multi_scan)
+                        for (int j = 0; j < n; ++j) {
+                            jpeg_component& c = comp[tg[j].k];
+                            if (tg[j].by < c.bh && tg[j].bx < c.bw) idct_block(c, mcu_buf[j], tg[j].by, tg[j].bx);
+                        }
                 }
             } else {
                 const int k = scan_comp[0];
-                const jpeg_component& c = comp[k];
+                jpeg_component& c = comp[k];
                 int rows = c.v;
                 if (row == total_rows - 1) {
                     rows = c.bh % c.v;
@@ -1240,12 +1319,19 @@ struct jpeg_decoder {
                 }
                 for (int y = 0; y < rows; ++y)
                     for (int bx = 0; bx < c.bw; ++bx) {
-                        mb[0] = {0, block_of(k, row * c.v + y, bx)};
-                        SMOLVLM_TRY(decode_mcu(mb, 1, row));
+                        const int by = row * c.v + y;
+                        if (multi_scan) {
+                            mb[0] = {0, c.block(by, bx)};
+                            SMOLVLM_TRY(decode_mcu(mb, 1, row));
+                        } else {
+                            std::memset(mcu_buf[0], 0, sizeof(mcu_buf[0]));
+                            mb[0] = {0, mcu_buf[0]};
+                            SMOLVLM_TRY(decode_mcu(mb, 1, row));
+                            idct_block(c, mcu_buf[0], by, bx);
+                        }
                     }
             }
             if (src.eof) return truncated("inside the entropy-coded data");
-            if (!multi_scan) idct_row(row, false);
         }
         return status::ok();
     }
@@ -1372,14 +1458,14 @@ struct jpeg_decoder {
     void idct_block(jpeg_component& c, const std::int16_t* blk, int by, int bx) {
         jpeg_idct_islow(blk, c.qt, &c.plane[std::size_t(by) * 8 * c.stride + std::size_t(bx) * 8], c.stride);
     }
-    // Blocks of iMCU row `row` (single-scan: from the row buffer).
-    void idct_row(int row, bool) {
+    // The blocks of iMCU row `row`, from the whole-image coefficient arrays.
+    void idct_row(int row) {
         for (int i = 0; i < n_comp; ++i) {
             jpeg_component& c = comp[i];
             for (int y = 0; y < c.v; ++y) {
                 const int by = row * c.v + y;
                 if (by >= c.bh) break;
-                for (int bx = 0; bx < c.bw; ++bx) idct_block(c, block_of(i, by, bx), by, bx);
+                for (int bx = 0; bx < c.bw; ++bx) idct_block(c, c.block(by, bx), by, bx);
             }
         }
     }
@@ -1524,7 +1610,7 @@ struct jpeg_decoder {
         if (smoothing_ok(latch, prev_latch)) {
             idct_smooth(latch, prev_latch);
         } else {
-            for (int row = 0; row < total_rows; ++row) idct_row(row, true);
+            for (int row = 0; row < total_rows; ++row) idct_row(row);
         }
         for (int i = 0; i < n_comp; ++i) {
             comp[i].coef.clear();
@@ -1533,66 +1619,39 @@ struct jpeg_decoder {
     }
 
     // ---- upsampling (jdsample.c) and colour conversion (jdcolor.c; Pillow's Convert.c) ----
-    // Component i's samples for output row y, upsampled to at least `width` samples.
-    const std::uint8_t* upsampled_row(int i, int y, std::uint8_t* tmp) const {
+    // Component i's samples for output row y, upsampled to at least `width` samples (jdsample.c
+    // picks the method per component from the sampling ratio; see jpeg_color.hpp).
+    const std::uint8_t* upsampled_row(int i, int y, std::uint8_t* tmp, std::int16_t* scratch) const {
         const jpeg_component& c = comp[i];
         const int hx = hmax / c.h, vx = vmax / c.v;
-        const bool fancy = !lossless;
-        const std::uint8_t* in = c.plane.data();
+        const bool fancy = !lossless;  // libjpeg: no fancy upsampling for lossless files
+        const std::uint8_t* in = c.plane.get();
         const std::size_t stride = c.stride;
         auto row_at = [&](int r) { return in + std::size_t(r < 0 ? 0 : (r >= c.dh ? c.dh - 1 : r)) * stride; };
         if (hx == 1 && vx == 1) return in + std::size_t(y) * stride;
-        if (hx == 2 && vx == 1 && fancy && c.dw > 2) {  // h2v1 fancy
-            const std::uint8_t* s = in + std::size_t(y) * stride;
-            std::uint8_t* d = tmp;
-            d[0] = s[0];
-            d[1] = std::uint8_t((s[0] * 3 + s[1] + 2) >> 2);
-            for (int x = 1; x < c.dw - 1; ++x) {
-                int v3 = s[x] * 3;
-                d[2 * x] = std::uint8_t((v3 + s[x - 1] + 1) >> 2);
-                d[2 * x + 1] = std::uint8_t((v3 + s[x + 1] + 2) >> 2);
-            }
-            const int l = c.dw - 1;
-            d[2 * l] = std::uint8_t((s[l] * 3 + s[l - 1] + 1) >> 2);
-            d[2 * l + 1] = s[l];
+        if (hx == 2 && vx == 1 && fancy && c.dw > 2) {
+            jpeg_h2v1_fancy(in + std::size_t(y) * stride, c.dw, tmp, scratch);
             return tmp;
         }
-        if (hx == 1 && vx == 2 && fancy) {  // h1v2 fancy
+        if (hx == 1 && vx == 2 && fancy) {
             const int r = y / 2;
-            const bool lower = y & 1;
-            const std::uint8_t* s0 = row_at(r);
-            const std::uint8_t* s1 = row_at(lower ? r + 1 : r - 1);
-            const int bias = lower ? 2 : 1;
-            for (int x = 0; x < c.dw; ++x) tmp[x] = std::uint8_t((s0[x] * 3 + s1[x] + bias) >> 2);
+            const bool lower = y & 1;  // rows nearer the next input row use bias 2, the others 1
+            jpeg_h1v2_fancy(row_at(r), row_at(lower ? r + 1 : r - 1), c.dw, lower ? 2 : 1, tmp);
             return tmp;
         }
-        if (hx == 2 && vx == 2 && fancy && c.dw > 2) {  // h2v2 fancy
+        if (hx == 2 && vx == 2 && fancy && c.dw > 2) {
             const int r = y / 2;
             const bool lower = y & 1;
-            const std::uint8_t* s0 = row_at(r);
-            const std::uint8_t* s1 = row_at(lower ? r + 1 : r - 1);
-            std::uint8_t* d = tmp;
-            int this_sum = s0[0] * 3 + s1[0];
-            int next_sum = s0[1] * 3 + s1[1];
-            d[0] = std::uint8_t((this_sum * 4 + 8) >> 4);
-            d[1] = std::uint8_t((this_sum * 3 + next_sum + 7) >> 4);
-            int last_sum = this_sum;
-            this_sum = next_sum;
-            for (int x = 1; x < c.dw - 1; ++x) {
-                next_sum = s0[x + 1] * 3 + s1[x + 1];
-                d[2 * x] = std::uint8_t((this_sum * 3 + last_sum + 8) >> 4);
-                d[2 * x + 1] = std::uint8_t((this_sum * 3 + next_sum + 7) >> 4);
-                last_sum = this_sum;
-                this_sum = next_sum;
-            }
-            const int l = c.dw - 1;
-            d[2 * l] = std::uint8_t((this_sum * 3 + last_sum + 8) >> 4);
-            d[2 * l + 1] = std::uint8_t((this_sum * 4 + 7) >> 4);
+            jpeg_h2v2_fancy(row_at(r), row_at(lower ? r + 1 : r - 1), c.dw, tmp, scratch);
             return tmp;
         }
         // Replication (h2v1 / h2v2 / int_upsample), from input row y / vx.
         const std::uint8_t* s = in + std::size_t(y / vx) * stride;
         if (hx == 1) return s;
+        if (hx == 2) {
+            for (int x = 0; x < c.dw; ++x) tmp[2 * x] = tmp[2 * x + 1] = s[x];
+            return tmp;
+        }
         for (int x = 0, o = 0; x < c.dw; ++x)
             for (int k = 0; k < hx; ++k) tmp[o++] = s[x];
         return tmp;
@@ -1608,7 +1667,12 @@ struct jpeg_decoder {
         const std::size_t W = std::size_t(width);
         img.pixels.resize(W * std::size_t(height) * std::size_t(img.channels));
         std::vector<std::uint8_t> tmp[4];
-        for (int i = 0; i < n_comp; ++i) tmp[i].resize(std::size_t(comp[i].dw) * 4 + 16);
+        std::size_t max_dw = 0;
+        for (int i = 0; i < n_comp; ++i) {
+            tmp[i].resize(std::size_t(comp[i].dw) * 4 + 16);
+            if (std::size_t(comp[i].dw) > max_dw) max_dw = std::size_t(comp[i].dw);
+        }
+        std::vector<std::int16_t> scratch(max_dw + 16);
 
         // jdcolor.c build_ycc_rgb_table: 16-bit fixed point, rounding as libjpeg.
         constexpr int scale_bits = 16;
@@ -1626,31 +1690,25 @@ struct jpeg_decoder {
         const bool rgb = is_rgb(), ycck = is_ycck();
         for (int y = 0; y < height; ++y) {
             std::uint8_t* o = img.row(y);
-            const std::uint8_t* p0 = upsampled_row(0, y, tmp[0].data());
+            const std::uint8_t* p0 = upsampled_row(0, y, tmp[0].data(), scratch.data());
             if (n_comp == 1) {
                 std::memcpy(o, p0, W);
                 continue;
             }
-            const std::uint8_t* p1 = upsampled_row(1, y, tmp[1].data());
-            const std::uint8_t* p2 = upsampled_row(2, y, tmp[2].data());
+            const std::uint8_t* p1 = upsampled_row(1, y, tmp[1].data(), scratch.data());
+            const std::uint8_t* p2 = upsampled_row(2, y, tmp[2].data(), scratch.data());
             if (n_comp == 3) {
                 if (rgb) {
                     for (std::size_t x = 0; x < W; ++x) o[3 * x] = p0[x], o[3 * x + 1] = p1[x], o[3 * x + 2] = p2[x];
                     continue;
                 }
-                for (std::size_t x = 0; x < W; ++x) {
-                    std::int32_t yv = p0[x];
-                    int cb = p1[x], cr = p2[x];
-                    o[3 * x] = clamp(yv + cr_r[cr]);
-                    o[3 * x + 1] = clamp(yv + ((cb_g[cb] + cr_g[cr]) >> scale_bits));
-                    o[3 * x + 2] = clamp(yv + cb_b[cb]);
-                }
+                jpeg_ycc_rgb(p0, p1, p2, o, W);
                 continue;
             }
             // CMYK: libjpeg outputs C, M, Y, K (YCCK converted with the YCbCr tables, K
             // passed through); Pillow reads them inverted ("CMYK;I", Adobe's convention) and
             // its convert("RGB") is Convert.c cmyk2rgb: R = K - K*C'/255 with C' = 255 - C.
-            const std::uint8_t* p3 = upsampled_row(3, y, tmp[3].data());
+            const std::uint8_t* p3 = upsampled_row(3, y, tmp[3].data(), scratch.data());
             for (std::size_t x = 0; x < W; ++x) {
                 int c0 = p0[x], c1 = p1[x], c2 = p2[x];
                 if (ycck) {
