@@ -3,7 +3,9 @@
 //
 // Each input is decoded twice: as given (exercises the checksum error paths), and after
 // the harness repairs every chunk CRC and the zlib Adler-32, so that mutations reach the
-// inflater, unfilter and pixel conversion instead of being stopped by a checksum.
+// inflater, unfilter and pixel conversion instead of being stopped by a checksum (Pillow,
+// and so decode_png, checks the CRCs of the chunks before the image data, and the Adler-32
+// when zlib reaches it).
 #include <smolvlm/io/png.hpp>
 
 #include <cstdint>
@@ -33,13 +35,19 @@ void repair_checksums(std::vector<std::uint8_t>& f) {
     // Fix the Adler-32 at the end of the zlib stream, if the stream inflates.
     std::vector<std::uint8_t> z;
     for (auto& s : idats) z.insert(z.end(), f.begin() + long(s.at), f.begin() + long(s.at + s.len));
-    if (z.size() > 2) {
-        // Deflate expands at most ~1032:1; cap the scratch buffer at 4 MB.
-        std::size_t cap = z.size() < 4096 ? z.size() * 1032 : std::size_t(1) << 22;
+    if (z.size() > 2 && f.size() >= 33) {
+        // The filtered image size from IHDR (interlacing adds at most a few rows per pass),
+        // capped at 4 MB: zlib data beyond that is left alone.
+        std::uint64_t w = rd32(&f[16]), h = rd32(&f[20]);
+        std::uint64_t bits = std::uint64_t(f[24]) * 4, row = (w * bits + 7) / 8 + 1;
+        std::uint64_t cap64 = (h + 8) * (row + 8) * 2;
+        std::size_t cap = cap64 < (std::uint64_t(1) << 22) ? std::size_t(cap64) : std::size_t(1) << 22;
         std::vector<std::uint8_t> out(cap);
         std::size_t n = 0, used = 0;
-        if (smolvlm::inflate_raw(z.data() + 2, z.size() - 2, out.data(), out.size(), &n, &used).is_ok() &&
-            z.size() - 2 - used >= 4) {
+        smolvlm::inflate_report rep;
+        rep.stop_when_full = true;
+        if (smolvlm::inflate_raw(z.data() + 2, z.size() - 2, out.data(), out.size(), &n, &used, &rep).is_ok() &&
+            !rep.stopped && z.size() - 2 - used >= 4) {
             std::uint32_t a = smolvlm::adler32(1, out.data(), n);
             std::uint8_t be[4];
             wr32(be, a);

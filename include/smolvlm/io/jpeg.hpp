@@ -163,6 +163,7 @@ inline status jpeg_build_table(jpeg_huff_table& h, const jpeg_huff_spec& s, bool
     for (int l = 1; l <= 16; ++l) {
         h.valoffset[l] = k - code;
         for (int i = 0; i < s.bits[l]; ++i, ++k, ++code) {
+            if (code >= (1 << l)) return status(errc::bad_format, "jpeg: over-subscribed Huffman table");
             if (l <= k_jpeg_lookahead) {
                 int shift = k_jpeg_lookahead - l;
                 for (int f = 0; f < (1 << shift); ++f) h.fast[(code << shift) | f] = std::uint16_t(l << 8 | s.vals[k]);
@@ -461,6 +462,7 @@ struct jpeg_component {
     std::unique_ptr<std::uint8_t[]> plane;  // samples: [bh * 8, bw * 8] (lossless: [bh, bw]); every
                                             // DCT sample is written by the IDCT: not zeroed first
     std::size_t stride = 0;
+    int ring_rows = 0;               // rows kept in `plane` (rows are stored at r % ring_rows)
     bool first_row = true;           // lossless: next row is undifferenced with the initial predictor
     std::vector<std::int32_t> diff;  // lossless: [v, bw_pad] differences of one MCU row group
     std::vector<std::int32_t> undiff;// lossless: [v, bw_pad] reconstructed values
@@ -732,7 +734,8 @@ struct jpeg_decoder {
             c.qt_latched = false;
             for (int k = 0; k < 64; ++k) c.coef_bits[k] = -1, c.prev_coef_bits[k] = -1;
             c.stride = std::size_t(c.bw) * std::size_t(unit);
-            bytes += std::uint64_t(c.stride) * std::uint64_t(c.bh) * std::uint64_t(unit);
+            bytes += std::uint64_t(c.stride) *
+                     std::uint64_t(!multi_scan && !lossless && 16 * c.v < c.bh * unit ? 16 * c.v : c.bh * unit);
             if (multi_scan && !lossless) bytes += std::uint64_t(c.bw_pad) * std::uint64_t(c.bh_pad) * 128u;
             else if (lossless) bytes += std::uint64_t(c.bw_pad) * std::uint64_t(c.v) * 8u;
         }
@@ -741,7 +744,10 @@ struct jpeg_decoder {
                                (unsigned long long)bytes, lim.max_bytes);
         for (int i = 0; i < n_comp; ++i) {
             jpeg_component& c = comp[i];
-            const std::size_t n = c.stride * std::size_t(c.bh) * std::size_t(unit);
+            // Single-scan DCT files keep two MCU rows of samples; the others whole planes.
+            const int full_rows = c.bh * unit;
+            c.ring_rows = (!multi_scan && !lossless && 16 * c.v < full_rows) ? 16 * c.v : full_rows;
+            const std::size_t n = c.stride * std::size_t(c.ring_rows);
             c.plane.reset(lossless ? new (std::nothrow) std::uint8_t[n]() : new (std::nothrow) std::uint8_t[n]);
             if (!c.plane) return status(errc::no_memory, "jpeg: out of memory for the sample planes");
             if (lossless) {
@@ -868,6 +874,7 @@ struct jpeg_decoder {
             inheaders = false;
             multi_scan = comps_in_scan < n_comp || progressive;
             SMOLVLM_TRY(setup_frame());
+            prepare_output();
         } else if (!multi_scan) {
             return status(errc::bad_format, "jpeg: a second scan in a single-scan image (EOI expected)");
         }
@@ -1332,6 +1339,7 @@ struct jpeg_decoder {
                     }
             }
             if (src.eof) return truncated("inside the entropy-coded data");
+            if (!multi_scan) emit_rows(rows_ready(row));
         }
         return status::ok();
     }
@@ -1456,7 +1464,8 @@ struct jpeg_decoder {
 
     // ---- IDCT into the sample planes ----
     void idct_block(jpeg_component& c, const std::int16_t* blk, int by, int bx) {
-        jpeg_idct_islow(blk, c.qt, &c.plane[std::size_t(by) * 8 * c.stride + std::size_t(bx) * 8], c.stride);
+        const std::size_t r = std::size_t(by * 8 % c.ring_rows);
+        jpeg_idct_islow(blk, c.qt, &c.plane[r * c.stride + std::size_t(bx) * 8], c.stride);
     }
     // The blocks of iMCU row `row`, from the whole-image coefficient arrays.
     void idct_row(int row) {
@@ -1627,10 +1636,11 @@ struct jpeg_decoder {
         const bool fancy = !lossless;  // libjpeg: no fancy upsampling for lossless files
         const std::uint8_t* in = c.plane.get();
         const std::size_t stride = c.stride;
-        auto row_at = [&](int r) { return in + std::size_t(r < 0 ? 0 : (r >= c.dh ? c.dh - 1 : r)) * stride; };
-        if (hx == 1 && vx == 1) return in + std::size_t(y) * stride;
+        const int ring = c.ring_rows;
+        auto row_at = [&](int r) { return in + std::size_t((r < 0 ? 0 : (r >= c.dh ? c.dh - 1 : r)) % ring) * stride; };
+        if (hx == 1 && vx == 1) return in + std::size_t(y % ring) * stride;
         if (hx == 2 && vx == 1 && fancy && c.dw > 2) {
-            jpeg_h2v1_fancy(in + std::size_t(y) * stride, c.dw, tmp, scratch);
+            jpeg_h2v1_fancy(in + std::size_t(y % ring) * stride, c.dw, tmp, scratch);
             return tmp;
         }
         if (hx == 1 && vx == 2 && fancy) {
@@ -1646,7 +1656,7 @@ struct jpeg_decoder {
             return tmp;
         }
         // Replication (h2v1 / h2v2 / int_upsample), from input row y / vx.
-        const std::uint8_t* s = in + std::size_t(y / vx) * stride;
+        const std::uint8_t* s = in + std::size_t(y / vx % ring) * stride;
         if (hx == 1) return s;
         if (hx == 2) {
             for (int x = 0; x < c.dw; ++x) tmp[2 * x] = tmp[2 * x + 1] = s[x];
@@ -1657,65 +1667,87 @@ struct jpeg_decoder {
         return tmp;
     }
 
-    result<image> finish() {
-        if (!lossless && multi_scan) idct_all();
-        image img;
-        img.width = width;
-        img.height = height;
-        img.orientation = meta.orientation();
-        img.channels = n_comp == 1 ? 1 : 3;
-        const std::size_t W = std::size_t(width);
-        img.pixels.resize(W * std::size_t(height) * std::size_t(img.channels));
-        std::vector<std::uint8_t> tmp[4];
+    // ---- output rows ----
+    // Single-scan DCT files are converted while they decode: each component keeps only two
+    // MCU rows of samples (a ring), and after each MCU row the output rows whose input rows are
+    // all there are emitted. Other files keep whole planes and convert at the end.
+    image out;
+    int emitted = 0;
+    std::vector<std::uint8_t> up_tmp[4];
+    std::vector<std::int16_t> up_scratch;
+
+    void prepare_output() {
+        out.width = width;
+        out.height = height;
+        out.channels = n_comp == 1 ? 1 : 3;
+        out.pixels.resize(std::size_t(width) * std::size_t(height) * std::size_t(out.channels));
         std::size_t max_dw = 0;
         for (int i = 0; i < n_comp; ++i) {
-            tmp[i].resize(std::size_t(comp[i].dw) * 4 + 16);
+            up_tmp[i].resize(std::size_t(comp[i].dw) * 4 + 16);
             if (std::size_t(comp[i].dw) > max_dw) max_dw = std::size_t(comp[i].dw);
         }
-        std::vector<std::int16_t> scratch(max_dw + 16);
+        up_scratch.resize(max_dw + 16);
+    }
 
-        // jdcolor.c build_ycc_rgb_table: 16-bit fixed point, rounding as libjpeg.
+    // Output rows [0, n) can be made once iMCU rows [0, row] are decoded.
+    int rows_ready(int row) const {
+        if (row >= total_rows - 1) return height;
+        int ready = height;
+        for (int i = 0; i < n_comp; ++i) {
+            const jpeg_component& c = comp[i];
+            const int avail = (row + 1) * 8 * c.v, vx = vmax / c.v, hx = hmax / c.h;
+            const bool fancy_v = vx == 2 && (hx == 1 || (hx == 2 && c.dw > 2));  // needs the row below
+            const int n = fancy_v ? 2 * avail - 2 : vx * avail;
+            if (n < ready) ready = n;
+        }
+        return ready;
+    }
+
+    void emit_rows(int end) {
+        // jdcolor.c tables for the CMYK / YCCK path (YCbCr -> RGB runs in jpeg_ycc_rgb).
         constexpr int scale_bits = 16;
         constexpr std::int32_t half = 1 << (scale_bits - 1);
         auto fix = [](double x) { return std::int32_t(x * (1 << scale_bits) + 0.5); };
         std::int32_t cr_r[256], cb_b[256], cr_g[256], cb_g[256];
-        for (int i = 0; i < 256; ++i) {
-            std::int32_t x = i - 128;
-            cr_r[i] = (fix(1.40200) * x + half) >> scale_bits;
-            cb_b[i] = (fix(1.77200) * x + half) >> scale_bits;
-            cr_g[i] = -fix(0.71414) * x;
-            cb_g[i] = -fix(0.34414) * x + half;
-        }
-        auto clamp = [](std::int32_t v) -> std::uint8_t { return std::uint8_t(v < 0 ? 0 : (v > 255 ? 255 : v)); };
         const bool rgb = is_rgb(), ycck = is_ycck();
-        for (int y = 0; y < height; ++y) {
-            std::uint8_t* o = img.row(y);
-            const std::uint8_t* p0 = upsampled_row(0, y, tmp[0].data(), scratch.data());
+        if (ycck)
+            for (int i = 0; i < 256; ++i) {
+                std::int32_t x = i - 128;
+                cr_r[i] = (fix(1.40200) * x + half) >> scale_bits;
+                cb_b[i] = (fix(1.77200) * x + half) >> scale_bits;
+                cr_g[i] = -fix(0.71414) * x;
+                cb_g[i] = -fix(0.34414) * x + half;
+            }
+        const std::size_t W = std::size_t(width);
+        std::int16_t* scratch = up_scratch.data();
+        for (int y = emitted; y < end; ++y) {
+            std::uint8_t* o = out.row(y);
+            const std::uint8_t* p0 = upsampled_row(0, y, up_tmp[0].data(), scratch);
             if (n_comp == 1) {
                 std::memcpy(o, p0, W);
                 continue;
             }
-            const std::uint8_t* p1 = upsampled_row(1, y, tmp[1].data(), scratch.data());
-            const std::uint8_t* p2 = upsampled_row(2, y, tmp[2].data(), scratch.data());
+            const std::uint8_t* p1 = upsampled_row(1, y, up_tmp[1].data(), scratch);
+            const std::uint8_t* p2 = upsampled_row(2, y, up_tmp[2].data(), scratch);
             if (n_comp == 3) {
                 if (rgb) {
                     for (std::size_t x = 0; x < W; ++x) o[3 * x] = p0[x], o[3 * x + 1] = p1[x], o[3 * x + 2] = p2[x];
-                    continue;
+                } else {
+                    jpeg_ycc_rgb(p0, p1, p2, o, W);
                 }
-                jpeg_ycc_rgb(p0, p1, p2, o, W);
                 continue;
             }
-            // CMYK: libjpeg outputs C, M, Y, K (YCCK converted with the YCbCr tables, K
-            // passed through); Pillow reads them inverted ("CMYK;I", Adobe's convention) and
-            // its convert("RGB") is Convert.c cmyk2rgb: R = K - K*C'/255 with C' = 255 - C.
-            const std::uint8_t* p3 = upsampled_row(3, y, tmp[3].data(), scratch.data());
+            // CMYK: libjpeg outputs C, M, Y, K (YCCK converted with the YCbCr tables, K passed
+            // through); Pillow reads them inverted ("CMYK;I", Adobe's convention) and its
+            // convert("RGB") is Convert.c cmyk2rgb: R = K - K * C' / 255 with C' = 255 - C.
+            const std::uint8_t* p3 = upsampled_row(3, y, up_tmp[3].data(), scratch);
             for (std::size_t x = 0; x < W; ++x) {
                 int c0 = p0[x], c1 = p1[x], c2 = p2[x];
                 if (ycck) {
                     const int yv = c0, cb = c1, cr = c2;
-                    c0 = clamp(255 - (yv + cr_r[cr]));
-                    c1 = clamp(255 - (yv + ((cb_g[cb] + cr_g[cr]) >> scale_bits)));
-                    c2 = clamp(255 - (yv + cb_b[cb]));
+                    c0 = jpeg_clamp8(255 - (yv + cr_r[cr]));
+                    c1 = jpeg_clamp8(255 - (yv + ((cb_g[cb] + cr_g[cr]) >> scale_bits)));
+                    c2 = jpeg_clamp8(255 - (yv + cb_b[cb]));
                 }
                 const int nk = p3[x];  // 255 - K' where K' = 255 - K
                 auto chan = [nk](int c) {
@@ -1728,7 +1760,14 @@ struct jpeg_decoder {
                 o[3 * x + 2] = chan(c2);
             }
         }
-        return img;
+        if (end > emitted) emitted = end;
+    }
+
+    result<image> finish() {
+        if (!lossless && multi_scan) idct_all();
+        emit_rows(height);
+        out.orientation = meta.orientation();
+        return std::move(out);
     }
 };
 

@@ -252,7 +252,9 @@ struct png_reader {
     // ignores the chunk); an error status: more than the cap (Pillow raises).
     status inflate_text(const std::uint8_t* z, std::size_t n, std::vector<std::uint8_t>& out, bool* ok, const char* what) {
         *ok = false;
-        out.resize(k_png_max_text_chunk);
+        // Deflate expands at most 1032:1, so this capacity only stops a stream at Pillow's cap.
+        const std::size_t bound = n / 2 * 2065 + 1024;
+        out.resize(bound < k_png_max_text_chunk ? bound : k_png_max_text_chunk);
         if (n < 2 || (z[0] & 15) != 8 || (z[0] >> 4) > 7 || (z[0] * 256 + z[1]) % 31 != 0 || (z[1] & 0x20)) {
             out.clear();
             return status::ok();  // zlib header error
@@ -267,7 +269,8 @@ struct png_reader {
             *ok = true;
             return status::ok();
         }
-        if (rep.stopped) return status::fmt(errc::unsupported, "png: %s decompresses to more than 1 MiB (Pillow's MAX_TEXT_CHUNK)", what);
+        if (rep.stopped)
+            return status::fmt(errc::unsupported, "png: %s decompresses to more than 1 MiB (Pillow's MAX_TEXT_CHUNK)", what);
         if (!s) {
             // A truncated stream gives Python its partial output; a corrupt one an error.
             if (s.code() == errc::truncated) {
