@@ -995,11 +995,36 @@ struct jpeg_decoder {
 
     // Huffman, sequential (F.2.2): DC prediction wraps like libjpeg's int arithmetic. Codes
     // whose value bits fit in the next 10 bits decode with one lookup (fast_value).
-    void huff_block(const jpeg_component& c, int i, std::int16_t* blk) {
+    // Returns whether any AC coefficient was set (false: a DC-only block).
+    bool huff_block(const jpeg_component& c, int i, std::int16_t* blk) {
         // The bit buffer lives in locals here (stores to last_dc could alias a member int).
         std::uint64_t buf = bits.buf;
         int count = bits.count;
+        // Refill from 8 bytes that hold no 0xFF (the common case) without leaving the loop;
+        // anything else (stuffing, markers, the end of the data) goes through jpeg_bits::fill.
+        const std::uint8_t* const data = src.data;
+        const std::size_t fast_end = src.size >= 8 ? src.size - 8 : 0;
+        const bool fast_ok = src.unread_marker == 0 && src.size >= 8;
         auto refill = [&]() {
+            const std::size_t p = src.pos;
+            if (fast_ok && p <= fast_end) {
+                std::uint64_t w;
+                std::memcpy(&w, data + p, 8);
+#if defined(__GNUC__) || defined(__clang__)
+                w = __builtin_bswap64(w);
+#else
+                { std::uint64_t v = 0; for (int i = 0; i < 8; ++i) v = v << 8 | data[p + std::size_t(i)]; w = v; }
+#endif
+                const std::uint64_t t = ~w;
+                if (((t - 0x0101010101010101ull) & ~t & 0x8080808080808080ull) == 0) {
+                    const int k = (64 - count) >> 3;  // 4..8 whole bytes (count < 32 here)
+                    const std::uint64_t take = k == 8 ? w : w >> (64 - 8 * k);
+                    buf |= take << (64 - count - 8 * k);
+                    count += 8 * k;
+                    src.pos = p + std::size_t(k);
+                    return;
+                }
+            }
             bits.buf = buf, bits.count = count;
             bits.fill(src);
             buf = bits.buf, count = bits.count;
@@ -1031,6 +1056,7 @@ struct jpeg_decoder {
         last_dc[i] = int(std::uint32_t(last_dc[i]) + std::uint32_t(diff));
         blk[0] = std::int16_t(last_dc[i]);
         const jpeg_huff_table& h = ac_tbl[c.ta];
+        bool any_ac = false;
         for (int k = 1; k < 64; ++k) {
             if (count < 32) refill();
             if (std::int32_t e = h.fast_value[buf >> 54]) {
@@ -1038,20 +1064,30 @@ struct jpeg_decoder {
                 buf <<= (e & 0xFF);
                 count -= e & 0xFF;
                 blk[k_jpeg_natural[k]] = std::int16_t(e >> 16);
+                any_ac = true;
                 continue;
             }
-            int rs = slow_symbol(h);
+            int rs;
+            if (std::uint16_t f = h.fast[buf >> (64 - k_jpeg_lookahead)]) {  // EOB, ZRL, long values
+                rs = f & 0xFF;
+                buf <<= f >> 8;
+                count -= f >> 8;
+            } else {
+                rs = slow_symbol(h);
+            }
             int r = rs >> 4, s = rs & 15;
             if (s) {
                 if (count < 16) refill();
                 k += r;
                 blk[k_jpeg_natural[k]] = std::int16_t(jpeg_extend(take(s), s));
+                any_ac = true;
             } else {
                 if (r != 15) break;
                 k += 15;
             }
         }
         bits.buf = buf, bits.count = count;
+        return any_ac;
     }
     status huff_dc_first(int i, const jpeg_component& c, std::int16_t* blk) {
         int s = bits.decode(src, dc_tbl[c.td]);
@@ -1231,7 +1267,10 @@ struct jpeg_decoder {
         int i;
         std::int16_t* blk;
     };
+    bool has_ac[10] = {};  // sequential Huffman: which blocks of the last MCU have AC coefficients
+
     status decode_mcu(const mcu_block* b, int n, int row) {
+        for (int j = 0; j < n; ++j) has_ac[j] = arith || progressive;
         if (arith) {
             if (restart_interval) {
                 if (restarts_to_go == 0) SMOLVLM_TRY(arith_restart());
@@ -1273,7 +1312,7 @@ struct jpeg_decoder {
         if (!insufficient || dc_refine) {
             for (int j = 0; j < n; ++j) {
                 const jpeg_component& c = comp[scan_comp[b[j].i]];
-                if (!progressive) huff_block(c, b[j].i, b[j].blk);
+                if (!progressive) has_ac[j] = huff_block(c, b[j].i, b[j].blk);
                 else if (ss == 0 && ah == 0) SMOLVLM_TRY(huff_dc_first(b[j].i, c, b[j].blk));
                 else if (ss == 0) huff_dc_refine(b[j].blk);
                 else if (ah == 0) huff_ac_first(c, b[j].blk);
@@ -1313,7 +1352,7 @@ struct jpeg_decoder {
                     if (!multi_scan)
                         for (int j = 0; j < n; ++j) {
                             jpeg_component& c = comp[tg[j].k];
-                            if (tg[j].by < c.bh && tg[j].bx < c.bw) idct_block(c, mcu_buf[j], tg[j].by, tg[j].bx);
+                            if (tg[j].by < c.bh && tg[j].bx < c.bw) idct_block(c, mcu_buf[j], tg[j].by, tg[j].bx, has_ac[j]);
                         }
                 }
             } else {
@@ -1334,7 +1373,7 @@ struct jpeg_decoder {
                             std::memset(mcu_buf[0], 0, sizeof(mcu_buf[0]));
                             mb[0] = {0, mcu_buf[0]};
                             SMOLVLM_TRY(decode_mcu(mb, 1, row));
-                            idct_block(c, mcu_buf[0], by, bx);
+                            idct_block(c, mcu_buf[0], by, bx, has_ac[0]);
                         }
                     }
             }
@@ -1463,9 +1502,11 @@ struct jpeg_decoder {
     }
 
     // ---- IDCT into the sample planes ----
-    void idct_block(jpeg_component& c, const std::int16_t* blk, int by, int bx) {
+    void idct_block(jpeg_component& c, const std::int16_t* blk, int by, int bx, bool has_ac = true) {
         const std::size_t r = std::size_t(by * 8 % c.ring_rows);
-        jpeg_idct_islow(blk, c.qt, &c.plane[r * c.stride + std::size_t(bx) * 8], c.stride);
+        std::uint8_t* o = &c.plane[r * c.stride + std::size_t(bx) * 8];
+        if (has_ac) jpeg_idct_islow(blk, c.qt, o, c.stride);
+        else jpeg_idct_dc_only(blk[0], c.qt[0], o, c.stride);
     }
     // The blocks of iMCU row `row`, from the whole-image coefficient arrays.
     void idct_row(int row) {

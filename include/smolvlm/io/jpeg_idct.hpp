@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "../config.hpp"
 
@@ -107,6 +108,15 @@ inline void jpeg_idct_islow_scalar(const std::int16_t* coef, const std::int16_t*
             o[c] = std::uint8_t((v < -128 ? -128 : (v > 127 ? 127 : v)) + 128);
         }
     }
+}
+
+// A block whose AC coefficients are all zero: the passes above reduce to one value,
+// (x0 * 8192 + 2^17) >> 18 with x0 = (dc * q0) << 2 in 16 bits, for all 64 samples.
+inline void jpeg_idct_dc_only(std::int16_t dc, std::int16_t q0, std::uint8_t* out, std::size_t stride) {
+    const std::int32_t x0 = jpeg_wrap16(std::int32_t(jpeg_wrap16(std::int32_t(dc) * q0)) * 4);
+    const int v = (x0 * 8192 + 131072) >> 18;  // |v| <= 1024: no 16-bit saturation
+    const std::uint8_t px = std::uint8_t((v < -128 ? -128 : (v > 127 ? 127 : v)) + 128);
+    for (int r = 0; r < 8; ++r) std::memset(out + std::size_t(r) * stride, px, 8);
 }
 
 #if SMOLVLM_SIMD_X86
