@@ -1004,10 +1004,10 @@ struct jpeg_decoder {
         // anything else (stuffing, markers, the end of the data) goes through jpeg_bits::fill.
         const std::uint8_t* const data = src.data;
         const std::size_t fast_end = src.size >= 8 ? src.size - 8 : 0;
-        const bool fast_ok = src.unread_marker == 0 && src.size >= 8;
+        const bool fast_ok = src.size >= 8;
         auto refill = [&]() {
             const std::size_t p = src.pos;
-            if (fast_ok && p <= fast_end) {
+            if (fast_ok && p <= fast_end && src.unread_marker == 0) {
                 std::uint64_t w;
                 std::memcpy(&w, data + p, 8);
 #if defined(__GNUC__) || defined(__clang__)
