@@ -44,6 +44,7 @@
 #include <new>
 #include <vector>
 
+#include "../core/cpu.hpp"
 #include "../core/status.hpp"
 #include "exif.hpp"
 #include "image.hpp"
@@ -1716,8 +1717,12 @@ struct jpeg_decoder {
     int emitted = 0;
     std::vector<std::uint8_t> up_tmp[4];
     std::vector<std::int16_t> up_scratch;
+    bool use_avx2 = false;
 
     void prepare_output() {
+#if SMOLVLM_SIMD_X86
+        use_avx2 = detect_cpu().avx2;
+#endif
         out.width = width;
         out.height = height;
         out.channels = n_comp == 1 ? 1 : 3;
@@ -1774,7 +1779,12 @@ struct jpeg_decoder {
                 if (rgb) {
                     for (std::size_t x = 0; x < W; ++x) o[3 * x] = p0[x], o[3 * x + 1] = p1[x], o[3 * x + 2] = p2[x];
                 } else {
+#if SMOLVLM_SIMD_X86
+                    if (use_avx2) jpeg_ycc_rgb_avx2(p0, p1, p2, o, W);
+                    else jpeg_ycc_rgb(p0, p1, p2, o, W);
+#else
                     jpeg_ycc_rgb(p0, p1, p2, o, W);
+#endif
                 }
                 continue;
             }
