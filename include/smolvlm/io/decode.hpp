@@ -5,8 +5,9 @@
 //   image         apply_orientation(const image& img, int orientation);   // EXIF 1..8
 //
 // The format is detected from the first bytes (PNG signature, JPEG SOI + marker, "P5"/"P6"),
-// never from a file name. Decoded images keep their native channel count (see png.hpp);
-// EXIF orientation is read into image::orientation but not applied: the Hugging Face
+// never from a file name. Decoded images keep their native channel count (see png.hpp) and
+// equal Pillow's pixels (see jpeg.hpp, png.hpp); an empty file is an error that says so. The
+// orientation (EXIF, else XMP) is read into image::orientation but not applied: the Hugging Face
 // processor given a PIL image does not transpose, while transformers' load_image() does
 // (ImageOps.exif_transpose) — call apply_orientation() to get the latter.
 //

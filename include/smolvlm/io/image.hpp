@@ -33,8 +33,9 @@ struct image {
     int height = 0;
     int channels = 0;                   // 1, 2, 3 or 4
     std::vector<std::uint8_t> pixels;   // [height, width, channels]
-    // EXIF orientation tag (1..8) read from the file, NOT applied to `pixels`; 1 = upright.
-    // apply_orientation() in io/decode.hpp does what PIL's ImageOps.exif_transpose does.
+    // Orientation (1..8) read from the file as PIL's ImageOps.exif_transpose reads it (EXIF tag,
+    // else XMP tiff:Orientation), NOT applied to `pixels`; 1 = upright. apply_orientation() in
+    // io/decode.hpp does the transpose.
     int orientation = 1;
 
     std::size_t row_bytes() const { return std::size_t(width) * std::size_t(channels); }
