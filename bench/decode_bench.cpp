@@ -2,6 +2,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -131,3 +132,32 @@ BENCHMARK_CAPTURE(decode_file, jpeg_baseline_1000x300, "smolvlm_bf16_multi_image
 BENCHMARK_CAPTURE(decode_file, jpeg_progressive_123x77, "smolvlm_bf16_multi_image/inputs/progressive_123x77.jpg")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(decode_file, jpeg_baseline_77x123, "smolvlm_bf16_nosplit/inputs/baseline_77x123.jpg")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_decode_png_large_generated)->Unit(benchmark::kMillisecond);
+
+// Any JPEG given in $SMOLVLM_BENCH_JPEG, e.g. a 12-megapixel photo, to compare with
+// `perf stat -e task-clock djpeg -outfile /dev/null photo.jpg` (the issue's target: within
+// 1.3x of libjpeg-turbo's djpeg on one thread):
+//   convert -size 4000x3000 plasma:fractal -sampling-factor 2x2 -quality 90 photo.jpg
+void BM_decode_env_jpeg(benchmark::State& state) {
+    const char* path = std::getenv("SMOLVLM_BENCH_JPEG");
+    std::vector<std::uint8_t> data = path ? read_all(path) : std::vector<std::uint8_t>();
+    if (data.empty()) {
+        state.SkipWithError("set SMOLVLM_BENCH_JPEG to a JPEG file");
+        return;
+    }
+    smolvlm::image_limits lim;
+    lim.max_pixels = std::int64_t(1) << 28;
+    lim.max_width = lim.max_height = 65500;
+    std::size_t out_bytes = 0;
+    for (auto _ : state) {
+        auto r = smolvlm::decode_image(data.data(), data.size(), lim);
+        if (!r) {
+            state.SkipWithError(r.error().message());
+            return;
+        }
+        out_bytes = r->pixels.size();
+        benchmark::DoNotOptimize(r->pixels.data());
+    }
+    state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(out_bytes));
+    state.counters["Mpx"] = double(out_bytes) / 3e6;
+}
+BENCHMARK(BM_decode_env_jpeg)->Unit(benchmark::kMillisecond);
