@@ -27,7 +27,10 @@
 //   16-bit RGB, RGBA, gray+alpha: the high byte of each sample;
 //   16-bit gray: Pillow opens it as "I;16" and convert("RGB"/"L") *clips*: min(v, 255). So does
 //     this decoder (transformers 5's processor and load_image() both go through convert("RGB")):
-//     most 16-bit gray photos come out nearly white, exactly as in Python;
+//     most 16-bit gray photos come out nearly white, exactly as in Python. With a tRNS key,
+//     convert("RGBA") (the processor's convert_to_rgb, which then composites over white) makes
+//     alpha 0 where the clipped value equals the key, and load_image()'s convert("RGB") ignores
+//     the key, as for every tRNS / alpha image: both follow from the LA / RGBA pixels here;
 //   palette indices beyond the PLTE entries decode as black, as Pillow pads its palette.
 // Chunk rules, as Pillow applies them:
 //   * chunks before the first IDAT: CRC-32 checked (critical and ancillary), names must be 4
