@@ -240,6 +240,20 @@ TEST_CASE("jpeg SSE2 IDCT is bit-identical to the scalar reference", "[io][jpeg]
         detail::jpeg_idct_islow(coef, qt, a, 11);
         detail::jpeg_idct_islow_scalar(coef, qt, b, 11);
         CHECK(std::memcmp(a, b, sizeof(a)) == 0);
+#if SMOLVLM_SIMD_X86
+        if (detect_cpu().avx2) {  // two blocks per AVX2 pass: this one and a reversed copy
+            std::int16_t rev[64];
+            for (int i = 0; i < 64; ++i) rev[i] = coef[63 - i];
+            std::uint8_t x[8 * 11], y[8 * 11], ry[8 * 11];
+            std::memset(x, 0xAA, sizeof(x));
+            std::memset(y, 0xAA, sizeof(y));
+            std::memset(ry, 0xAA, sizeof(ry));
+            detail::jpeg_idct_islow_x2_avx2(coef, rev, qt, x, y, 11);
+            CHECK(std::memcmp(x, b, sizeof(x)) == 0);
+            detail::jpeg_idct_islow_scalar(rev, qt, ry, 11);
+            CHECK(std::memcmp(y, ry, sizeof(y)) == 0);
+        }
+#endif
         // The DC-only shortcut equals the full transform of the block with its AC zeroed.
         for (int i = 1; i < 64; ++i) coef[i] = 0;
         detail::jpeg_idct_dc_only(coef[0], qt[0], a, 11);

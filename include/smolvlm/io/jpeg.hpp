@@ -1329,14 +1329,34 @@ struct jpeg_decoder {
         if (lossless) return decode_lossless_scan();
         // Multi-scan files collect coefficients in whole-image arrays; a single-scan file is
         // decoded one MCU at a time into `mcu_buf` (zeroed first, as libjpeg's decompress_onepass
-        // does) and each block that lies inside its component goes through the IDCT at once.
-        alignas(16) std::int16_t mcu_buf[10][64];
-        struct target { int k, by, bx; };
-        target tg[10];
+        // does) and its blocks go through the IDCT right after, two MCUs at a time so that block
+        // j of one MCU and block j of the next (same component) share an AVX2 pass.
+        alignas(32) std::int16_t mcu_buf[2][10][64];
+        struct target { int k, by, bx; bool ac; };
+        target tg[2][10];
+        int nb[2] = {0, 0};
         mcu_block mb[10];
+        auto idct_mcus = [&](int halves) {
+            for (int j = 0; j < nb[0]; ++j) {
+                const target& a = tg[0][j];
+                jpeg_component& c = comp[a.k];
+                const bool a_in = a.by < c.bh && a.bx < c.bw;
+                if (halves == 2) {
+                    const target& b = tg[1][j];
+                    const bool b_in = b.by < c.bh && b.bx < c.bw;
+                    if (use_avx2 && a_in && b_in && a.ac && b.ac) {
+                        idct_pair(c, mcu_buf[0][j], a.by, a.bx, mcu_buf[1][j], b.by, b.bx);
+                        continue;
+                    }
+                    if (b_in) idct_block(c, mcu_buf[1][j], b.by, b.bx, b.ac);
+                }
+                if (a_in) idct_block(c, mcu_buf[0][j], a.by, a.bx, a.ac);
+            }
+        };
         for (int row = 0; row < total_rows; ++row) {
             if (comps_in_scan > 1) {
                 for (int mx = 0; mx < mcus_per_row; ++mx) {
+                    const int half = mx & 1;
                     int n = 0;
                     for (int i = 0; i < comps_in_scan; ++i) {
                         const int k = scan_comp[i];
@@ -1344,17 +1364,20 @@ struct jpeg_decoder {
                         for (int y = 0; y < c.v; ++y)
                             for (int x = 0; x < c.h; ++x, ++n) {
                                 const int by = row * c.v + y, bx = mx * c.h + x;
-                                tg[n] = {k, by, bx};
-                                mb[n] = {i, multi_scan ? c.block(by, bx) : mcu_buf[n]};
+                                tg[half][n] = {k, by, bx, true};
+                                mb[n] = {i, multi_scan ? c.block(by, bx) : mcu_buf[half][n]};
                             }
                     }
-                    if (!multi_scan) std::memset(mcu_buf, 0, sizeof(mcu_buf[0]) * std::size_t(n));
+                    nb[half] = n;
+                    if (multi_scan) {
+                        SMOLVLM_TRY(decode_mcu(mb, n, row));
+                        continue;
+                    }
+                    std::memset(mcu_buf[half], 0, sizeof(mcu_buf[0][0]) * std::size_t(n));
                     SMOLVLM_TRY(decode_mcu(mb, n, row));
-                    if (!multi_scan)
-                        for (int j = 0; j < n; ++j) {
-                            jpeg_component& c = comp[tg[j].k];
-                            if (tg[j].by < c.bh && tg[j].bx < c.bw) idct_block(c, mcu_buf[j], tg[j].by, tg[j].bx, has_ac[j]);
-                        }
+                    for (int j = 0; j < n; ++j) tg[half][j].ac = has_ac[j];
+                    if (half == 1) idct_mcus(2);
+                    else if (mx == mcus_per_row - 1) idct_mcus(1);
                 }
             } else {
                 const int k = scan_comp[0];
@@ -1370,12 +1393,16 @@ struct jpeg_decoder {
                         if (multi_scan) {
                             mb[0] = {0, c.block(by, bx)};
                             SMOLVLM_TRY(decode_mcu(mb, 1, row));
-                        } else {
-                            std::memset(mcu_buf[0], 0, sizeof(mcu_buf[0]));
-                            mb[0] = {0, mcu_buf[0]};
-                            SMOLVLM_TRY(decode_mcu(mb, 1, row));
-                            idct_block(c, mcu_buf[0], by, bx, has_ac[0]);
+                            continue;
                         }
+                        const int half = bx & 1;
+                        std::memset(mcu_buf[half][0], 0, sizeof(mcu_buf[0][0]));
+                        mb[0] = {0, mcu_buf[half][0]};
+                        SMOLVLM_TRY(decode_mcu(mb, 1, row));
+                        tg[half][0] = {k, by, bx, has_ac[0]};
+                        nb[half] = 1;
+                        if (half == 1) idct_mcus(2);
+                        else if (bx == c.bw - 1) idct_mcus(1);
                     }
             }
             if (src.eof) return truncated("inside the entropy-coded data");
@@ -1503,6 +1530,17 @@ struct jpeg_decoder {
     }
 
     // ---- IDCT into the sample planes ----
+    std::uint8_t* plane_at(jpeg_component& c, int by, int bx) {
+        return &c.plane[std::size_t(by * 8 % c.ring_rows) * c.stride + std::size_t(bx) * 8];
+    }
+    void idct_pair(jpeg_component& c, const std::int16_t* a, int by_a, int bx_a, const std::int16_t* b, int by_b, int bx_b) {
+#if SMOLVLM_SIMD_X86
+        jpeg_idct_islow_x2_avx2(a, b, c.qt, plane_at(c, by_a, bx_a), plane_at(c, by_b, bx_b), c.stride);
+#else
+        idct_block(c, a, by_a, bx_a);
+        idct_block(c, b, by_b, bx_b);
+#endif
+    }
     void idct_block(jpeg_component& c, const std::int16_t* blk, int by, int bx, bool has_ac = true) {
         const std::size_t r = std::size_t(by * 8 % c.ring_rows);
         std::uint8_t* o = &c.plane[r * c.stride + std::size_t(bx) * 8];
@@ -1516,7 +1554,10 @@ struct jpeg_decoder {
             for (int y = 0; y < c.v; ++y) {
                 const int by = row * c.v + y;
                 if (by >= c.bh) break;
-                for (int bx = 0; bx < c.bw; ++bx) idct_block(c, c.block(by, bx), by, bx);
+                int bx = 0;
+                if (use_avx2)
+                    for (; bx + 1 < c.bw; bx += 2) idct_pair(c, c.block(by, bx), by, bx, c.block(by, bx + 1), by, bx + 1);
+                for (; bx < c.bw; ++bx) idct_block(c, c.block(by, bx), by, bx);
             }
         }
     }

@@ -12,6 +12,7 @@
 
 #if SMOLVLM_SIMD_X86
 #include <emmintrin.h>
+#include <immintrin.h>
 #endif
 
 namespace smolvlm {
@@ -186,6 +187,111 @@ struct jpeg_idct_sse2 {
         v[6] = _mm_unpacklo_epi64(b3, b7), v[7] = _mm_unpackhi_epi64(b3, b7);
     }
 };
+
+// libjpeg-turbo's arithmetic on two blocks at once, one per 128-bit lane: AVX2 instructions
+// are lane-wise, so each lane computes exactly what jpeg_idct_sse2 computes (tested).
+struct jpeg_idct_avx2 {
+    SMOLVLM_TARGET("avx2") static __m256i pair(std::int32_t a, std::int32_t b) {
+        return _mm256_set1_epi32(std::int32_t(std::uint32_t(std::uint16_t(a)) | std::uint32_t(std::uint16_t(b)) << 16));
+    }
+    // v[0..7]: the 8 inputs, one per register, 8 lanes each. Results replace v[].
+    SMOLVLM_TARGET("avx2") static void pass(__m256i v[8], int shift) {
+        using K = jpeg_idct_k;
+        const __m256i r = _mm256_set1_epi32(1 << (shift - 1));
+        // Even part.
+        __m256i lo26 = _mm256_unpacklo_epi16(v[2], v[6]), hi26 = _mm256_unpackhi_epi16(v[2], v[6]);
+        __m256i tmp3l = _mm256_madd_epi16(lo26, pair(K::f130, K::f054)), tmp3h = _mm256_madd_epi16(hi26, pair(K::f130, K::f054));
+        __m256i tmp2l = _mm256_madd_epi16(lo26, pair(K::f054, K::mf130)), tmp2h = _mm256_madd_epi16(hi26, pair(K::f054, K::mf130));
+        __m256i s04 = _mm256_add_epi16(v[0], v[4]), d04 = _mm256_sub_epi16(v[0], v[4]);
+        __m256i tmp0l = _mm256_srai_epi32(_mm256_unpacklo_epi16(_mm256_setzero_si256(), s04), 3);
+        __m256i tmp0h = _mm256_srai_epi32(_mm256_unpackhi_epi16(_mm256_setzero_si256(), s04), 3);
+        __m256i tmp1l = _mm256_srai_epi32(_mm256_unpacklo_epi16(_mm256_setzero_si256(), d04), 3);
+        __m256i tmp1h = _mm256_srai_epi32(_mm256_unpackhi_epi16(_mm256_setzero_si256(), d04), 3);
+        __m256i tmp10l = _mm256_add_epi32(tmp0l, tmp3l), tmp10h = _mm256_add_epi32(tmp0h, tmp3h);
+        __m256i tmp13l = _mm256_sub_epi32(tmp0l, tmp3l), tmp13h = _mm256_sub_epi32(tmp0h, tmp3h);
+        __m256i tmp11l = _mm256_add_epi32(tmp1l, tmp2l), tmp11h = _mm256_add_epi32(tmp1h, tmp2h);
+        __m256i tmp12l = _mm256_sub_epi32(tmp1l, tmp2l), tmp12h = _mm256_sub_epi32(tmp1h, tmp2h);
+        // Odd part.
+        __m256i z3 = _mm256_add_epi16(v[7], v[3]), z4 = _mm256_add_epi16(v[5], v[1]);
+        __m256i lo34 = _mm256_unpacklo_epi16(z3, z4), hi34 = _mm256_unpackhi_epi16(z3, z4);
+        __m256i z3l = _mm256_madd_epi16(lo34, pair(K::mf078, K::f117)), z3h = _mm256_madd_epi16(hi34, pair(K::mf078, K::f117));
+        __m256i z4l = _mm256_madd_epi16(lo34, pair(K::f117, K::f078)), z4h = _mm256_madd_epi16(hi34, pair(K::f117, K::f078));
+        __m256i lo71 = _mm256_unpacklo_epi16(v[7], v[1]), hi71 = _mm256_unpackhi_epi16(v[7], v[1]);
+        __m256i lo53 = _mm256_unpacklo_epi16(v[5], v[3]), hi53 = _mm256_unpackhi_epi16(v[5], v[3]);
+        __m256i t0l = _mm256_add_epi32(_mm256_madd_epi16(lo71, pair(K::mf060, K::mf089)), z3l);
+        __m256i t0h = _mm256_add_epi32(_mm256_madd_epi16(hi71, pair(K::mf060, K::mf089)), z3h);
+        __m256i t3l = _mm256_add_epi32(_mm256_madd_epi16(lo71, pair(K::mf089, K::f060)), z4l);
+        __m256i t3h = _mm256_add_epi32(_mm256_madd_epi16(hi71, pair(K::mf089, K::f060)), z4h);
+        __m256i t1l = _mm256_add_epi32(_mm256_madd_epi16(lo53, pair(K::mf050, K::mf256)), z4l);
+        __m256i t1h = _mm256_add_epi32(_mm256_madd_epi16(hi53, pair(K::mf050, K::mf256)), z4h);
+        __m256i t2l = _mm256_add_epi32(_mm256_madd_epi16(lo53, pair(K::mf256, K::f050)), z3l);
+        __m256i t2h = _mm256_add_epi32(_mm256_madd_epi16(hi53, pair(K::mf256, K::f050)), z3h);
+        const __m128i sh = _mm_cvtsi32_si128(shift);
+        v[0] = descale(_mm256_add_epi32(tmp10l, t3l), _mm256_add_epi32(tmp10h, t3h), r, sh);
+        v[7] = descale(_mm256_sub_epi32(tmp10l, t3l), _mm256_sub_epi32(tmp10h, t3h), r, sh);
+        v[1] = descale(_mm256_add_epi32(tmp11l, t2l), _mm256_add_epi32(tmp11h, t2h), r, sh);
+        v[6] = descale(_mm256_sub_epi32(tmp11l, t2l), _mm256_sub_epi32(tmp11h, t2h), r, sh);
+        v[2] = descale(_mm256_add_epi32(tmp12l, t1l), _mm256_add_epi32(tmp12h, t1h), r, sh);
+        v[5] = descale(_mm256_sub_epi32(tmp12l, t1l), _mm256_sub_epi32(tmp12h, t1h), r, sh);
+        v[3] = descale(_mm256_add_epi32(tmp13l, t0l), _mm256_add_epi32(tmp13h, t0h), r, sh);
+        v[4] = descale(_mm256_sub_epi32(tmp13l, t0l), _mm256_sub_epi32(tmp13h, t0h), r, sh);
+    }
+    SMOLVLM_TARGET("avx2") static __m256i descale(__m256i l, __m256i h, __m256i r, __m128i sh) {
+        return _mm256_packs_epi32(_mm256_sra_epi32(_mm256_add_epi32(l, r), sh), _mm256_sra_epi32(_mm256_add_epi32(h, r), sh));
+    }
+    SMOLVLM_TARGET("avx2") static void transpose(__m256i v[8]) {
+        __m256i a0 = _mm256_unpacklo_epi16(v[0], v[1]), a1 = _mm256_unpackhi_epi16(v[0], v[1]);
+        __m256i a2 = _mm256_unpacklo_epi16(v[2], v[3]), a3 = _mm256_unpackhi_epi16(v[2], v[3]);
+        __m256i a4 = _mm256_unpacklo_epi16(v[4], v[5]), a5 = _mm256_unpackhi_epi16(v[4], v[5]);
+        __m256i a6 = _mm256_unpacklo_epi16(v[6], v[7]), a7 = _mm256_unpackhi_epi16(v[6], v[7]);
+        __m256i b0 = _mm256_unpacklo_epi32(a0, a2), b1 = _mm256_unpackhi_epi32(a0, a2);
+        __m256i b2 = _mm256_unpacklo_epi32(a1, a3), b3 = _mm256_unpackhi_epi32(a1, a3);
+        __m256i b4 = _mm256_unpacklo_epi32(a4, a6), b5 = _mm256_unpackhi_epi32(a4, a6);
+        __m256i b6 = _mm256_unpacklo_epi32(a5, a7), b7 = _mm256_unpackhi_epi32(a5, a7);
+        v[0] = _mm256_unpacklo_epi64(b0, b4), v[1] = _mm256_unpackhi_epi64(b0, b4);
+        v[2] = _mm256_unpacklo_epi64(b1, b5), v[3] = _mm256_unpackhi_epi64(b1, b5);
+        v[4] = _mm256_unpacklo_epi64(b2, b6), v[5] = _mm256_unpackhi_epi64(b2, b6);
+        v[6] = _mm256_unpacklo_epi64(b3, b7), v[7] = _mm256_unpackhi_epi64(b3, b7);
+    }
+};
+
+SMOLVLM_TARGET("avx2") inline void jpeg_idct_islow_x2_avx2(const std::int16_t* a, const std::int16_t* b,
+                                                            const std::int16_t* qt, std::uint8_t* out_a,
+                                                            std::uint8_t* out_b, std::size_t stride) {
+    __m256i v[8];
+    const __m128i z = _mm_setzero_si128();
+    __m128i any_a = z, any_b = z;
+    for (int i = 1; i < 8; ++i) {
+        any_a = _mm_or_si128(any_a, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + 8 * i)));
+        any_b = _mm_or_si128(any_b, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 8 * i)));
+    }
+    for (int i = 0; i < 8; ++i) {
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qt + 8 * i));
+        const __m256i q2 = _mm256_inserti128_si256(_mm256_castsi128_si256(q), q, 1);
+        const __m256i c = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + 8 * i))),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 8 * i)), 1);
+        v[i] = _mm256_mullo_epi16(c, q2);
+    }
+    const bool dc_a = _mm_movemask_epi8(_mm_cmpeq_epi8(any_a, z)) == 0xFFFF;
+    const bool dc_b = _mm_movemask_epi8(_mm_cmpeq_epi8(any_b, z)) == 0xFFFF;
+    const __m256i row0 = _mm256_slli_epi16(v[0], 2);  // the shortcut's pass 1 (rows 1..7 all zero)
+    jpeg_idct_avx2::pass(v, 11);
+    if (dc_a) for (int i = 0; i < 8; ++i) v[i] = _mm256_blend_epi32(v[i], row0, 0x0F);
+    if (dc_b) for (int i = 0; i < 8; ++i) v[i] = _mm256_blend_epi32(v[i], row0, 0xF0);
+    jpeg_idct_avx2::transpose(v);
+    jpeg_idct_avx2::pass(v, 18);
+    jpeg_idct_avx2::transpose(v);
+    const __m256i c128 = _mm256_set1_epi8(-128);
+    for (int r = 0; r < 8; r += 2) {
+        const __m256i p = _mm256_add_epi8(_mm256_packs_epi16(v[r], v[r + 1]), c128);
+        const __m128i pa = _mm256_castsi256_si128(p), pb = _mm256_extracti128_si256(p, 1);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out_a + std::size_t(r) * stride), pa);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out_a + std::size_t(r + 1) * stride), _mm_srli_si128(pa, 8));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out_b + std::size_t(r) * stride), pb);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out_b + std::size_t(r + 1) * stride), _mm_srli_si128(pb, 8));
+    }
+}
 
 inline void jpeg_idct_islow(const std::int16_t* coef, const std::int16_t* qt, std::uint8_t* out, std::size_t stride) {
     __m128i v[8];
