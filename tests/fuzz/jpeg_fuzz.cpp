@@ -1,6 +1,7 @@
 // libFuzzer target for the JPEG decoder.
 //   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I include tests/fuzz/jpeg_fuzz.cpp
-// Seed with the fixture JPEGs (and the ones in tests/io/jpeg_cases.inc).
+// Seed with tests/data/jpeg_png/*.jpg (every coding mode, corrupt and truncated files), the
+// fixture JPEGs and the ones in tests/io/jpeg_cases.inc.
 #include <smolvlm/io/jpeg.hpp>
 
 #include <cstdint>
