@@ -260,7 +260,20 @@ void load_media(const std::vector<media_ref>& refs, loaded_media& out) {
             if (!img) fail(p + ": " + img.error().message());
             out.images.push_back(std::move(img).value());
             if (r.video) {
-                mi.frames.push_back(out.images.back().view());
+                // Frames read from files go through transformers' load_image: EXIF
+                // orientation applied, convert("RGB") (alpha dropped, gray replicated).
+                image& f = out.images.back();
+                apply_exif_orientation(f);
+                if (f.channels != 3) {
+                    image rgb;
+                    rgb.width = f.width;
+                    rgb.height = f.height;
+                    rgb.channels = 3;
+                    rgb.pixels.resize(std::size_t(f.width) * std::size_t(f.height) * 3);
+                    convert_rgb_drop_alpha(f.view(), rgb.pixels.data());
+                    f = std::move(rgb);
+                }
+                mi.frames.push_back(f.view());
             } else {
                 mi.picture = out.images.back().view();
                 mi.orientation = out.images.back().orientation;

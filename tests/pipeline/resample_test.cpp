@@ -184,7 +184,8 @@ TEST_CASE("PIL resample: invariants", "[pipeline][resample]") {
         for (int yy = 0; yy < oh; ++yy)
             detail::resample_row_v_scalar(&mid[std::size_t(cv.first[std::size_t(yy)]) * ow * 3], std::size_t(ow) * 3,
                                           &out[std::size_t(yy) * ow * 3], std::size_t(ow) * 3,
-                                          &cv.k[std::size_t(yy) * std::size_t(cv.ksize)], cv.count[std::size_t(yy)]);
+                                          &cv.k[std::size_t(yy) * std::size_t(cv.ksize)], cv.count[std::size_t(yy)],
+                                          cv.precision);
         CHECK(out == fast->pixels);
         // And the window really is smaller than the image for an upscale of a tall image.
         REQUIRE(detail::compute_resample_coeffs(100, 300, resample_filter::lanczos, cv).is_ok());
@@ -218,4 +219,69 @@ TEST_CASE("PIL alpha composite on white: opaque pixels keep their colour", "[pip
     for (std::size_t i = 3; i < in.pixels.size(); i += 4) in.pixels[i] = 0;
     composite_on_white(in.view(), out.data());
     for (std::uint8_t v : out) CHECK(v == 255);
+}
+
+TEST_CASE("torch uint8 antialiased resize: tests/data/torch_resize_cases.json is bit-exact", "[pipeline][resample]") {
+    // Expected outputs of torch.nn.functional.interpolate(uint8, antialias=True) (torch's native
+    // uint8 kernel, what torchvision runs for SmolVLM2's video frames), made by
+    // scripts/gen_torch_resize_cases.py; the inputs come from a formula, repeated here.
+    const std::string path = std::string(SMOLVLM_SOURCE_DIR) + "/tests/data/torch_resize_cases.json";
+    const std::string text = smolvlm_test::read_file(path);
+    REQUIRE_FALSE(text.empty());
+    auto doc = parse_json(text);
+    REQUIRE(doc.is_ok());
+    const json_value& cases = *doc->find("cases");
+    REQUIRE(cases.size() >= 30);
+    int checked = 0;
+    for (const json_value& c : cases.items()) {
+        const int h = c.find("h")->as_int(), w = c.find("w")->as_int(), ch = c.find("channels")->as_int();
+        const int oh = c.find("out_h")->as_int(), ow = c.find("out_w")->as_int(), seed = c.find("seed")->as_int();
+        const std::string fname = c.find("filter")->as_string();
+        INFO(h << "x" << w << " -> " << oh << "x" << ow << " " << fname);
+        image in;
+        in.width = w;
+        in.height = h;
+        in.channels = ch;
+        in.pixels.resize(std::size_t(w) * std::size_t(h) * std::size_t(ch));
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                for (int k = 0; k < ch; ++k)
+                    in.pixels[(std::size_t(y) * std::size_t(w) + std::size_t(x)) * std::size_t(ch) + std::size_t(k)] =
+                        std::uint8_t((x * 7 + y * 13 + k * 50 + (((x * y * seed) ^ (x + y)) % 64)) & 255);
+        const resample_filter f = fname == "lanczos" ? resample_filter::lanczos
+                                  : fname == "bicubic" ? resample_filter::bicubic
+                                                       : resample_filter::bilinear;
+        for (resample_isa isa : {resample_isa::scalar, resample_isa::best}) {
+            resample_options o;
+            o.rule = resample_rule::torch_aa;
+            o.isa = isa;
+            auto r = pil_resize(in.view(), ow, oh, f, o);
+            REQUIRE(r.is_ok());
+            std::uint64_t hsh = 0xCBF29CE484222325ull;
+            for (std::uint8_t b : r->pixels) hsh = (hsh ^ b) * 0x100000001B3ull;
+            char hex[17];
+            std::snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)hsh);
+            const json_value& first = *c.find("first_bytes");
+            for (std::size_t i = 0; i < first.size() && i < r->pixels.size(); ++i)
+                CHECK(int(r->pixels[i]) == first[i].as_int());
+            CHECK(std::string(hex) == c.find("fnv1a64")->as_string());
+        }
+        ++checked;
+    }
+    CHECK(checked == int(cases.size()));
+}
+
+TEST_CASE("torch uint8 antialiased resize differs from PIL's arithmetic", "[pipeline][resample]") {
+    // Same weights, other fixed point: the two rules must not silently be the same code path.
+    image in = make_image(320, 180, 3, 9);
+    resample_options pil, torch_rule;
+    torch_rule.rule = resample_rule::torch_aa;
+    auto a = pil_resize(in.view(), 32, 18, resample_filter::lanczos, pil);
+    auto b = pil_resize(in.view(), 32, 18, resample_filter::lanczos, torch_rule);
+    REQUIRE(a.is_ok());
+    REQUIRE(b.is_ok());
+    int max_diff = 0;
+    const int n = count_diff(a->pixels, b->pixels.data(), a->pixels.size(), &max_diff);
+    CHECK(n > 0);
+    CHECK(max_diff <= 2);
 }

@@ -16,7 +16,12 @@
 //      The horizontal pass only computes the input rows that the vertical pass reads.
 //      A pass whose size does not change is skipped; no change at all = exact copy.
 //   4. RGBA and LA images are resampled in premultiplied alpha (Image.resize converts
-//      RGBA -> RGBa, resizes, converts back) with Pillow's integer formulas.
+//      RGBA -> RGBa, resizes, converts back) with Pillow's integer formulas. (The
+//      preprocessing converts to RGB first, as transformers 5 does, so it never needs this.)
+//
+// The same kernels also reproduce torch's native uint8 antialiased resize (resample_rule::
+// torch_aa: same weights, other scale rounding and fixed-point precision), which is what
+// transformers' torchvision video processor runs.
 //   5. NEAREST is a separate path (ImagingScaleAffine): source index = int(x0 + i*dx)
 //      accumulated in double, x0 = dx/2.
 //
@@ -59,11 +64,24 @@ inline const char* resample_filter_name(resample_filter f) {
     return "unknown";
 }
 
+// Whose fixed-point arithmetic to reproduce. Both are separable, horizontal pass first,
+// uint8 intermediate, int32 accumulation, and compute the same double-precision weights
+// (center = (i + 0.5) * scale, window [int(center - support + 0.5), int(center + support
+// + 0.5)), support widened by the downscale factor, weights normalised to sum 1); they
+// differ in the scale and in the fixed-point precision:
+//   pil:      scale = float(in) / out; weights * 2^22 (Resample.c)
+//   torch_aa: scale = in / out in double; weights * 2^p with the largest p < 22 that keeps
+//             every weight below 2^15 (int16 weights): torch's native uint8 antialiased
+//             kernel (interpolate(uint8, antialias=True), what torchvision's resize of a
+//             uint8 tensor runs on CPU for BILINEAR, BICUBIC and LANCZOS).
+enum class resample_rule : std::uint8_t { pil, torch_aa };
+
 // Which kernels to run. `best` picks AVX2 when the CPU has it.
 enum class resample_isa : std::uint8_t { best, scalar, avx2 };
 
 struct resample_options {
     resample_isa isa = resample_isa::best;
+    resample_rule rule = resample_rule::pil;
     thread_pool* pool = nullptr;  // null: run on the calling thread
     // Refuse outputs (and intermediates) larger than this many bytes.
     std::size_t max_bytes = std::size_t(512) << 20;
@@ -124,15 +142,18 @@ inline constexpr int k_pil_precision_bits = 32 - 8 - 2;  // 22
 // [first[i], first[i] + count[i]) with weights k[i * ksize + t].
 struct resample_coeffs {
     int ksize = 0;
+    int precision = k_pil_precision_bits;  // fixed-point bits of k
     std::vector<int> first;         // [out]
     std::vector<int> count;         // [out]
     std::vector<std::int32_t> k;    // [out, ksize], zero past count[i]
 };
 
 // precompute_coeffs + normalize_coeffs_8bpc for the box [0, in_size).
-inline status compute_resample_coeffs(int in_size, int out_size, resample_filter f, resample_coeffs& c) {
+inline status compute_resample_coeffs(int in_size, int out_size, resample_filter f, resample_coeffs& c,
+                                      resample_rule rule = resample_rule::pil) {
     if (in_size <= 0 || out_size <= 0) return status(errc::invalid_argument, "resample: empty size");
-    double scale = double(float(in_size)) / out_size;  // Pillow: (double)(in1 - in0) / outSize, box in float
+    // Pillow: (double)(in1 - in0) / outSize with the box in float; torch: in / out in double.
+    double scale = rule == resample_rule::pil ? double(float(in_size)) / out_size : double(in_size) / out_size;
     double filterscale = scale < 1.0 ? 1.0 : scale;
     const double support = pil_filter_support(f) * filterscale;
     const double ksize_d = std::ceil(support) * 2 + 1;
@@ -143,6 +164,8 @@ inline status compute_resample_coeffs(int in_size, int out_size, resample_filter
     c.count.assign(std::size_t(out_size), 0);
     c.k.assign(std::size_t(out_size) * std::size_t(c.ksize), 0);
     std::vector<double> w(std::size_t(c.ksize), 0.0);
+    std::vector<double> wd(c.k.size(), 0.0);  // normalised weights, [out, ksize]
+    double wmax = 0.0;
     const double ss = 1.0 / filterscale;
     for (int xx = 0; xx < out_size; ++xx) {
         const double center = (xx + 0.5) * scale;
@@ -158,22 +181,40 @@ inline status compute_resample_coeffs(int in_size, int out_size, resample_filter
             w[std::size_t(x)] = pil_filter(f, (x + xmin - center + 0.5) * ss);
             ww += w[std::size_t(x)];
         }
-        std::int32_t* k = &c.k[std::size_t(xx) * std::size_t(c.ksize)];
+        double* wn = &wd[std::size_t(xx) * std::size_t(c.ksize)];
         for (int x = 0; x < xmax; ++x) {
             double v = w[std::size_t(x)];
             if (ww != 0.0) v /= ww;
-            const double s = v * double(1 << k_pil_precision_bits);
-            k[x] = v < 0 ? std::int32_t(-0.5 + s) : std::int32_t(0.5 + s);
+            wn[x] = v;
+            if (v > wmax) wmax = v;
         }
         c.first[std::size_t(xx)] = xmin;
         c.count[std::size_t(xx)] = xmax;
     }
+    c.precision = k_pil_precision_bits;
+    if (rule == resample_rule::torch_aa) {
+        // _compute_index_ranges_int16_weights: the largest precision whose rounded maximum
+        // weight, doubled, still fits below 2^15.
+        int p = 0;
+        for (; p < k_pil_precision_bits; ++p)
+            if (int(0.5 + wmax * double(1 << (p + 1))) >= (1 << 15)) break;
+        c.precision = p;
+    }
+    for (int xx = 0; xx < out_size; ++xx) {
+        const double* wn = &wd[std::size_t(xx) * std::size_t(c.ksize)];
+        std::int32_t* k = &c.k[std::size_t(xx) * std::size_t(c.ksize)];
+        for (int x = 0; x < c.count[std::size_t(xx)]; ++x) {
+            const double v = wn[x];
+            const double s = v * double(1 << c.precision);
+            k[x] = v < 0 ? std::int32_t(-0.5 + s) : std::int32_t(0.5 + s);
+        }
+    }
     return status::ok();
 }
 
-// clip8 of Pillow: (acc >> 22) clamped to [0, 255] (arithmetic shift).
-inline std::uint8_t pil_clip8(std::int32_t acc) {
-    std::int32_t v = acc >> k_pil_precision_bits;
+// clip8 of Pillow: (acc >> precision) clamped to [0, 255] (arithmetic shift).
+inline std::uint8_t pil_clip8(std::int32_t acc, int precision) {
+    std::int32_t v = acc >> precision;
     return std::uint8_t(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
@@ -187,10 +228,10 @@ inline void resample_row_h_scalar(const std::uint8_t* src, std::uint8_t* dst, in
         const std::uint8_t* p = src + std::size_t(rc.first[std::size_t(xx)]) * C;
         const int n = rc.count[std::size_t(xx)];
         std::int32_t acc[C];
-        for (int c = 0; c < C; ++c) acc[c] = 1 << (k_pil_precision_bits - 1);
+        for (int c = 0; c < C; ++c) acc[c] = 1 << (rc.precision - 1);
         for (int t = 0; t < n; ++t)
             for (int c = 0; c < C; ++c) acc[c] += std::int32_t(p[t * C + c]) * k[t];
-        for (int c = 0; c < C; ++c) dst[std::size_t(xx) * C + c] = pil_clip8(acc[c]);
+        for (int c = 0; c < C; ++c) dst[std::size_t(xx) * C + c] = pil_clip8(acc[c], rc.precision);
     }
 }
 
@@ -208,18 +249,18 @@ inline void resample_row_h_scalar_any(int channels, const std::uint8_t* src, std
 
 // One output row of n bytes: dst[i] = clip8(half + sum_t rows[first + t][i] * k[t]).
 inline void resample_row_v_scalar(const std::uint8_t* src, std::size_t stride, std::uint8_t* dst, std::size_t n,
-                                  const std::int32_t* k, int count) {
+                                  const std::int32_t* k, int count, int precision) {
     constexpr std::size_t chunk = 512;
     std::int32_t acc[chunk];
     for (std::size_t x0 = 0; x0 < n; x0 += chunk) {
         const std::size_t m = n - x0 < chunk ? n - x0 : chunk;
-        for (std::size_t i = 0; i < m; ++i) acc[i] = 1 << (k_pil_precision_bits - 1);
+        for (std::size_t i = 0; i < m; ++i) acc[i] = 1 << (precision - 1);
         for (int t = 0; t < count; ++t) {
             const std::uint8_t* row = src + std::size_t(t) * stride + x0;
             const std::int32_t kt = k[t];
             for (std::size_t i = 0; i < m; ++i) acc[i] += std::int32_t(row[i]) * kt;
         }
-        for (std::size_t i = 0; i < m; ++i) dst[x0 + i] = pil_clip8(acc[i]);
+        for (std::size_t i = 0; i < m; ++i) dst[x0 + i] = pil_clip8(acc[i], precision);
     }
 }
 
@@ -235,8 +276,9 @@ inline bool cpu_has_avx2() {
 // AVX2 twin of resample_row_v_scalar: 32 bytes per step, int32 lanes, pmulld.
 SMOLVLM_TARGET("avx2")
 inline void resample_row_v_avx2(const std::uint8_t* src, std::size_t stride, std::uint8_t* dst, std::size_t n,
-                                const std::int32_t* k, int count) {
-    const __m256i half = _mm256_set1_epi32(1 << (k_pil_precision_bits - 1));
+                                const std::int32_t* k, int count, int precision) {
+    const __m256i half = _mm256_set1_epi32(1 << (precision - 1));
+    const __m128i shift = _mm_cvtsi32_si128(precision);
     std::size_t x = 0;
     for (; x + 32 <= n; x += 32) {
         __m256i a0 = half, a1 = half, a2 = half, a3 = half;
@@ -250,10 +292,10 @@ inline void resample_row_v_avx2(const std::uint8_t* src, std::size_t stride, std
             a2 = _mm256_add_epi32(a2, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(hi), kt));
             a3 = _mm256_add_epi32(a3, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)), kt));
         }
-        a0 = _mm256_srai_epi32(a0, k_pil_precision_bits);
-        a1 = _mm256_srai_epi32(a1, k_pil_precision_bits);
-        a2 = _mm256_srai_epi32(a2, k_pil_precision_bits);
-        a3 = _mm256_srai_epi32(a3, k_pil_precision_bits);
+        a0 = _mm256_sra_epi32(a0, shift);
+        a1 = _mm256_sra_epi32(a1, shift);
+        a2 = _mm256_sra_epi32(a2, shift);
+        a3 = _mm256_sra_epi32(a3, shift);
         // packs (int32 -> int16, in range) then packus (int16 -> uint8, clamps to [0, 255]);
         // both work per 128-bit lane, so undo the interleave with a permute.
         __m256i p01 = _mm256_packs_epi32(a0, a1);  // [a0lo a1lo | a0hi a1hi]
@@ -262,7 +304,7 @@ inline void resample_row_v_avx2(const std::uint8_t* src, std::size_t stride, std
         b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + x), b);
     }
-    if (x < n) resample_row_v_scalar(src + x, stride, dst + x, n - x, k, count);
+    if (x < n) resample_row_v_scalar(src + x, stride, dst + x, n - x, k, count, precision);
 }
 
 // AVX2 horizontal pass for 4-byte pixels: two taps per step (8 int32 lanes).
@@ -283,13 +325,13 @@ inline void resample_row_h4_avx2(const std::uint8_t* src, std::uint8_t* dst, int
             acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, kk));
         }
         __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-        s = _mm_add_epi32(s, _mm_set1_epi32(1 << (k_pil_precision_bits - 1)));
+        s = _mm_add_epi32(s, _mm_set1_epi32(1 << (rc.precision - 1)));
         if (t < n) {
             std::int32_t px;
             std::memcpy(&px, p + t * 4, 4);
             s = _mm_add_epi32(s, _mm_mullo_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(px)), _mm_set1_epi32(k[t])));
         }
-        s = _mm_srai_epi32(s, k_pil_precision_bits);
+        s = _mm_sra_epi32(s, _mm_cvtsi32_si128(rc.precision));
         s = _mm_packus_epi16(_mm_packs_epi32(s, s), s);
         std::uint32_t out = std::uint32_t(_mm_cvtsi128_si32(s));
         std::uint8_t* d = dst + std::size_t(xx) * std::size_t(dst_channels);
@@ -323,9 +365,9 @@ inline void resample_row_h3_avx2(const std::uint8_t* src, int in_w, std::uint8_t
             acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, kk));
         }
         __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-        s = _mm_add_epi32(s, _mm_set1_epi32(1 << (k_pil_precision_bits - 1)));
+        s = _mm_add_epi32(s, _mm_set1_epi32(1 << (rc.precision - 1)));
         if (t >= n) {
-            s = _mm_srai_epi32(s, k_pil_precision_bits);
+            s = _mm_sra_epi32(s, _mm_cvtsi32_si128(rc.precision));
             s = _mm_packus_epi16(_mm_packs_epi32(s, s), s);
             const std::uint32_t out = std::uint32_t(_mm_cvtsi128_si32(s));
             std::uint8_t* d = dst + std::size_t(xx) * 3;
@@ -339,7 +381,7 @@ inline void resample_row_h3_avx2(const std::uint8_t* src, int in_w, std::uint8_t
         for (; t < n; ++t)
             for (int c = 0; c < 3; ++c) a[c] += std::int32_t(p[t * 3 + c]) * k[t];
         std::uint8_t* d = dst + std::size_t(xx) * 3;
-        for (int c = 0; c < 3; ++c) d[c] = pil_clip8(a[c]);
+        for (int c = 0; c < 3; ++c) d[c] = pil_clip8(a[c], rc.precision);
     }
 }
 
@@ -360,9 +402,9 @@ inline void resample_row_h1_avx2(const std::uint8_t* src, std::uint8_t* dst, int
         __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
         s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
         s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-        std::int32_t a = _mm_cvtsi128_si32(s) + (1 << (k_pil_precision_bits - 1));
+        std::int32_t a = _mm_cvtsi128_si32(s) + (1 << (rc.precision - 1));
         for (; t < n; ++t) a += std::int32_t(p[t]) * k[t];
-        dst[xx] = pil_clip8(a);
+        dst[xx] = pil_clip8(a, rc.precision);
     }
 }
 #endif  // SMOLVLM_SIMD_X86
@@ -389,7 +431,7 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
     (void)avx2;  // unused without x86 SIMD
 
     resample_coeffs cv;
-    SMOLVLM_TRY(compute_resample_coeffs(src.height, out_h, f, cv));
+    SMOLVLM_TRY(compute_resample_coeffs(src.height, out_h, f, cv, opt.rule));
     // Only rows [y_first, y_last) of the input are read by the vertical pass.
     const int y_first = cv.first[0];
     const int y_last = cv.first[std::size_t(out_h) - 1] + cv.count[std::size_t(out_h) - 1];
@@ -398,7 +440,7 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
     image_view mid = src;
     if (need_h) {
         resample_coeffs ch;
-        SMOLVLM_TRY(compute_resample_coeffs(src.width, out_w, f, ch));
+        SMOLVLM_TRY(compute_resample_coeffs(src.width, out_w, f, ch, opt.rule));
         const int rows = need_v ? y_last - y_first : src.height;
         const int row0 = need_v ? y_first : 0;
         if (rows > 0 && out_row > opt.max_bytes / std::size_t(rows))
@@ -450,11 +492,11 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
                 std::uint8_t* out = dst + std::size_t(yy) * out_row;
 #if SMOLVLM_SIMD_X86
                 if (avx2) {
-                    resample_row_v_avx2(in, mid.stride, out, n, k, cv.count[std::size_t(yy)]);
+                    resample_row_v_avx2(in, mid.stride, out, n, k, cv.count[std::size_t(yy)], cv.precision);
                     continue;
                 }
 #endif
-                resample_row_v_scalar(in, mid.stride, out, n, k, cv.count[std::size_t(yy)]);
+                resample_row_v_scalar(in, mid.stride, out, n, k, cv.count[std::size_t(yy)], cv.precision);
             }
         }, 4);
         return status::ok();
@@ -562,7 +604,7 @@ inline result<image> pil_resize(const image_view& src, int out_w, int out_h, res
         for (int y = 0; y < src.height; ++y) std::memcpy(out.row(y), src.row(y), out.row_bytes());
         return out;
     }
-    if (alpha) {
+    if (alpha && opt.rule == resample_rule::pil) {  // torch resamples every channel alike
         std::vector<std::uint8_t> pm(std::size_t(src.width) * std::size_t(src.height) * std::size_t(src.channels));
         detail::premultiply_alpha(src, pm.data());
         image_view pv{pm.data(), src.width, src.height, src.channels, std::size_t(src.width) * std::size_t(src.channels)};
