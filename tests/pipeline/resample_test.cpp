@@ -83,6 +83,10 @@ TEST_CASE("PIL resample: every case of _unit/pil_resample_cases is bit-exact", "
         for (resample_isa isa : {resample_isa::scalar, resample_isa::avx2}) {
             resample_options opt;
             opt.isa = isa;
+            // These cases were made by a Pillow <= 12.3 (horizontal pass always first): the one
+            // shape here whose order matters (7x13 -> 11x5, height shrinks, width grows) only
+            // matches that order. Pillow 13's order is checked on tests/data/resize_cases.json.
+            opt.order = pillow_pass_order::horizontal;
             std::vector<std::uint8_t> got;
             if (kind == "convert_to_rgb_rgba_on_white") {
                 got.resize(std::size_t(in.width) * std::size_t(in.height) * 3);
@@ -173,7 +177,9 @@ TEST_CASE("PIL resample: invariants", "[pipeline][resample]") {
         // Reference: horizontal pass over ALL input rows, then the vertical pass with unshifted bounds.
         image in = make_image(40, 100, 3, 5);
         const int ow = 20, oh = 10;
-        auto fast = pil_resize(in.view(), ow, oh, resample_filter::lanczos);
+        resample_options hfirst;  // this shape runs vertical first under Pillow 13's order
+        hfirst.order = pillow_pass_order::horizontal;
+        auto fast = pil_resize(in.view(), ow, oh, resample_filter::lanczos, hfirst);
         REQUIRE(fast.is_ok());
         detail::resample_coeffs ch, cv;
         REQUIRE(detail::compute_resample_coeffs(40, ow, resample_filter::lanczos, ch).is_ok());
@@ -221,23 +227,26 @@ TEST_CASE("PIL alpha composite on white: opaque pixels keep their colour", "[pip
     for (std::uint8_t v : out) CHECK(v == 255);
 }
 
-TEST_CASE("torch uint8 antialiased resize: tests/data/torch_resize_cases.json is bit-exact", "[pipeline][resample]") {
+TEST_CASE("resize: tests/data/resize_cases.json (torch uint8 antialiased, Pillow 13) is bit-exact", "[pipeline][resample]") {
     // Expected outputs of torch.nn.functional.interpolate(uint8, antialias=True) (torch's native
-    // uint8 kernel, what torchvision runs for SmolVLM2's video frames), made by
-    // scripts/gen_torch_resize_cases.py; the inputs come from a formula, repeated here.
-    const std::string path = std::string(SMOLVLM_SOURCE_DIR) + "/tests/data/torch_resize_cases.json";
+    // uint8 kernel, what torchvision runs for SmolVLM2's video frames) and of Pillow's
+    // Image.resize (tall images: Pillow 13's vertical-first order), made by
+    // scripts/gen_resize_cases.py; the inputs come from a formula, repeated here.
+    const std::string path = std::string(SMOLVLM_SOURCE_DIR) + "/tests/data/resize_cases.json";
     const std::string text = smolvlm_test::read_file(path);
     REQUIRE_FALSE(text.empty());
     auto doc = parse_json(text);
     REQUIRE(doc.is_ok());
     const json_value& cases = *doc->find("cases");
-    REQUIRE(cases.size() >= 30);
-    int checked = 0;
+    REQUIRE(cases.size() >= 60);
+    int checked = 0, pillow = 0;
     for (const json_value& c : cases.items()) {
         const int h = c.find("h")->as_int(), w = c.find("w")->as_int(), ch = c.find("channels")->as_int();
         const int oh = c.find("out_h")->as_int(), ow = c.find("out_w")->as_int(), seed = c.find("seed")->as_int();
         const std::string fname = c.find("filter")->as_string();
-        INFO(h << "x" << w << " -> " << oh << "x" << ow << " " << fname);
+        const bool is_torch = c.find("library")->as_string() == "torch";
+        pillow += !is_torch;
+        INFO(c.find("library")->as_string() << " " << h << "x" << w << " -> " << oh << "x" << ow << " " << fname << " c" << ch);
         image in;
         in.width = w;
         in.height = h;
@@ -253,7 +262,7 @@ TEST_CASE("torch uint8 antialiased resize: tests/data/torch_resize_cases.json is
                                                        : resample_filter::bilinear;
         for (resample_isa isa : {resample_isa::scalar, resample_isa::best}) {
             resample_options o;
-            o.rule = resample_rule::torch_aa;
+            o.rule = is_torch ? resample_rule::torch_aa : resample_rule::pil;
             o.isa = isa;
             auto r = pil_resize(in.view(), ow, oh, f, o);
             REQUIRE(r.is_ok());
@@ -269,6 +278,7 @@ TEST_CASE("torch uint8 antialiased resize: tests/data/torch_resize_cases.json is
         ++checked;
     }
     CHECK(checked == int(cases.size()));
+    CHECK(pillow >= 30);
 }
 
 TEST_CASE("torch uint8 antialiased resize differs from PIL's arithmetic", "[pipeline][resample]") {

@@ -11,9 +11,10 @@
 //      to the image, the weights are normalised to sum 1.
 //   2. The weights become 22-bit fixed point integers (32 - 8 - 2 precision bits),
 //      rounded half away from zero.
-//   3. Two separable passes on uint8 data, horizontal first, with a uint8 intermediate:
-//      each output byte = clip8((2^21 + sum(in * w)) >> 22), int32 arithmetic.
-//      The horizontal pass only computes the input rows that the vertical pass reads.
+//   3. Two separable passes on uint8 data with a uint8 intermediate: each output byte =
+//      clip8((2^21 + sum(in * w)) >> 22), int32 arithmetic. Horizontal first (on only the
+//      input rows the vertical pass reads), except that Pillow 13 runs the vertical pass
+//      first when the height shrinks much more than the width (see resample_separable).
 //      A pass whose size does not change is skipped; no change at all = exact copy.
 //   4. RGBA and LA images are resampled in premultiplied alpha (Image.resize converts
 //      RGBA -> RGBa, resizes, converts back) with Pillow's integer formulas. (The
@@ -76,12 +77,21 @@ inline const char* resample_filter_name(resample_filter f) {
 //             uint8 tensor runs on CPU for BILINEAR, BICUBIC and LANCZOS).
 enum class resample_rule : std::uint8_t { pil, torch_aa };
 
+// Which pass Pillow runs first (the uint8 intermediate makes the order visible in the
+// result). torch always runs the horizontal pass first.
+enum class pillow_pass_order : std::uint8_t {
+    pillow13,    // Pillow >= 13 (current): vertical first iff in_h - out_h > max(0, 2 * (in_w - out_w))
+    horizontal,  // Pillow <= 12.3 (and torch): horizontal first (12.2-12.3 excepted images
+                 // over 100 times taller than wide, in Image.resize; not reproduced)
+};
+
 // Which kernels to run. `best` picks AVX2 when the CPU has it.
 enum class resample_isa : std::uint8_t { best, scalar, avx2 };
 
 struct resample_options {
     resample_isa isa = resample_isa::best;
     resample_rule rule = resample_rule::pil;
+    pillow_pass_order order = pillow_pass_order::pillow13;  // rule::pil only
     thread_pool* pool = nullptr;  // null: run on the calling thread
     // Refuse outputs (and intermediates) larger than this many bytes.
     std::size_t max_bytes = std::size_t(512) << 20;
@@ -419,8 +429,76 @@ inline bool resample_use_avx2(resample_isa isa) {
 #endif
 }
 
+// Horizontal pass: rows [row0, row0 + rows) of `src` -> `rows` rows of out_w pixels at dst.
+inline void resample_pass_h(const image_view& src, int row0, int rows, int out_w, const resample_coeffs& ch,
+                            std::uint8_t* dst, bool avx2, thread_pool* pool) {
+    const int C = src.channels;
+    const std::size_t out_row = std::size_t(out_w) * std::size_t(C);
+    const std::size_t in_w = std::size_t(src.width);
+    (void)avx2;
+    (void)in_w;
+    parallel_for(pool, rows, [&](std::int64_t b, std::int64_t e, int) {
+        std::vector<std::uint8_t> padded;  // 4-byte pixels for the AVX2 kernel (LA rows)
+        for (std::int64_t y = b; y < e; ++y) {
+            const std::uint8_t* in = src.row(int(y) + row0);
+            std::uint8_t* out = dst + std::size_t(y) * out_row;
+#if SMOLVLM_SIMD_X86
+            if (avx2) {
+                if (C == 1) {
+                    resample_row_h1_avx2(in, out, out_w, ch);
+                } else if (C == 4) {
+                    resample_row_h4_avx2(in, out, out_w, 4, ch);
+                } else if (C == 3) {
+                    resample_row_h3_avx2(in, src.width, out, out_w, ch);
+                } else {
+                    padded.resize(in_w * 4);
+                    for (std::size_t x = 0; x < in_w; ++x)
+                        for (int c = 0; c < 4; ++c)
+                            padded[x * 4 + std::size_t(c)] = c < C ? in[x * std::size_t(C) + std::size_t(c)] : 0;
+                    resample_row_h4_avx2(padded.data(), out, out_w, C, ch);
+                }
+                continue;
+            }
+#endif
+            resample_row_h_scalar_any(C, in, out, out_w, ch);
+        }
+    }, 8);
+}
+
+// Vertical pass: out_h rows of src.width pixels at dst; output row yy reads the rows
+// [cv.first[yy] - row_shift, ... + cv.count[yy]) of `src`.
+inline void resample_pass_v(const image_view& src, int out_h, const resample_coeffs& cv, int row_shift,
+                            std::uint8_t* dst, bool avx2, thread_pool* pool) {
+    const int C = src.channels;
+    const std::size_t n = std::size_t(src.width) * std::size_t(C);
+    (void)avx2;
+    parallel_for(pool, out_h, [&](std::int64_t b, std::int64_t e, int) {
+        for (std::int64_t yy = b; yy < e; ++yy) {
+            const std::int32_t* k = &cv.k[std::size_t(yy) * std::size_t(cv.ksize)];
+            const std::uint8_t* in = src.row(cv.first[std::size_t(yy)] - row_shift);
+            std::uint8_t* out = dst + std::size_t(yy) * n;
+#if SMOLVLM_SIMD_X86
+            if (avx2) {
+                resample_row_v_avx2(in, src.stride, out, n, k, cv.count[std::size_t(yy)], cv.precision);
+                continue;
+            }
+#endif
+            resample_row_v_scalar(in, src.stride, out, n, k, cv.count[std::size_t(yy)], cv.precision);
+        }
+    }, 4);
+}
+
 // Separable resample of interleaved uint8 (any channel count 1..4): exact Pillow
-// ImagingResampleInner. `dst` must hold out_h rows of out_w * channels bytes.
+// ImagingResampleInner (or torch's kernel, see resample_rule). `dst` must hold out_h rows
+// of out_w * channels bytes.
+//
+// Pass order (resample_options::order). torch and Pillow <= 12.3 run the horizontal pass
+// first, on only the input rows the vertical pass will read. Pillow 13 runs the vertical
+// pass first when the height shrinks by more than twice as many pixels as the width does
+// (in_h - out_h > 2 * (in_w - out_w), in_h > out_h) — read off Pillow 13.0.0's compiled
+// ImagingResampleInner and checked against it on 550 random shapes (and 12.1 / 12.2 / 12.3
+// against horizontal-first). The uint8 intermediate makes the order visible: a tall
+// image's global tile differs by up to ~17 steps when it is not followed.
 inline status resample_separable(const image_view& src, int out_w, int out_h, resample_filter f, std::uint8_t* dst,
                                  const resample_options& opt) {
     const int C = src.channels;
@@ -428,81 +506,51 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
     const bool need_h = out_w != src.width;
     const bool need_v = out_h != src.height;
     const bool avx2 = resample_use_avx2(opt.isa);
-    (void)avx2;  // unused without x86 SIMD
 
-    resample_coeffs cv;
-    SMOLVLM_TRY(compute_resample_coeffs(src.height, out_h, f, cv, opt.rule));
-    // Only rows [y_first, y_last) of the input are read by the vertical pass.
-    const int y_first = cv.first[0];
-    const int y_last = cv.first[std::size_t(out_h) - 1] + cv.count[std::size_t(out_h) - 1];
-
-    std::vector<std::uint8_t> tmp;
-    image_view mid = src;
-    if (need_h) {
-        resample_coeffs ch;
-        SMOLVLM_TRY(compute_resample_coeffs(src.width, out_w, f, ch, opt.rule));
-        const int rows = need_v ? y_last - y_first : src.height;
-        const int row0 = need_v ? y_first : 0;
-        if (rows > 0 && out_row > opt.max_bytes / std::size_t(rows))
-            return status::fmt(errc::no_memory, "resample: intermediate %dx%d exceeds the byte cap", out_w, rows);
-        std::uint8_t* hdst = dst;
-        if (need_v) {
-            tmp.resize(out_row * std::size_t(rows));
-            hdst = tmp.data();
-        }
-        const std::size_t in_w = std::size_t(src.width);
-        parallel_for(opt.pool, rows, [&](std::int64_t b, std::int64_t e, int) {
-            std::vector<std::uint8_t> padded;  // 4-byte pixels for the AVX2 kernel (LA rows)
-            for (std::int64_t y = b; y < e; ++y) {
-                const std::uint8_t* in = src.row(int(y) + row0);
-                std::uint8_t* out = hdst + std::size_t(y) * out_row;
-#if SMOLVLM_SIMD_X86
-                if (avx2) {
-                    if (C == 1) {
-                        resample_row_h1_avx2(in, out, out_w, ch);
-                    } else if (C == 4) {
-                        resample_row_h4_avx2(in, out, out_w, 4, ch);
-                    } else if (C == 3) {
-                        resample_row_h3_avx2(in, src.width, out, out_w, ch);
-                    } else {
-                        padded.resize(in_w * 4);
-                        for (std::size_t x = 0; x < in_w; ++x) {
-                            for (int c = 0; c < 4; ++c) padded[x * 4 + std::size_t(c)] = c < C ? in[x * std::size_t(C) + std::size_t(c)] : 0;
-                        }
-                        resample_row_h4_avx2(padded.data(), out, out_w, C, ch);
-                    }
-                    continue;
-                }
-#endif
-                (void)padded;
-                (void)in_w;
-                resample_row_h_scalar_any(C, in, out, out_w, ch);
-            }
-        }, 8);
-        mid = image_view{hdst, out_w, rows, C, out_row};
-        for (auto& v : cv.first) v -= y_first;  // the vertical pass reads the shifted rows
-        if (!need_v) return status::ok();
-    }
-    if (need_v) {
-        const std::size_t n = std::size_t(mid.width) * std::size_t(C);
-        parallel_for(opt.pool, out_h, [&](std::int64_t b, std::int64_t e, int) {
-            for (std::int64_t yy = b; yy < e; ++yy) {
-                const std::int32_t* k = &cv.k[std::size_t(yy) * std::size_t(cv.ksize)];
-                const std::uint8_t* in = mid.row(cv.first[std::size_t(yy)]);
-                std::uint8_t* out = dst + std::size_t(yy) * out_row;
-#if SMOLVLM_SIMD_X86
-                if (avx2) {
-                    resample_row_v_avx2(in, mid.stride, out, n, k, cv.count[std::size_t(yy)], cv.precision);
-                    continue;
-                }
-#endif
-                resample_row_v_scalar(in, mid.stride, out, n, k, cv.count[std::size_t(yy)], cv.precision);
-            }
-        }, 4);
+    if (!need_h && !need_v) {  // neither pass: exact copy
+        for (int y = 0; y < src.height; ++y) std::memcpy(dst + std::size_t(y) * out_row, src.row(y), out_row);
         return status::ok();
     }
-    // Neither pass: exact copy.
-    for (int y = 0; y < src.height; ++y) std::memcpy(dst + std::size_t(y) * out_row, src.row(y), out_row);
+    resample_coeffs ch, cv;
+    if (need_h) SMOLVLM_TRY(compute_resample_coeffs(src.width, out_w, f, ch, opt.rule));
+    if (need_v) SMOLVLM_TRY(compute_resample_coeffs(src.height, out_h, f, cv, opt.rule));
+    if (!need_v) {
+        resample_pass_h(src, 0, src.height, out_w, ch, dst, avx2, opt.pool);
+        return status::ok();
+    }
+    if (!need_h) {
+        resample_pass_v(src, out_h, cv, 0, dst, avx2, opt.pool);
+        return status::ok();
+    }
+    const long long shrink_h = (long long)src.height - out_h, shrink_w = (long long)src.width - out_w;
+    bool vertical_first = false;
+    if (opt.rule == resample_rule::pil) {
+        switch (opt.order) {
+            case pillow_pass_order::pillow13: vertical_first = shrink_h > 0 && shrink_h > 2 * shrink_w; break;
+            case pillow_pass_order::horizontal: break;
+        }
+    }
+    std::vector<std::uint8_t> tmp;
+    if (vertical_first) {
+        const std::size_t mid_row = std::size_t(src.width) * std::size_t(C);
+        if (mid_row > opt.max_bytes / std::size_t(out_h))
+            return status::fmt(errc::no_memory, "resample: intermediate %dx%d exceeds the byte cap", src.width, out_h);
+        tmp.resize(mid_row * std::size_t(out_h));
+        resample_pass_v(src, out_h, cv, 0, tmp.data(), avx2, opt.pool);
+        const image_view mid{tmp.data(), src.width, out_h, C, mid_row};
+        resample_pass_h(mid, 0, out_h, out_w, ch, dst, avx2, opt.pool);
+        return status::ok();
+    }
+    // Horizontal first, on rows [y_first, y_last) only: the ones the vertical pass reads.
+    const int y_first = cv.first[0];
+    const int y_last = cv.first[std::size_t(out_h) - 1] + cv.count[std::size_t(out_h) - 1];
+    const int rows = y_last - y_first;
+    if (rows > 0 && out_row > opt.max_bytes / std::size_t(rows))
+        return status::fmt(errc::no_memory, "resample: intermediate %dx%d exceeds the byte cap", out_w, rows);
+    tmp.resize(out_row * std::size_t(rows > 0 ? rows : 0));
+    resample_pass_h(src, y_first, rows, out_w, ch, tmp.data(), avx2, opt.pool);
+    const image_view mid{tmp.data(), out_w, rows, C, out_row};
+    resample_pass_v(mid, out_h, cv, y_first, dst, avx2, opt.pool);
     return status::ok();
 }
 
