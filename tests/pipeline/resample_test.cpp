@@ -41,6 +41,11 @@ image tensor_to_image(const st_tensor& t) {
     return im;
 }
 
+// The scalar passes and this CPU's best ones (every case runs through both).
+std::vector<kernels::kernel_table> test_tables() {
+    return {kernels::table_for(kernels::isa::scalar), kernels::select_kernels(detect_cpu())};
+}
+
 int count_diff(const std::vector<std::uint8_t>& a, const std::uint8_t* b, std::size_t n, int* max_diff) {
     int bad = 0;
     *max_diff = 0;
@@ -80,9 +85,9 @@ TEST_CASE("PIL resample: every case of _unit/pil_resample_cases is bit-exact", "
         const int ow = int(tout->shape[1]), oh = int(tout->shape[0]);
         INFO("case " << i << " " << kind << " " << in.width << "x" << in.height << "x" << in.channels << " -> " << ow
                      << "x" << oh);
-        for (resample_isa isa : {resample_isa::scalar, resample_isa::avx2}) {
+        for (const kernels::kernel_table& kt : test_tables()) {
             resample_options opt;
-            opt.isa = isa;
+            opt.kernels = &kt;
             // These cases were made by a Pillow <= 12.3 (horizontal pass always first): the one
             // shape here whose order matters (7x13 -> 11x5, height shrinks, width grows) only
             // matches that order. Pillow 13's order is checked on tests/data/resize_cases.json.
@@ -121,8 +126,10 @@ TEST_CASE("PIL resample: AVX2 kernels equal the scalar ones", "[pipeline][resamp
             for (resample_filter f : filters) {
                 image in = make_image(s[0], s[1], c, std::uint32_t(s[0] * 31 + c));
                 resample_options a, b;
-                a.isa = resample_isa::scalar;
-                b.isa = resample_isa::avx2;
+                const kernels::kernel_table scalar_kt = kernels::table_for(kernels::isa::scalar);
+                const kernels::kernel_table simd_kt = kernels::select_kernels(detect_cpu());
+                a.kernels = &scalar_kt;
+                b.kernels = &simd_kt;
                 b.pool = &pool;
                 auto ra = pil_resize(in.view(), s[2], s[3], f, a);
                 auto rb = pil_resize(in.view(), s[2], s[3], f, b);
@@ -181,14 +188,14 @@ TEST_CASE("PIL resample: invariants", "[pipeline][resample]") {
         hfirst.order = pillow_pass_order::horizontal;
         auto fast = pil_resize(in.view(), ow, oh, resample_filter::lanczos, hfirst);
         REQUIRE(fast.is_ok());
-        detail::resample_coeffs ch, cv;
+        kernels::resample_coeffs ch, cv;
         REQUIRE(detail::compute_resample_coeffs(40, ow, resample_filter::lanczos, ch).is_ok());
         REQUIRE(detail::compute_resample_coeffs(100, oh, resample_filter::lanczos, cv).is_ok());
         CHECK(cv.ksize == 61);  // support 3 * 10 -> 2 * ceil(30) + 1
         std::vector<std::uint8_t> mid(std::size_t(ow) * 3 * 100), out(std::size_t(ow) * 3 * oh);
-        for (int y = 0; y < 100; ++y) detail::resample_row_h_scalar<3>(in.row(y), &mid[std::size_t(y) * ow * 3], ow, ch);
+        for (int y = 0; y < 100; ++y) kernels::scalar::resample_row_h<3>(in.row(y), &mid[std::size_t(y) * ow * 3], ow, ch);
         for (int yy = 0; yy < oh; ++yy)
-            detail::resample_row_v_scalar(&mid[std::size_t(cv.first[std::size_t(yy)]) * ow * 3], std::size_t(ow) * 3,
+            kernels::scalar::resample_v(&mid[std::size_t(cv.first[std::size_t(yy)]) * ow * 3], std::size_t(ow) * 3,
                                           &out[std::size_t(yy) * ow * 3], std::size_t(ow) * 3,
                                           &cv.k[std::size_t(yy) * std::size_t(cv.ksize)], cv.count[std::size_t(yy)],
                                           cv.precision);
@@ -260,10 +267,10 @@ TEST_CASE("resize: tests/data/resize_cases.json (torch uint8 antialiased, Pillow
         const resample_filter f = fname == "lanczos" ? resample_filter::lanczos
                                   : fname == "bicubic" ? resample_filter::bicubic
                                                        : resample_filter::bilinear;
-        for (resample_isa isa : {resample_isa::scalar, resample_isa::best}) {
+        for (const kernels::kernel_table& kt : test_tables()) {
             resample_options o;
             o.rule = is_torch ? resample_rule::torch_aa : resample_rule::pil;
-            o.isa = isa;
+            o.kernels = &kt;
             auto r = pil_resize(in.view(), ow, oh, f, o);
             REQUIRE(r.is_ok());
             std::uint64_t hsh = 0xCBF29CE484222325ull;

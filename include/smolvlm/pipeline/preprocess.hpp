@@ -349,7 +349,7 @@ struct preprocess_options {
     // processor handed the decoded image (convert_to_rgb: alpha composited over white).
     bool load_image_convention = false;
     bool keep_intermediates = false;
-    resample_isa isa = resample_isa::best;
+    const kernels::kernel_table* kernels = nullptr;  // resize kernels (null: this CPU's best)
     thread_pool* pool = nullptr;
     std::size_t max_bytes = std::size_t(1) << 30;  // cap on any buffer built here
 };
@@ -427,7 +427,7 @@ inline status preprocess_image_into(const image_view& input, const image_plan& p
                                     image_intermediates* keep = nullptr, int orientation = 1) {
     SMOLVLM_TRY(detail::check_view(input));
     resample_options ro;
-    ro.isa = opt.isa;
+    ro.kernels = opt.kernels;
     ro.pool = opt.pool;
     ro.max_bytes = opt.max_bytes;
 
@@ -660,7 +660,7 @@ inline result<processed_images> preprocess_video_frames(const image_view* frames
         return status::fmt(errc::unsupported, "video: resample filter %s is not supported for frames",
                            resample_filter_name(f));
     resample_options ro;
-    ro.isa = opt.isa;
+    ro.kernels = opt.kernels;
     ro.rule = resample_rule::torch_aa;
     ro.max_bytes = opt.max_bytes;
     if (opt.keep_intermediates) r.intermediates.resize(n);

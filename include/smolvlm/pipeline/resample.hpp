@@ -29,9 +29,9 @@
 // Also here: PIL's alpha_composite over opaque white (what HF's convert_to_rgb does)
 // and the plain mode conversions of PIL's convert("RGB").
 //
-// Kernels: every pass has a scalar version (the reference) and an AVX2 twin with the
-// same integer arithmetic (tested equal). Work is split over output rows with the
-// caller's thread pool.
+// Kernels: the two passes come from the kernel table (kernels/resample.hpp: a scalar
+// reference and AVX2 twins with the same integer arithmetic, tested equal). Work is split
+// over output rows with the caller's thread pool.
 #pragma once
 
 #include <cmath>
@@ -42,11 +42,10 @@
 #include "../config.hpp"
 #include "../core/parallel.hpp"
 #include "../core/status.hpp"
+#include "../core/cpu.hpp"
 #include "../io/image.hpp"
-
-#if SMOLVLM_SIMD_X86
-#include <immintrin.h>
-#endif
+#include "../kernels/dispatch.hpp"
+#include "../kernels/resample.hpp"
 
 namespace smolvlm {
 
@@ -85,11 +84,9 @@ enum class pillow_pass_order : std::uint8_t {
                  // over 100 times taller than wide, in Image.resize; not reproduced)
 };
 
-// Which kernels to run. `best` picks AVX2 when the CPU has it.
-enum class resample_isa : std::uint8_t { best, scalar, avx2 };
 
 struct resample_options {
-    resample_isa isa = resample_isa::best;
+    const kernels::kernel_table* kernels = nullptr;  // the passes to run (null: this CPU's best)
     resample_rule rule = resample_rule::pil;
     pillow_pass_order order = pillow_pass_order::pillow13;  // rule::pil only
     thread_pool* pool = nullptr;  // null: run on the calling thread
@@ -146,17 +143,9 @@ inline double pil_filter_support(resample_filter f) {
     return 0.0;
 }
 
-inline constexpr int k_pil_precision_bits = 32 - 8 - 2;  // 22
+using kernels::resample_coeffs;
+inline constexpr int k_pil_precision_bits = kernels::k_resample_max_precision;  // 22
 
-// Fixed-point weights of one 1-D resampling: output i reads input
-// [first[i], first[i] + count[i]) with weights k[i * ksize + t].
-struct resample_coeffs {
-    int ksize = 0;
-    int precision = k_pil_precision_bits;  // fixed-point bits of k
-    std::vector<int> first;         // [out]
-    std::vector<int> count;         // [out]
-    std::vector<std::int32_t> k;    // [out, ksize], zero past count[i]
-};
 
 // precompute_coeffs + normalize_coeffs_8bpc for the box [0, in_size).
 inline status compute_resample_coeffs(int in_size, int out_size, resample_filter f, resample_coeffs& c,
@@ -222,269 +211,25 @@ inline status compute_resample_coeffs(int in_size, int out_size, resample_filter
     return status::ok();
 }
 
-// clip8 of Pillow: (acc >> precision) clamped to [0, 255] (arithmetic shift).
-inline std::uint8_t pil_clip8(std::int32_t acc, int precision) {
-    std::int32_t v = acc >> precision;
-    return std::uint8_t(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
-// ---------------------------------------------------------------- horizontal pass
-
-// One output row: dst[xx*C + c] from src row (C interleaved channels).
-template <int C>
-inline void resample_row_h_scalar(const std::uint8_t* src, std::uint8_t* dst, int out_w, const resample_coeffs& rc) {
-    for (int xx = 0; xx < out_w; ++xx) {
-        const std::int32_t* k = &rc.k[std::size_t(xx) * std::size_t(rc.ksize)];
-        const std::uint8_t* p = src + std::size_t(rc.first[std::size_t(xx)]) * C;
-        const int n = rc.count[std::size_t(xx)];
-        std::int32_t acc[C];
-        for (int c = 0; c < C; ++c) acc[c] = 1 << (rc.precision - 1);
-        for (int t = 0; t < n; ++t)
-            for (int c = 0; c < C; ++c) acc[c] += std::int32_t(p[t * C + c]) * k[t];
-        for (int c = 0; c < C; ++c) dst[std::size_t(xx) * C + c] = pil_clip8(acc[c], rc.precision);
-    }
-}
-
-inline void resample_row_h_scalar_any(int channels, const std::uint8_t* src, std::uint8_t* dst, int out_w,
-                                      const resample_coeffs& rc) {
-    switch (channels) {
-        case 1: resample_row_h_scalar<1>(src, dst, out_w, rc); break;
-        case 2: resample_row_h_scalar<2>(src, dst, out_w, rc); break;
-        case 3: resample_row_h_scalar<3>(src, dst, out_w, rc); break;
-        default: resample_row_h_scalar<4>(src, dst, out_w, rc); break;
-    }
-}
-
-// ---------------------------------------------------------------- vertical pass
-
-// One output row of n bytes: dst[i] = clip8(half + sum_t rows[first + t][i] * k[t]).
-inline void resample_row_v_scalar(const std::uint8_t* src, std::size_t stride, std::uint8_t* dst, std::size_t n,
-                                  const std::int32_t* k, int count, int precision) {
-    constexpr std::size_t chunk = 512;
-    std::int32_t acc[chunk];
-    for (std::size_t x0 = 0; x0 < n; x0 += chunk) {
-        const std::size_t m = n - x0 < chunk ? n - x0 : chunk;
-        for (std::size_t i = 0; i < m; ++i) acc[i] = 1 << (precision - 1);
-        for (int t = 0; t < count; ++t) {
-            const std::uint8_t* row = src + std::size_t(t) * stride + x0;
-            const std::int32_t kt = k[t];
-            for (std::size_t i = 0; i < m; ++i) acc[i] += std::int32_t(row[i]) * kt;
-        }
-        for (std::size_t i = 0; i < m; ++i) dst[x0 + i] = pil_clip8(acc[i], precision);
-    }
-}
-
-#if SMOLVLM_SIMD_X86
-inline bool cpu_has_avx2() {
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_cpu_supports("avx2");
-#else
-    return false;
-#endif
-}
-
-// AVX2 twin of resample_row_v_scalar: 32 bytes per step, int32 lanes, pmulld.
-SMOLVLM_TARGET("avx2")
-inline void resample_row_v_avx2(const std::uint8_t* src, std::size_t stride, std::uint8_t* dst, std::size_t n,
-                                const std::int32_t* k, int count, int precision) {
-    const __m256i half = _mm256_set1_epi32(1 << (precision - 1));
-    const __m128i shift = _mm_cvtsi32_si128(precision);
-    std::size_t x = 0;
-    for (; x + 32 <= n; x += 32) {
-        __m256i a0 = half, a1 = half, a2 = half, a3 = half;
-        for (int t = 0; t < count; ++t) {
-            const std::uint8_t* row = src + std::size_t(t) * stride + x;
-            const __m256i kt = _mm256_set1_epi32(k[t]);
-            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row));
-            const __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
-            a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(lo), kt));
-            a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)), kt));
-            a2 = _mm256_add_epi32(a2, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(hi), kt));
-            a3 = _mm256_add_epi32(a3, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)), kt));
-        }
-        a0 = _mm256_sra_epi32(a0, shift);
-        a1 = _mm256_sra_epi32(a1, shift);
-        a2 = _mm256_sra_epi32(a2, shift);
-        a3 = _mm256_sra_epi32(a3, shift);
-        // packs (int32 -> int16, in range) then packus (int16 -> uint8, clamps to [0, 255]);
-        // both work per 128-bit lane, so undo the interleave with a permute.
-        __m256i p01 = _mm256_packs_epi32(a0, a1);  // [a0lo a1lo | a0hi a1hi]
-        __m256i p23 = _mm256_packs_epi32(a2, a3);
-        __m256i b = _mm256_packus_epi16(p01, p23);  // [a0lo a1lo a2lo a3lo | a0hi a1hi a2hi a3hi] (4 bytes each)
-        b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + x), b);
-    }
-    if (x < n) resample_row_v_scalar(src + x, stride, dst + x, n - x, k, count, precision);
-}
-
-// AVX2 horizontal pass for 4-byte pixels: two taps per step (8 int32 lanes).
-SMOLVLM_TARGET("avx2")
-inline void resample_row_h4_avx2(const std::uint8_t* src, std::uint8_t* dst, int out_w, int dst_channels,
-                                 const resample_coeffs& rc) {
-    const __m256i sel = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    for (int xx = 0; xx < out_w; ++xx) {
-        const std::int32_t* k = &rc.k[std::size_t(xx) * std::size_t(rc.ksize)];
-        const std::uint8_t* p = src + std::size_t(rc.first[std::size_t(xx)]) * 4;
-        const int n = rc.count[std::size_t(xx)];
-        __m256i acc = _mm256_setzero_si256();
-        int t = 0;
-        for (; t + 2 <= n; t += 2) {
-            const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + t * 4)));
-            const __m256i kk =
-                _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(k + t))), sel);
-            acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, kk));
-        }
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-        s = _mm_add_epi32(s, _mm_set1_epi32(1 << (rc.precision - 1)));
-        if (t < n) {
-            std::int32_t px;
-            std::memcpy(&px, p + t * 4, 4);
-            s = _mm_add_epi32(s, _mm_mullo_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(px)), _mm_set1_epi32(k[t])));
-        }
-        s = _mm_sra_epi32(s, _mm_cvtsi32_si128(rc.precision));
-        s = _mm_packus_epi16(_mm_packs_epi32(s, s), s);
-        std::uint32_t out = std::uint32_t(_mm_cvtsi128_si32(s));
-        std::uint8_t* d = dst + std::size_t(xx) * std::size_t(dst_channels);
-        if (dst_channels == 4) std::memcpy(d, &out, 4);
-        else for (int c = 0; c < dst_channels; ++c) d[c] = std::uint8_t(out >> (8 * c));
-    }
-}
-
-// AVX2 horizontal pass for 3-byte pixels (RGB): two taps per step, the 6 bytes of a pixel
-// pair spread to [r g b 0 r' g' b' 0] by a byte shuffle. An 8-byte load may only run past
-// the pair when it stays inside the row; the last pairs of a row go through the tail.
-SMOLVLM_TARGET("avx2")
-inline void resample_row_h3_avx2(const std::uint8_t* src, int in_w, std::uint8_t* dst, int out_w,
-                                 const resample_coeffs& rc) {
-    const __m256i sel = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    const __m128i spread = _mm_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, -1, -1, -1, -1, -1, -1, -1, -1);
-    const std::uint8_t* row_end = src + std::size_t(in_w) * 3;
-    for (int xx = 0; xx < out_w; ++xx) {
-        const std::int32_t* k = &rc.k[std::size_t(xx) * std::size_t(rc.ksize)];
-        const std::uint8_t* p = src + std::size_t(rc.first[std::size_t(xx)]) * 3;
-        const int n = rc.count[std::size_t(xx)];
-        __m256i acc = _mm256_setzero_si256();
-        int t = 0;
-        // A last odd tap is taken as a pair with the zero weight k[n] when the row has room
-        // (k is zero-filled up to ksize), so most pixels never reach the scalar tail.
-        for (; t < n && t + 2 <= rc.ksize && p + t * 3 + 8 <= row_end; t += 2) {
-            const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + t * 3));
-            const __m256i v = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(raw, spread));
-            const __m256i kk = _mm256_permutevar8x32_epi32(
-                _mm256_castsi128_si256(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(k + t))), sel);
-            acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, kk));
-        }
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-        s = _mm_add_epi32(s, _mm_set1_epi32(1 << (rc.precision - 1)));
-        if (t >= n) {
-            s = _mm_sra_epi32(s, _mm_cvtsi32_si128(rc.precision));
-            s = _mm_packus_epi16(_mm_packs_epi32(s, s), s);
-            const std::uint32_t out = std::uint32_t(_mm_cvtsi128_si32(s));
-            std::uint8_t* d = dst + std::size_t(xx) * 3;
-            d[0] = std::uint8_t(out);
-            d[1] = std::uint8_t(out >> 8);
-            d[2] = std::uint8_t(out >> 16);
-            continue;
-        }
-        alignas(16) std::int32_t a[4];
-        _mm_store_si128(reinterpret_cast<__m128i*>(a), s);
-        for (; t < n; ++t)
-            for (int c = 0; c < 3; ++c) a[c] += std::int32_t(p[t * 3 + c]) * k[t];
-        std::uint8_t* d = dst + std::size_t(xx) * 3;
-        for (int c = 0; c < 3; ++c) d[c] = pil_clip8(a[c], rc.precision);
-    }
-}
-
-// AVX2 horizontal pass for 1-byte pixels: 8 taps per step.
-SMOLVLM_TARGET("avx2")
-inline void resample_row_h1_avx2(const std::uint8_t* src, std::uint8_t* dst, int out_w, const resample_coeffs& rc) {
-    for (int xx = 0; xx < out_w; ++xx) {
-        const std::int32_t* k = &rc.k[std::size_t(xx) * std::size_t(rc.ksize)];
-        const std::uint8_t* p = src + rc.first[std::size_t(xx)];
-        const int n = rc.count[std::size_t(xx)];
-        __m256i acc = _mm256_setzero_si256();
-        int t = 0;
-        for (; t + 8 <= n; t += 8) {
-            const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + t)));
-            const __m256i kk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + t));
-            acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, kk));
-        }
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-        std::int32_t a = _mm_cvtsi128_si32(s) + (1 << (rc.precision - 1));
-        for (; t < n; ++t) a += std::int32_t(p[t]) * k[t];
-        dst[xx] = pil_clip8(a, rc.precision);
-    }
-}
-#endif  // SMOLVLM_SIMD_X86
-
-inline bool resample_use_avx2(resample_isa isa) {
-#if SMOLVLM_SIMD_X86
-    if (isa == resample_isa::scalar) return false;
-    return cpu_has_avx2();  // `avx2` on a CPU without it falls back to scalar too
-#else
-    (void)isa;
-    return false;
-#endif
-}
-
 // Horizontal pass: rows [row0, row0 + rows) of `src` -> `rows` rows of out_w pixels at dst.
 inline void resample_pass_h(const image_view& src, int row0, int rows, int out_w, const resample_coeffs& ch,
-                            std::uint8_t* dst, bool avx2, thread_pool* pool) {
-    const int C = src.channels;
-    const std::size_t out_row = std::size_t(out_w) * std::size_t(C);
-    const std::size_t in_w = std::size_t(src.width);
-    (void)avx2;
-    (void)in_w;
+                            std::uint8_t* dst, const kernels::kernel_table& kt, thread_pool* pool) {
+    const std::size_t out_row = std::size_t(out_w) * std::size_t(src.channels);
     parallel_for(pool, rows, [&](std::int64_t b, std::int64_t e, int) {
-        std::vector<std::uint8_t> padded;  // 4-byte pixels for the AVX2 kernel (LA rows)
-        for (std::int64_t y = b; y < e; ++y) {
-            const std::uint8_t* in = src.row(int(y) + row0);
-            std::uint8_t* out = dst + std::size_t(y) * out_row;
-#if SMOLVLM_SIMD_X86
-            if (avx2) {
-                if (C == 1) {
-                    resample_row_h1_avx2(in, out, out_w, ch);
-                } else if (C == 4) {
-                    resample_row_h4_avx2(in, out, out_w, 4, ch);
-                } else if (C == 3) {
-                    resample_row_h3_avx2(in, src.width, out, out_w, ch);
-                } else {
-                    padded.resize(in_w * 4);
-                    for (std::size_t x = 0; x < in_w; ++x)
-                        for (int c = 0; c < 4; ++c)
-                            padded[x * 4 + std::size_t(c)] = c < C ? in[x * std::size_t(C) + std::size_t(c)] : 0;
-                    resample_row_h4_avx2(padded.data(), out, out_w, C, ch);
-                }
-                continue;
-            }
-#endif
-            resample_row_h_scalar_any(C, in, out, out_w, ch);
-        }
+        for (std::int64_t y = b; y < e; ++y)
+            kt.resample_h(src.channels, src.row(int(y) + row0), src.width, dst + std::size_t(y) * out_row, out_w, ch);
     }, 8);
 }
 
 // Vertical pass: out_h rows of src.width pixels at dst; output row yy reads the rows
 // [cv.first[yy] - row_shift, ... + cv.count[yy]) of `src`.
 inline void resample_pass_v(const image_view& src, int out_h, const resample_coeffs& cv, int row_shift,
-                            std::uint8_t* dst, bool avx2, thread_pool* pool) {
-    const int C = src.channels;
-    const std::size_t n = std::size_t(src.width) * std::size_t(C);
-    (void)avx2;
+                            std::uint8_t* dst, const kernels::kernel_table& kt, thread_pool* pool) {
+    const std::size_t n = std::size_t(src.width) * std::size_t(src.channels);
     parallel_for(pool, out_h, [&](std::int64_t b, std::int64_t e, int) {
-        for (std::int64_t yy = b; yy < e; ++yy) {
-            const std::int32_t* k = &cv.k[std::size_t(yy) * std::size_t(cv.ksize)];
-            const std::uint8_t* in = src.row(cv.first[std::size_t(yy)] - row_shift);
-            std::uint8_t* out = dst + std::size_t(yy) * n;
-#if SMOLVLM_SIMD_X86
-            if (avx2) {
-                resample_row_v_avx2(in, src.stride, out, n, k, cv.count[std::size_t(yy)], cv.precision);
-                continue;
-            }
-#endif
-            resample_row_v_scalar(in, src.stride, out, n, k, cv.count[std::size_t(yy)], cv.precision);
-        }
+        for (std::int64_t yy = b; yy < e; ++yy)
+            kt.resample_v(src.row(cv.first[std::size_t(yy)] - row_shift), src.stride, dst + std::size_t(yy) * n, n,
+                          &cv.k[std::size_t(yy) * std::size_t(cv.ksize)], cv.count[std::size_t(yy)], cv.precision);
     }, 4);
 }
 
@@ -505,7 +250,7 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
     const std::size_t out_row = std::size_t(out_w) * std::size_t(C);
     const bool need_h = out_w != src.width;
     const bool need_v = out_h != src.height;
-    const bool avx2 = resample_use_avx2(opt.isa);
+    const kernels::kernel_table kt = opt.kernels ? *opt.kernels : kernels::select_kernels(detect_cpu());
 
     if (!need_h && !need_v) {  // neither pass: exact copy
         for (int y = 0; y < src.height; ++y) std::memcpy(dst + std::size_t(y) * out_row, src.row(y), out_row);
@@ -515,11 +260,11 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
     if (need_h) SMOLVLM_TRY(compute_resample_coeffs(src.width, out_w, f, ch, opt.rule));
     if (need_v) SMOLVLM_TRY(compute_resample_coeffs(src.height, out_h, f, cv, opt.rule));
     if (!need_v) {
-        resample_pass_h(src, 0, src.height, out_w, ch, dst, avx2, opt.pool);
+        resample_pass_h(src, 0, src.height, out_w, ch, dst, kt, opt.pool);
         return status::ok();
     }
     if (!need_h) {
-        resample_pass_v(src, out_h, cv, 0, dst, avx2, opt.pool);
+        resample_pass_v(src, out_h, cv, 0, dst, kt, opt.pool);
         return status::ok();
     }
     const long long shrink_h = (long long)src.height - out_h, shrink_w = (long long)src.width - out_w;
@@ -536,9 +281,9 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
         if (mid_row > opt.max_bytes / std::size_t(out_h))
             return status::fmt(errc::no_memory, "resample: intermediate %dx%d exceeds the byte cap", src.width, out_h);
         tmp.resize(mid_row * std::size_t(out_h));
-        resample_pass_v(src, out_h, cv, 0, tmp.data(), avx2, opt.pool);
+        resample_pass_v(src, out_h, cv, 0, tmp.data(), kt, opt.pool);
         const image_view mid{tmp.data(), src.width, out_h, C, mid_row};
-        resample_pass_h(mid, 0, out_h, out_w, ch, dst, avx2, opt.pool);
+        resample_pass_h(mid, 0, out_h, out_w, ch, dst, kt, opt.pool);
         return status::ok();
     }
     // Horizontal first, on rows [y_first, y_last) only: the ones the vertical pass reads.
@@ -548,9 +293,9 @@ inline status resample_separable(const image_view& src, int out_w, int out_h, re
     if (rows > 0 && out_row > opt.max_bytes / std::size_t(rows))
         return status::fmt(errc::no_memory, "resample: intermediate %dx%d exceeds the byte cap", out_w, rows);
     tmp.resize(out_row * std::size_t(rows > 0 ? rows : 0));
-    resample_pass_h(src, y_first, rows, out_w, ch, tmp.data(), avx2, opt.pool);
+    resample_pass_h(src, y_first, rows, out_w, ch, tmp.data(), kt, opt.pool);
     const image_view mid{tmp.data(), out_w, rows, C, out_row};
-    resample_pass_v(mid, out_h, cv, y_first, dst, avx2, opt.pool);
+    resample_pass_v(mid, out_h, cv, y_first, dst, kt, opt.pool);
     return status::ok();
 }
 

@@ -1,8 +1,10 @@
-// smolvlm/pipeline/model.hpp — a loaded model: config, tokenizer, weights, kernels.
+// smolvlm/pipeline/loader.hpp — loading a model: config, tokenizer, weights, kernels (class model).
 //
 // Loaded once, then shared read-only by any number of sessions (each session owns
-// its KV cache, sampler and scratch). Weights come from a model directory (mmap'd
-// safetensors, used in place) or from caller memory (games / firmware asset systems).
+// its KV cache, sampler and scratch). Weights come from a tensor source (io/tensor_source.hpp:
+// a model directory's safetensors, mmap'd and used in place, or caller memory for games /
+// firmware asset systems); config.json's model_type picks the family (model/families.hpp),
+// whose tensor-name table says which tensors to bind and which are linear layers.
 //
 // Weight formats (`weight_format`):
 //   native : matrices used in place in their stored dtype (f32 / f16 / bf16), no copy
@@ -31,9 +33,12 @@
 #include "../core/status.hpp"
 #include "../io/file.hpp"
 #include "../io/safetensors.hpp"
+#include "../io/tensor_source.hpp"
 #include "../kernels/dispatch.hpp"
 #include "../kernels/pack.hpp"
 #include "../model/config.hpp"
+#include "../model/families.hpp"
+#include "../model/family.hpp"
 #include "../model/weights.hpp"
 #include "../text/bpe.hpp"
 #include "../text/chat_template.hpp"
@@ -96,40 +101,6 @@ inline std::string quant_shape_key(const std::string& name) { return "smolvlm.sh
 
 namespace detail {
 
-// Every matrix that weight formats apply to, with its checkpoint name: text layers,
-// lm_head, then (VLMs) vision layers and the connector. `fn(name, matrix&, is_lm_head)`.
-template <class Weights, class Fn>
-inline status for_each_linear(const model_config& cfg, Weights& w, Fn&& fn) {
-    const std::string tp = cfg.has_vision ? "model.text_model.layers." : "model.layers.";
-    for (std::size_t i = 0; i < w.text.layers.size(); ++i) {
-        auto& L = w.text.layers[i];
-        auto key = [&](const char* rest) { return layer_key(tp.c_str(), i, rest); };
-        SMOLVLM_TRY(fn(key("self_attn.q_proj.weight"), L.q, false));
-        SMOLVLM_TRY(fn(key("self_attn.k_proj.weight"), L.k, false));
-        SMOLVLM_TRY(fn(key("self_attn.v_proj.weight"), L.v, false));
-        SMOLVLM_TRY(fn(key("self_attn.o_proj.weight"), L.o, false));
-        SMOLVLM_TRY(fn(key("mlp.gate_proj.weight"), L.gate, false));
-        SMOLVLM_TRY(fn(key("mlp.up_proj.weight"), L.up, false));
-        SMOLVLM_TRY(fn(key("mlp.down_proj.weight"), L.down, false));
-    }
-    SMOLVLM_TRY(fn(std::string("lm_head.weight"), w.text.lm_head, true));
-    if (w.has_vision) {
-        const std::string vp = "model.vision_model.encoder.layers.";
-        for (std::size_t i = 0; i < w.vision.layers.size(); ++i) {
-            auto& L = w.vision.layers[i];
-            auto key = [&](const char* rest) { return layer_key(vp.c_str(), i, rest); };
-            SMOLVLM_TRY(fn(key("self_attn.q_proj.weight"), L.q, false));
-            SMOLVLM_TRY(fn(key("self_attn.k_proj.weight"), L.k, false));
-            SMOLVLM_TRY(fn(key("self_attn.v_proj.weight"), L.v, false));
-            SMOLVLM_TRY(fn(key("self_attn.out_proj.weight"), L.o, false));
-            SMOLVLM_TRY(fn(key("mlp.fc1.weight"), L.fc1, false));
-            SMOLVLM_TRY(fn(key("mlp.fc2.weight"), L.fc2, false));
-        }
-        SMOLVLM_TRY(fn(std::string("model.connector.modality_projection.proj.weight"), w.vision.connector, false));
-    }
-    return status::ok();
-}
-
 // The dtype a format gives one matrix (native: its stored dtype).
 inline dtype format_target(weight_format f, dtype stored, std::int64_t cols, bool is_lm_head) {
     dtype t = stored;
@@ -165,7 +136,8 @@ public:
         SMOLVLM_ASSIGN_OR_RETURN(m->tok_, tokenizer::load_file(tok_path));
         safetensors_options so;
         so.allow_mmap = opt.allow_mmap;
-        SMOLVLM_ASSIGN_OR_RETURN(m->st_, safetensors_set::open_dir(dir, so));
+        SMOLVLM_ASSIGN_OR_RETURN(safetensors_set set, safetensors_set::open_dir(dir, so));
+        SMOLVLM_ASSIGN_OR_RETURN(m->src_, tensor_source::from_safetensors(std::move(set)));
         SMOLVLM_ASSIGN_OR_RETURN(m->chat_kind_, load_chat_template_kind(dir));
         if (m->cfg_.has_vision) {
             auto read = [&](const char* name, std::string& out) -> status {
@@ -197,7 +169,8 @@ public:
         if (!mem.generation_config_json.empty())
             SMOLVLM_TRY(parse_generation_config(mem.generation_config_json, m->cfg_.generation));
         SMOLVLM_ASSIGN_OR_RETURN(m->tok_, tokenizer::load_json(mem.tokenizer_json, mem.tokenizer_config_json));
-        SMOLVLM_ASSIGN_OR_RETURN(m->st_, safetensors_set::from_memory(mem.safetensors, mem.safetensors_size));
+        SMOLVLM_ASSIGN_OR_RETURN(safetensors_set set, safetensors_set::from_memory(mem.safetensors, mem.safetensors_size));
+        SMOLVLM_ASSIGN_OR_RETURN(m->src_, tensor_source::from_safetensors(std::move(set)));
         if (!mem.chat_template.empty()) {
             SMOLVLM_ASSIGN_OR_RETURN(m->chat_kind_, detect_chat_template(mem.chat_template));
         } else {
@@ -221,7 +194,7 @@ public:
     const model_weights& weights() const { return w_; }
     const kernels::kernel_table& kernels() const { return kt_; }
     weight_format format() const { return fmt_; }
-    const safetensors_set& tensors() const { return st_; }
+    const tensor_source& tensors() const { return src_; }
     // Bytes this model owns beyond the mapped file (converted / quantized weights).
     std::size_t owned_bytes() const { return owned_bytes_; }
     // Bytes of weights the matmuls stream per decoded token (for GB/s figures).
@@ -229,14 +202,12 @@ public:
     // True when the weights came prequantized from the file (see the top of this file).
     bool prequantized() const { return prequantized_; }
 
-    // Every linear layer the weight format applies to, by checkpoint name (in a fixed
-    // order: text layers, lm_head, vision layers, connector). Used by smolvlm-quantize.
+    // Every linear layer the weight format applies to, by checkpoint name, in the order of
+    // the family's tensor-name table. Used by smolvlm-quantize.
     std::vector<named_matrix> linear_matrices() const {
         std::vector<named_matrix> out;
-        (void)detail::for_each_linear(cfg_, w_, [&](const std::string& name, const kernels::weight_matrix& m, bool head) {
-            out.push_back(named_matrix{name, m, head});
-            return status::ok();
-        });
+        for (const weight_slot& s : w_.slots)
+            if (s.linear && s.matrix) out.push_back(named_matrix{s.name, *s.matrix, s.is_lm_head});
         return out;
     }
 
@@ -292,8 +263,12 @@ private:
             return status::fmt(errc::bad_format, "tokenizer has %zu tokens but the model's vocabulary is %lld",
                                tok_.vocab_size(), (long long)cfg_.text.vocab_size);
         SMOLVLM_ASSIGN_OR_RETURN(weight_format stored, stored_quant_format());
-        SMOLVLM_ASSIGN_OR_RETURN(w_, bind_weights(cfg_, st_));
-        owned_bytes_ = w_.owned_bytes;
+        if (!cfg_.family) return status(errc::invalid_argument, "the config names no model family");
+        SMOLVLM_TRY(cfg_.family->build(cfg_, w_));
+        SMOLVLM_TRY(bind_slots(src_, w_.slots, w_.owned));
+        if (w_.encoder) SMOLVLM_TRY(w_.encoder->check());
+        if (w_.projector) SMOLVLM_TRY(w_.projector->check());
+        owned_bytes_ = w_.owned.bytes;
         if (stored != weight_format::native) {
             if (opt.format != weight_format::native && opt.format != stored)
                 return status::fmt(errc::invalid_argument,
@@ -310,8 +285,8 @@ private:
     // "smolvlm.quant" of the checkpoint (native when absent). Every shard must agree.
     result<weight_format> stored_quant_format() const {
         const std::string* found = nullptr;
-        for (std::size_t i = 0; i < st_.n_files(); ++i) {
-            const std::string* v = st_.file(i).find_metadata(k_quant_metadata_key);
+        for (std::size_t i = 0; i < src_.n_files(); ++i) {
+            const std::string* v = src_.file_metadata(i, k_quant_metadata_key);
             if (found && (!v || *v != *found))
                 return status(errc::bad_format, "prequantized shards disagree on smolvlm.quant");
             if (!found && i > 0 && v) return status(errc::bad_format, "prequantized shards disagree on smolvlm.quant");
@@ -324,17 +299,15 @@ private:
                            found->c_str());
     }
 
-    const std::string* find_metadata(const std::string& key) const {
-        for (std::size_t i = 0; i < st_.n_files(); ++i)
-            if (const std::string* v = st_.file(i).find_metadata(key)) return v;
-        return nullptr;
-    }
+    const std::string* find_metadata(const std::string& key) const { return src_.metadata(key); }
 
     // A prequantized file must hold every linear layer exactly as the format would make
     // it (q4 layers, q8 lm_head for q4; f32 for shapes that stay dense), with its logical
     // shape recorded; anything else is a damaged or foreign file.
     status check_prequantized() {
-        return detail::for_each_linear(cfg_, w_, [&](const std::string& name, kernels::weight_matrix& m, bool head) {
+        return for_each_linear([&](const weight_slot& slot, kernels::weight_matrix& m) {
+            const std::string& name = slot.name;
+            const bool head = slot.is_lm_head;
             const dtype want = detail::format_target(fmt_, m.type, m.cols, head);
             // (shapes that stay dense: f32 as the format makes them; a tied head may stay the embedding)
             const bool dense_ok = want == dtype::f32 && (m.type == dtype::f32 || m.type == dtype::bf16 || m.type == dtype::f16);
@@ -348,14 +321,22 @@ private:
                     return status::fmt(errc::bad_format, "prequantized file: metadata %.120s is %s, expected \"%s\"",
                                        quant_shape_key(name).c_str(), shape ? "wrong" : "missing", expect.c_str());
             }
-            count_decode_bytes(m, name);
+            count_decode_bytes(m, slot);
             return status::ok();
         });
     }
 
-    // Weight bytes streamed per decoded token: text layers and lm_head only.
-    void count_decode_bytes(const kernels::weight_matrix& m, const std::string& name) {
-        if (name.rfind("model.vision_model.", 0) == 0 || name.rfind("model.connector.", 0) == 0) return;
+    // Every linear slot of the family's table: fn(slot, matrix&).
+    template <class Fn>
+    status for_each_linear(Fn&& fn) {
+        for (const weight_slot& s : w_.slots)
+            if (s.linear && s.matrix) SMOLVLM_TRY(fn(s, *s.matrix));
+        return status::ok();
+    }
+
+    // Weight bytes streamed per decoded token: the slots marked per_token (text layers, lm_head).
+    void count_decode_bytes(const kernels::weight_matrix& m, const weight_slot& slot) {
+        if (!slot.per_token) return;
         if (m.type == dtype::q8)
             decode_bytes_ += kernels::panel_q8_bytes(m.rows, m.cols) + kernels::panel_scale_count(m.rows, m.cols) * 2;
         else if (m.type == dtype::q4)
@@ -367,19 +348,21 @@ private:
     // Repack every linear layer into the requested format. Packed tensors are only
     // accepted from a file that declares them (stored_quant_format).
     status convert_weights(thread_pool* pool) {
-        return detail::for_each_linear(cfg_, w_, [&](const std::string& name, kernels::weight_matrix& m, bool head) {
+        return for_each_linear([&](const weight_slot& slot, kernels::weight_matrix& m) {
+            const std::string& name = slot.name;
+            const bool head = slot.is_lm_head;
             if (m.type == dtype::q8 || m.type == dtype::q4)
                 return status::fmt(errc::bad_format, "'%.100s' is stored as packed %s panels but the file has no "
                                    "smolvlm.quant metadata", name.c_str(), dtype_name(m.type));
             if (fmt_ != weight_format::native) {
                 const dtype target = detail::format_target(fmt_, m.type, m.cols, head);
                 SMOLVLM_ASSIGN_OR_RETURN(kernels::packed_weight p,
-                                         kernels::pack_weight(m.data, m.type, m.rows, m.cols, target, pool));
+                                         kernels::pack_weight(m.data, m.type, m.rows, m.cols, target, pool, &kt_));
                 m = p.matrix();
                 owned_bytes_ += p.owned_bytes();
                 packed_.push_back(std::move(p));
             }
-            count_decode_bytes(m, name);
+            count_decode_bytes(m, slot);
             return status::ok();
         });
     }
@@ -387,7 +370,7 @@ private:
     std::string dir_;
     model_config cfg_;
     tokenizer tok_;
-    safetensors_set st_;
+    tensor_source src_;
     model_weights w_;
     std::vector<kernels::packed_weight> packed_;
     kernels::kernel_table kt_;

@@ -1,5 +1,5 @@
 #include <smolvlm/io/json.hpp>
-#include <smolvlm/pipeline/prompt.hpp>
+#include <smolvlm/model/smolvlm_tokens.hpp>
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-// smolvlm/pipeline/vlm.hpp — from a conversation with pictures to prompt ids and image features.
+// smolvlm/pipeline/prompt_job.hpp — from a conversation with pictures to prompt ids and image features.
 //
 // The textbook page of the multimodal path (Idefics3/SmolVLM processor + get_image_features):
 //
@@ -6,7 +6,7 @@
 //   images   --preprocess---> tiles [n_tiles, 3, m, m] (+ rows/cols per image)      processor
 //   text + rows/cols --expand_prompt--> <fake_token_around_image><row_1_col_1><image>...
 //   expanded text --tokenizer--> ids
-//   tiles --SigLIP + pixel shuffle + projection--> features [n_tiles * seq, Dt]     model
+//   tiles --vision encoder + projector--> features [n_tiles * seq, Dt]               model/smolvlm.hpp
 //   session.prefill(ids, features)  splices feature rows into the <image> positions
 //
 // A `prompt_job` does the cheap steps in begin() and then encodes one tile per step(),
@@ -25,12 +25,11 @@
 #include "../core/status.hpp"
 #include "../core/tensor.hpp"
 #include "../io/image.hpp"
-#include "../model/connector.hpp"
-#include "../model/siglip.hpp"
+#include "../model/smolvlm.hpp"
+#include "../model/vision.hpp"
 #include "../text/chat_template.hpp"
-#include "model.hpp"
+#include "loader.hpp"
 #include "preprocess.hpp"
-#include "prompt.hpp"
 
 namespace smolvlm {
 
@@ -157,6 +156,7 @@ public:
             po.mode = opt.mode;
             po.load_image_convention = opt.load_image_convention;
             po.pool = ctx.pool;
+            po.kernels = &ctx.kt;
             // One call per picture or video, in placeholder order, so the tiles follow the
             // prompt even when images and videos are mixed (a picture's tiles do not depend
             // on the other pictures of the prompt: batch padding only applies across prompts).
@@ -199,7 +199,8 @@ public:
         tiles_.clear();
         const std::int64_t total = p_.pixel_values.numel() ? p_.pixel_values.dim(1) : 0;
         for (std::int64_t t = 0; t < total; ++t)
-            if (!is_padding_tile(m.config(), tile_pixels(t))) tiles_.push_back(t);
+            if (!is_padding_tile(tile_pixels(t), m.config().vision.image_size, m.config().vision.image_size))
+                tiles_.push_back(t);
         p_.n_tiles = int(tiles_.size());
         const std::int64_t seq = m.config().image_seq_len();
         if (p_.n_image_tokens != std::int64_t(tiles_.size()) * seq)
@@ -238,7 +239,8 @@ public:
             cache_->count_hit();
             ++p_.n_tiles_cached;
         } else {
-            SMOLVLM_TRY(encode_tile(ctx_, cfg, m_->weights().vision, px, mask, out, scratch_,
+            const model_weights& w = m_->weights();
+            SMOLVLM_TRY(encode_tile(ctx_, *w.encoder, *w.projector, vision_image{px, m, m, mask}, out, ws_,
                                     tracing ? &p_.traces[next_tile_] : nullptr));
             if (cache_ && !tracing) cache_->insert(key, out, out_n);
         }
@@ -290,7 +292,7 @@ private:
     prepared_prompt p_;
     std::vector<std::int64_t> tiles_;
     std::size_t next_tile_ = 0;
-    vision_scratch scratch_;
+    vision_workspace ws_;  // the vision modules' buffers, reused for every tile
 };
 
 }  // namespace smolvlm

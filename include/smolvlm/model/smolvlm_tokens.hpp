@@ -1,4 +1,4 @@
-// smolvlm/pipeline/prompt.hpp — expanding <image> and <video> placeholders into the
+// smolvlm/model/smolvlm_tokens.hpp — SmolVLM's prompt layout: expanding <image> and <video> placeholders into the
 // token text the model was trained on, exactly as Idefics3Processor / SmolVLMProcessor do.
 //
 // The chat template renders one "<image>" per image. The processor then replaces the
