@@ -112,13 +112,17 @@ inline bool is_letter_category(general_category g) { return g >= general_categor
 inline bool is_mark_category(general_category g) { return g >= general_category::Mn && g <= general_category::Me; }
 inline bool is_number_category(general_category g) { return g >= general_category::Nd && g <= general_category::No; }
 
-// Regex \w (Oniguruma "Word", Rust regex \w): Alphabetic, M, Nd, Pc, Join_Control.
-inline bool is_word_char(std::uint32_t cp) {
+// Oniguruma's \w inside a class (its "Word" property): Alphabetic, M, Nd, Pc. A bare \w,
+// \W or \b also counts U+00B2 U+00B3 U+00B9 U+00BC..U+00BE (superscripts and fractions) as
+// word characters (Oniguruma answers code points < 256 from a Latin-1 ctype table there):
+// pass latin1_quirk = true for those. Rust's regex \w adds the join controls U+200C U+200D.
+inline bool is_word_char(std::uint32_t cp, bool latin1_quirk = false) {
     if (cp < 128)
         return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') || cp == '_';
+    if (latin1_quirk && (cp == 0xB2 || cp == 0xB3 || cp == 0xB9 || (cp >= 0xBC && cp <= 0xBE))) return true;
     const general_category g = general_category_of(cp);
     return is_letter_category(g) || is_mark_category(g) || g == general_category::Nd || g == general_category::Nl ||
-           g == general_category::Pc || cp == 0x200C || cp == 0x200D || detail::in_ranges(cp, detail::k_other_alpha_ranges);
+           g == general_category::Pc || detail::in_ranges(cp, detail::k_other_alpha_ranges);
 }
 
 inline char_class char_class_of(std::uint32_t cp) {
