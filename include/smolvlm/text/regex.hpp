@@ -100,8 +100,8 @@ struct rx_set {
                 if (c >= 'a' && c <= 'z') folded[c] = folded[c] || in[c - 32];
                 if (c >= 'A' && c <= 'Z') folded[c] = folded[c] || in[c + 32];
             }
-            if (folded['k']) items.push_back(item{range, false, 0x212A, 0x212A});
-            if (folded['s']) items.push_back(item{range, false, 0x17F, 0x17F});
+            if (folded[std::size_t('k')]) items.push_back(item{range, false, 0x212A, 0x212A});
+            if (folded[std::size_t('s')]) items.push_back(item{range, false, 0x17F, 0x17F});
             for (std::uint32_t c = 0; c < 128; ++c) in[c] = folded[c];
         }
         ascii[0] = ascii[1] = 0;
