@@ -511,7 +511,15 @@ inline status tokenizer::build_added(const json_value* added) {
             added_.push_back(t);
             index_insert(added_index_, added_mask_, id, true);
         }
-        tokens_[std::size_t(id)] = t.content;
+        // Decoding shows a normalized token in its normalized form (AddedVocabulary's
+        // normalized_cache), which the special-token filter then compares to the raw content.
+        std::string shown = t.content;
+        if (t.normalized && !normalizers_.empty()) {
+            bool at_start = true;
+            regex_scratch sc;
+            if (!tokenizer_steps::normalize(normalizers_, shown, &at_start, sc).is_ok()) shown = t.content;
+        }
+        tokens_[std::size_t(id)] = shown;
         present_[std::size_t(id)] = 1;
     }
     return status::ok();
@@ -592,7 +600,7 @@ inline status tokenizer::build(const json_value& root, std::string_view config_j
             return status(errc::bad_format, "tokenizer.json: TemplateProcessing.single uses $B");
     byte_stream_ = decoders_.size() == 1 && decoders_[0].k == tokenizer_steps::decoder_step::kind::byte_level;
 
-    SMOLVLM_TRY(build_added(root.find("added_tokens")));
+    SMOLVLM_TRY(build_added(root.find("added_tokens")));  // after the normalizers: normalized forms
     build_trie(raw_trie_, false);
     build_trie(normalized_trie_, true);
     for (const auto& p : post_.single)

@@ -861,8 +861,8 @@ struct regex_compiler {
                 }
                 inner_ci = on;
             } else {
-                char what[48];
-                std::snprintf(what, sizeof what, "group (?%c...)", c);
+                char what[96];
+                std::snprintf(what, sizeof what, "group (?%c...) (options other than i are unsupported)", c);
                 fail(errc::unsupported, what);
                 return -1;
             }
