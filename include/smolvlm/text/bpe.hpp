@@ -175,7 +175,19 @@ private:
             }
         }
     };
+    // Per-call cache of pre-token -> ids (the reference keeps a similar word cache).
+    struct word_cache {
+        static constexpr std::size_t k_max_entries = 16384, k_max_key = 64;
+        std::vector<std::uint32_t> slots;  // entry index + 1; 0 = empty
+        struct entry {
+            std::uint32_t key_off, key_len, ids_off, ids_len;
+        };
+        std::vector<entry> entries;
+        std::string keys;
+        std::vector<token_id> ids;
+    };
     struct scratch {
+        word_cache cache;
         std::vector<symbol> symbols;
         std::vector<heap_item> heap;
         regex_scratch rx;
@@ -254,6 +266,7 @@ private:
     status pre_tokenize(std::string_view piece, bool at_start, std::size_t step, std::vector<token_id>& out,
                         scratch& sc) const;
     void bpe_word(std::string_view w, std::vector<token_id>& out, scratch& sc) const;
+    void bpe_word_cached(std::string_view w, std::vector<token_id>& out, scratch& sc) const;
     token_id char_id(std::string_view ch, std::uint32_t cp, bool first, bool last, scratch& sc) const;
     void post_process(const std::vector<token_id>& a, const std::vector<token_id>* b, bool add_special,
                       std::vector<token_id>& out) const;
@@ -296,6 +309,34 @@ inline std::string byte_level_spelling(std::uint8_t b) {
     utf8_append(s, byte_to_unicode(b));
     return s;
 }
+
+// UTF-8 of each byte's GPT-2 alphabet character (1 or 2 bytes).
+struct byte_level_utf8_table {
+    struct entry {
+        std::uint8_t s[2];
+        std::uint8_t n;
+    };
+    entry e[256];
+    constexpr byte_level_utf8_table() : e() {
+        for (int b = 0; b < 256; ++b) {
+            const bool printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae);
+            std::uint32_t cp = std::uint32_t(b);
+            if (!printable)
+                cp = b <= 0x20 ? 256u + std::uint32_t(b)
+                               : (b >= 0x7f && b <= 0xa0) ? 256u + 33u + std::uint32_t(b - 0x7f) : 256u + 67u;
+            if (cp < 0x80) {
+                e[b].s[0] = std::uint8_t(cp);
+                e[b].s[1] = 0;
+                e[b].n = 1;
+            } else {
+                e[b].s[0] = std::uint8_t(0xC0 | (cp >> 6));
+                e[b].s[1] = std::uint8_t(0x80 | (cp & 0x3F));
+                e[b].n = 2;
+            }
+        }
+    }
+};
+inline constexpr byte_level_utf8_table k_byte_level_utf8{};
 
 inline std::string byte_level_decode_token(const std::string& token) {
     std::string out;
@@ -774,7 +815,7 @@ inline status tokenizer::pre_tokenize(std::string_view piece, bool at_start, std
     using tokenizer_steps::split_behavior;
     if (piece.empty()) return status::ok();
     if (step == pre_.size()) {
-        bpe_word(piece, out, sc);
+        bpe_word_cached(piece, out, sc);
         return status::ok();
     }
     if (sc.spans.size() < pre_.size()) {
@@ -875,13 +916,54 @@ inline status tokenizer::pre_tokenize(std::string_view piece, bool at_start, std
                 if (f.end <= f.start) continue;
                 std::string& b = sc.buf[step];
                 b.clear();
-                for (std::size_t i = f.start; i < f.end; ++i) detail::utf8_append(b, byte_to_unicode(std::uint8_t(work[i])));
+                for (std::size_t i = f.start; i < f.end; ++i) {
+                    const auto& e = detail::k_byte_level_utf8.e[std::uint8_t(work[i])];
+                    b.append(reinterpret_cast<const char*>(e.s), e.n);
+                }
                 SMOLVLM_TRY(pre_tokenize(b, at_start && f.start == 0, step + 1, out, sc));
             }
             return status::ok();
         }
     }
     return status::ok();
+}
+
+inline void tokenizer::bpe_word_cached(std::string_view w, std::vector<token_id>& out, scratch& sc) const {
+    word_cache& c = sc.cache;
+    if (w.size() > word_cache::k_max_key) {
+        bpe_word(w, out, sc);
+        return;
+    }
+    if (c.slots.empty()) c.slots.assign(1024, 0);
+    const std::size_t h = hash_string(w);
+    std::size_t mask = c.slots.size() - 1;
+    std::size_t i = h & mask;
+    for (; c.slots[i] != 0; i = (i + 1) & mask) {
+        const word_cache::entry& e = c.entries[c.slots[i] - 1];
+        if (std::string_view(c.keys.data() + e.key_off, e.key_len) == w) {
+            out.insert(out.end(), c.ids.begin() + std::ptrdiff_t(e.ids_off),
+                       c.ids.begin() + std::ptrdiff_t(e.ids_off + e.ids_len));
+            return;
+        }
+    }
+    const std::size_t mark = out.size();
+    bpe_word(w, out, sc);
+    if (c.entries.size() >= word_cache::k_max_entries) return;
+    c.entries.push_back(word_cache::entry{std::uint32_t(c.keys.size()), std::uint32_t(w.size()),
+                                          std::uint32_t(c.ids.size()), std::uint32_t(out.size() - mark)});
+    c.keys.append(w.data(), w.size());
+    c.ids.insert(c.ids.end(), out.begin() + std::ptrdiff_t(mark), out.end());
+    c.slots[i] = std::uint32_t(c.entries.size());
+    if (c.entries.size() * 2 > c.slots.size()) {  // grow and rehash
+        c.slots.assign(c.slots.size() * 2, 0);
+        mask = c.slots.size() - 1;
+        for (std::size_t k = 0; k < c.entries.size(); ++k) {
+            const word_cache::entry& e = c.entries[k];
+            std::size_t j = hash_string(std::string_view(c.keys.data() + e.key_off, e.key_len)) & mask;
+            while (c.slots[j] != 0) j = (j + 1) & mask;
+            c.slots[j] = std::uint32_t(k + 1);
+        }
+    }
 }
 
 // The vocabulary id of one character of a word (with the subword prefix / suffix).

@@ -52,7 +52,8 @@ namespace detail {
 
 // A character class: ASCII answers from a bitmap, other code points from the items.
 struct rx_set {
-    enum item_kind : std::uint8_t { range, categories, space, word, word_bare, hex };  // word_bare: \\w outside [...]
+    // word_bare: \\w outside [...]; set_ref: another class (lo = its index); not_newline: '.'
+    enum item_kind : std::uint8_t { range, categories, space, word, word_bare, hex, set_ref, not_newline };
     struct item {
         item_kind kind;
         bool negated;
@@ -62,7 +63,7 @@ struct rx_set {
     std::vector<item> items;
     bool negated = false;
 
-    bool item_contains(const item& it, std::uint32_t cp, int* gc_cache) const {
+    bool item_contains(const item& it, std::uint32_t cp, int* gc_cache, const rx_set* all) const {
         bool in = false;
         switch (it.kind) {
             case range: in = cp >= it.lo && cp <= it.hi; break;
@@ -74,25 +75,31 @@ struct rx_set {
             case word: in = is_word_char(cp); break;
             case word_bare: in = is_word_char(cp, true); break;
             case hex: in = (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'f') || (cp >= 'A' && cp <= 'F'); break;
+            case set_ref: in = all[it.lo].contains(cp, all); break;
+            case not_newline: in = cp != '\n'; break;
         }
         return in != it.negated;
     }
-    bool raw_contains(std::uint32_t cp) const {  // union of the items, before the class's own negation
+    // `all` is the pattern's class table (for set_ref items).
+    bool raw_contains(std::uint32_t cp, const rx_set* all) const {  // union of the items, before the class's negation
         int gc = -1;
         for (const item& it : items)
-            if (item_contains(it, cp, &gc)) return true;
+            if (item_contains(it, cp, &gc, all)) return true;
         return false;
     }
-    bool contains(std::uint32_t cp) const {
+    bool contains(std::uint32_t cp, const rx_set* all) const {
         if (cp < 128) return (ascii[cp >> 6] >> (cp & 63)) & 1u;
+        return contains_slow(cp, all);
+    }
+    bool contains_slow(std::uint32_t cp, const rx_set* all) const {
         if (cp > 0x10FFFF) return negated;  // an invalid byte: only negated classes take it
-        return raw_contains(cp) != negated;
+        return raw_contains(cp, all) != negated;
     }
     // Fill the ASCII bitmap; with case_fold, ASCII letters also take their other case and
     // k / s also U+212A / U+017F (the only non-ASCII simple case folds onto ASCII letters).
-    void finalize(bool case_fold) {
+    void finalize(bool case_fold, const rx_set* all = nullptr) {
         bool in[128];
-        for (std::uint32_t c = 0; c < 128; ++c) in[c] = raw_contains(c);
+        for (std::uint32_t c = 0; c < 128; ++c) in[c] = raw_contains(c, all);
         if (case_fold) {
             bool folded[128];
             for (std::uint32_t c = 0; c < 128; ++c) {
@@ -115,7 +122,7 @@ enum class rx_op : std::uint8_t {
     chr,       // a = code point
     set,       // a = class index
     any,       // any character but '\n'
-    split,     // continue at a, on failure at b
+    split,     // continue at a, on failure at b; min != 0: skip to b unless class min - 1 holds the next char
     jmp,       // a = target
     bol, eol, text_begin, text_end, text_end_nl, word_boundary, not_word_boundary,
     repeat,    // one-character item (kind / a) repeated min..max times; mode 0 greedy, 1 lazy, 2 possessive
@@ -209,7 +216,7 @@ private:
     bool item_match(const detail::rx_inst& in, std::uint32_t cp) const {
         switch (in.kind) {
             case detail::rx_op::chr: return cp == in.a;
-            case detail::rx_op::set: return sets_[in.a].contains(cp);
+            case detail::rx_op::set: return sets_[in.a].contains(cp, sets_.data());
             default: return cp != '\n';  // any
         }
     }
@@ -897,6 +904,60 @@ struct regex_compiler {
         return true;
     }
 
+    // ---- first-character sets (guards that let a split skip a branch without backtracking)
+    // Adds to `items` what can start a match of node id; false when unknown (a lookahead or
+    // an assertion comes first). *can_be_empty: the node can match the empty string.
+    bool first_items(int id, std::vector<detail::rx_set::item>& items, bool* can_be_empty) const {
+        using it = detail::rx_set;
+        const node& n = nodes[std::size_t(id)];
+        switch (n.kind) {
+            case nk::empty: *can_be_empty = true; return true;
+            case nk::chr: items.push_back(it::item{it::range, false, n.cp, n.cp}); *can_be_empty = false; return true;
+            case nk::set: items.push_back(it::item{it::set_ref, false, n.cp, 0}); *can_be_empty = false; return true;
+            case nk::any: items.push_back(it::item{it::not_newline, false, 0, 0}); *can_be_empty = false; return true;
+            case nk::look: case nk::assertion: return false;
+            case nk::cat:
+                for (int k : n.kids) {
+                    bool e = false;
+                    if (!first_items(k, items, &e)) return false;
+                    if (!e) {
+                        *can_be_empty = false;
+                        return true;
+                    }
+                }
+                *can_be_empty = true;
+                return true;
+            case nk::alt: {
+                bool any_empty = false;
+                for (int k : n.kids) {
+                    bool e = false;
+                    if (!first_items(k, items, &e)) return false;
+                    any_empty = any_empty || e;
+                }
+                *can_be_empty = any_empty;
+                return true;
+            }
+            case nk::repeat: {
+                bool e = false;
+                if (!first_items(n.kids[0], items, &e)) return false;
+                *can_be_empty = e || n.min == 0;
+                return true;
+            }
+        }
+        return false;
+    }
+    // 1 + the index of a class of the characters that can start node id, or 0 (no guard).
+    std::uint32_t guard_for(int id) {
+        std::vector<detail::rx_set::item> items;
+        bool empty = false;
+        if (!first_items(id, items, &empty) || empty || items.empty() || items.size() > 64) return 0;
+        detail::rx_set g;
+        g.items = std::move(items);
+        g.finalize(false, sets.data());
+        sets.push_back(std::move(g));
+        return std::uint32_t(sets.size());
+    }
+
     // ---- code generation
     std::vector<detail::rx_inst> prog;
     std::uint32_t n_slots = 0;
@@ -933,7 +994,7 @@ struct regex_compiler {
                 std::vector<std::uint32_t> jumps;
                 for (std::size_t i = 0; i < n.kids.size(); ++i) {
                     if (i + 1 < n.kids.size()) {
-                        const std::uint32_t sp = emit(rx_inst{rx_op::split, 0, rx_op::match, 0, 0, 0, 0});
+                        const std::uint32_t sp = emit(rx_inst{rx_op::split, 0, rx_op::match, 0, 0, guard_for(n.kids[i]), 0});
                         prog[sp].a = here();
                         if (!gen(n.kids[i])) return false;
                         jumps.push_back(emit(rx_inst{rx_op::jmp, 0, rx_op::match, 0, 0, 0, 0}));
@@ -991,6 +1052,7 @@ struct regex_compiler {
             const std::uint32_t exit = here();
             prog[loop].a = lazy ? exit : body;
             prog[loop].b = lazy ? body : exit;
+            if (!lazy && !empty_check) prog[loop].min = guard_for(n.kids[0]);
             if (empty_check) prog[chk].b = exit;
             return true;
         }
@@ -1095,7 +1157,9 @@ inline std::size_t regex::run(const unsigned char* s, std::size_t n, std::uint32
                 }
                 std::size_t len;
                 const std::uint32_t cp = s[pos] < 0x80 ? (len = 1, s[pos]) : char_at(pos, &len);
-                const bool m = in.op == rx_op::chr ? cp == in.a : in.op == rx_op::set ? sets_[in.a].contains(cp) : cp != '\n';
+                const bool m = in.op == rx_op::chr   ? cp == in.a
+                               : in.op == rx_op::set ? sets_[in.a].contains(cp, sets_.data())
+                                                     : cp != '\n';
                 if (m) {
                     pos += len;
                     ++pc;
@@ -1105,6 +1169,13 @@ inline std::size_t regex::run(const unsigned char* s, std::size_t n, std::uint32
                 break;
             }
             case rx_op::split:
+                if (in.min) {  // first-character guard of branch a
+                    std::size_t len;
+                    if (pos >= n || !sets_[in.min - 1].contains(s[pos] < 0x80 ? s[pos] : char_at(pos, &len), sets_.data())) {
+                        pc = in.b;
+                        break;
+                    }
+                }
                 sc.stack.push_back(rx_frame{0, in.b, pos, 0});
                 pc = in.a;
                 break;
