@@ -224,6 +224,10 @@ private:
     std::string pattern_;
     std::vector<detail::rx_inst> prog_;
     std::vector<detail::rx_set> sets_;
+    // For guarded splits (rx_inst::max = table row + 1): per ASCII character, the first
+    // instruction of the chain of guarded splits whose guard accepts it (chains of
+    // alternatives are skipped in one step).
+    std::vector<std::uint32_t> ascii_skip_;
     std::uint32_t n_slots_ = 0;
     bool anchored_start_ = false;  // starts with \A: only position 0 can match
 };
@@ -1091,6 +1095,18 @@ inline result<regex> regex::compile(std::string_view pattern) {
     r.sets_ = std::move(c.sets);
     r.n_slots_ = c.n_slots;
     r.anchored_start_ = r.prog_[0].op == detail::rx_op::text_begin;
+    for (std::size_t pc = 0; pc < r.prog_.size(); ++pc) {
+        detail::rx_inst& in = r.prog_[pc];
+        if (in.op != detail::rx_op::split || in.min == 0) continue;
+        in.max = std::uint32_t(r.ascii_skip_.size() / 128 + 1);
+        for (std::uint32_t c = 0; c < 128; ++c) {
+            std::uint32_t t = std::uint32_t(pc);
+            while (r.prog_[t].op == detail::rx_op::split && r.prog_[t].min != 0 &&
+                   !r.sets_[r.prog_[t].min - 1].contains(c, r.sets_.data()))
+                t = r.prog_[t].b;
+            r.ascii_skip_.push_back(t);
+        }
+    }
     return r;
 }
 
@@ -1170,10 +1186,18 @@ inline std::size_t regex::run(const unsigned char* s, std::size_t n, std::uint32
             }
             case rx_op::split:
                 if (in.min) {  // first-character guard of branch a
-                    std::size_t len;
-                    if (pos >= n || !sets_[in.min - 1].contains(s[pos] < 0x80 ? s[pos] : char_at(pos, &len), sets_.data())) {
-                        pc = in.b;
-                        break;
+                    if (pos < n && s[pos] < 0x80) {
+                        const std::uint32_t t = ascii_skip_[(in.max - 1) * 128 + s[pos]];
+                        if (t != pc) {
+                            pc = t;
+                            break;
+                        }
+                    } else {
+                        std::size_t len;
+                        if (pos >= n || !sets_[in.min - 1].contains_slow(char_at(pos, &len), sets_.data())) {
+                            pc = in.b;
+                            break;
+                        }
                     }
                 }
                 sc.stack.push_back(rx_frame{0, in.b, pos, 0});
