@@ -8,6 +8,10 @@ Writes
   tests/text/data/smollm3_extra_cases.json  strings encoded with the full SmolLM3 tokenizer
       (shared/fixtures/_unit/smollm3_tokenizer.json, the real 128256-id vocabulary): unicode,
       numbers, whitespace runs, code, CJK, emoji, contractions in odd cases, added tokens.
+  tests/text/data/regex_cases.json  Oniguruma's matches (through tokenizers' Split pre-tokenizer
+      with behavior Removed + invert, which keeps exactly the non-empty matches) for the
+      tokenizer patterns, hand-written patterns for each supported construct and random
+      patterns over them, on random subjects; "error" where Oniguruma rejects the pattern.
   tests/text/data/synthetic_tokenizers.json  small tokenizers (trained here on a fixed corpus,
       so the file is self-contained) whose configurations exercise what the shipped models do
       not: added-token flags (lstrip / rstrip / single_word / normalized / special), every Split
@@ -293,6 +297,62 @@ def tok_id(d, content):
     return d["model"]["vocab"][content]
 
 
+REGEX_FIXED = [
+    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?"
+    r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+    r"^a|b$", r"\Aa", r"a\z", r"a\Z", r"\bx\b", r"\Bs", r"(a*)*b", r"(a|ab)(c|bcd)", r"(?i)ab|c", r"a(?i)b|c", r"x{",
+    r"x{a}", r"a{,2}", r"(?#c)a", r"(?<n>a)b", r"[]a]", r"[a-]", r"[-a]", r"\p{Letter}", r"\p{^L}", r"[\x00-\x1f]",
+    r"\x{65E5}", r"(?=a)\w+", r"(?!\s)\S+", r"a+?b", r"(ab)*?c", r"(?:a?)*", r"(?:a|)+b", r"\s+(?!\S)|\s+", r"", r"a|",
+    r"\0", r"\e\a", "(?i:[a-z]+)", "(?i:[^k])", "(?i:k)", "(?i:[k-m])", r"\P{N}+", r"[\S]", r"[^\S\n]+", r"\p{Cn}",
+    r"\p{Zs}+", r"(a)|b", r".*", r".+?x", r"(?:ab)?+a", r"\w+", r"\W+", r"[\w]+", r"\d+|\h+", r"(?>a+)a", r"a*+a",
+    r"(?:(?!a))+", r"\p{Lu}\p{Ll}*", r"[\p{Sm}\p{Sc}]+", r"x*", r"(?:x*)*y",
+]
+REGEX_ATOMS = ["a", "b", "s", "t", "'s", "'t", "\\s", "\\S", "\\d", "\\w", "\\W", "\\p{L}", "\\p{N}", "\\p{Lu}",
+               "\\p{Ll}", "\\p{M}", "\\P{L}", "[^\\s\\p{L}\\p{N}]", "[\\r\\n]", "[^\\r\\n\\p{L}\\p{N}]", "[a-c]",
+               "[^a-c]", ".", "\\n", " ", "x", "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]", "\\h", "日", "é", "[\\r\\n/]"]
+REGEX_QUANT = ["", "", "", "*", "+", "?", "{1,3}", "{2}", "{0,2}", "*?", "+?", "??", "*+", "++", "{2,}", "{,2}", "{1,3}?"]
+REGEX_ALPHABET = list("aAbBsStTkKlLdDeEmMrRvVxyz019 '\t\n\r/.-_,!?<>()[]{}*+\\") + [
+    "\u017f", "\u212a", "é", "É", "ß", "日", "本", "α", "Ω", "ǅ", "\u0301", "²", "٣", "Ⅻ", "\u00a0", "\u3000", "\u2028",
+    "\u0085", "😀", "\u200d", "Ⓐ", "\U00010D4A"]
+
+
+def regex_part(rng):
+    from tokenizers import pre_tokenizers, Regex
+
+    def rpat(d=0):
+        r = rng.random()
+        if d > 2 or r < 0.5:
+            return rng.choice(REGEX_ATOMS).replace("\\\\", "\\") + rng.choice(REGEX_QUANT)
+        if r < 0.7:
+            return "".join(rpat(d + 1) for _ in range(rng.randint(1, 3)))
+        if r < 0.8:
+            return "|".join(rpat(d + 1) for _ in range(rng.randint(2, 4)))
+        g = rng.choice(["(%s)", "(?:%s)", "(?=%s)", "(?!%s)", "(?>%s)", "(?i:%s)", "(?:%s)*", "(?:%s)+", "(?:%s){0,2}",
+                        "(%s)?"])
+        return g % rpat(d + 1)
+
+    cases = []
+    for p in REGEX_FIXED + [rpat() for _ in range(150)]:
+        try:
+            split = pre_tokenizers.Split(Regex(p), behavior="removed", invert=True)
+        except Exception:
+            cases.append({"pattern": p, "error": True})
+            continue
+        subjects = []
+        for _ in range(5):
+            text = "".join(rng.choice(REGEX_ALPHABET) for _ in range(rng.randint(0, 16)))
+            cb = [0]
+            for ch in text:
+                cb.append(cb[-1] + len(ch.encode()))
+            matches = [[cb[a], cb[b]] for _, (a, b) in split.pre_tokenize_str(text)]
+            subjects.append({"text": text, "matches": matches})
+        cases.append({"pattern": p, "subjects": subjects})
+    return {"library": "Rust tokenizers (Python binding) " + tokenizers.__version__ + " (onig crate, Oniguruma 6.9.10)",
+            "notes": "matches: the non-empty matches of onig find_iter, byte offsets", "cases": cases}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.path.join(HERE, "..", "..", "shared"))
@@ -301,6 +361,9 @@ def main():
     rng = random.Random(20261207)
     with open(os.path.join(OUT, "synthetic_tokenizers.json"), "w", encoding="utf-8") as f:
         json.dump(synthetic_part(rng), f, ensure_ascii=False, indent=0)
+        f.write("\n")
+    with open(os.path.join(OUT, "regex_cases.json"), "w", encoding="utf-8") as f:
+        json.dump(regex_part(rng), f, ensure_ascii=False, indent=0)
         f.write("\n")
     with open(os.path.join(OUT, "smollm3_extra_cases.json"), "w", encoding="utf-8") as f:
         json.dump(smollm3_part(args.shared, rng), f, ensure_ascii=False, indent=0)
