@@ -302,3 +302,27 @@ TEST_CASE("tokenizer: a pathological pattern hits the step budget with an error,
     CHECK(std::string(e.error().message()).find("step budget") != std::string::npos);
     CHECK(r.value().encode(text).empty());  // the never-failing form gives nothing
 }
+
+TEST_CASE("tokenizer: decode(encode(s)) == s on random Unicode text (SmolLM3, Mistral 3)", "[text][tokenizer]") {
+    SMOLVLM_REQUIRE_SHARED(unit("smollm3_tokenizer.json"));
+    SMOLVLM_REQUIRE_SHARED(unit("mistral3_tokenizer.json"));
+    const std::vector<std::uint32_t> pool = {'a', 'Z', ' ', ' ', '\n', '\r', '\t', '\'', 's', 'S', 'L', '7', '.', '<',
+                                             '>', '|', '[', ']', 0xE9, 0xB2, 0xBD, 0x17F, 0x212A, 0x663, 0x216B, 0x3000,
+                                             0x85, 0xA0, 0x65E5, 0x1F600, 0x200D, 0x2028, 0x0301, 0x10D4A, 'l', '_', '{'};
+    for (const char* f : {"smollm3_tokenizer.json", "mistral3_tokenizer.json"}) {
+        const tokenizer& tok = load_cached(unit(f));
+        std::uint64_t s = 4242;
+        for (int iter = 0; iter < 300; ++iter) {
+            std::string text;
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            const int len = int((s >> 40) % 48);
+            for (int k = 0; k < len; ++k) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                smolvlm::detail::utf8_append(text, pool[(s >> 33) % pool.size()]);
+            }
+            INFO(f << " text: [" << text << "]");
+            const auto ids = tok.encode(text, /*parse_special=*/false);
+            REQUIRE(tok.decode(ids) == text);
+        }
+    }
+}

@@ -644,9 +644,12 @@ inline status tokenizer::build(const json_value& root, std::string_view config_j
     SMOLVLM_TRY(build_added(root.find("added_tokens")));  // after the normalizers: normalized forms
     build_trie(raw_trie_, false);
     build_trie(normalized_trie_, true);
-    for (const auto& p : post_.single)
-        for (token_id id : p.ids)
-            if (!valid_id(id)) return status::fmt(errc::bad_format, "tokenizer.json: TemplateProcessing id %d is not in the vocab", int(id));
+    for (const auto* t : {&post_.single, &post_.pair})
+        for (const auto& p : *t)
+            for (token_id id : p.ids)
+                if (!valid_id(id))
+                    return status::fmt(errc::bad_format, "tokenizer.json: TemplateProcessing id %d is not in the vocab",
+                                       int(id));
 
     // Special = its token string is the content of a special added token (decode's filter).
     special_.assign(tokens_.size(), 0);
