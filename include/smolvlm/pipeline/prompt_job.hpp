@@ -191,7 +191,7 @@ public:
         } else {
             p_.expanded_text = p_.chat_text;
         }
-        p_.ids = m.tok().encode(p_.expanded_text, /*parse_special=*/true);
+        SMOLVLM_ASSIGN_OR_RETURN(p_.ids, m.tok().try_encode(p_.expanded_text));  // parse_special, no BOS added
         const token_id img = token_id(m.config().image_token_id);
         for (token_id id : p_.ids) p_.n_image_tokens += (m.config().has_vision && id == img) ? 1 : 0;
 
