@@ -158,7 +158,8 @@ inline void gbnf_append_char(std::string& out, std::uint32_t cp, bool in_class) 
         out.push_back(char(cp));
     } else if ((cp >= 0xd800 && cp <= 0xdfff) || cp > k_max_code_point) {
         gbnf_append_hex(out, 'U', cp, 8);
-    } else if ((cp >= 0x80 && cp < 0xa0) || cp == 0xad || (cp >= 0x2028 && cp <= 0x2029) || cp == 0xfeff) {
+    } else if ((cp >= 0x80 && cp < 0xa0) || cp == 0xad || (cp >= 0x300 && cp <= 0x36f) || (cp >= 0x2000 && cp <= 0x206f) ||
+               (cp >= 0xd7b0 && cp <= 0xf8ff) || (cp >= 0xfe00 && cp <= 0xfe0f) || cp >= 0xfff0) {
         if (cp <= 0xffff)
             gbnf_append_hex(out, 'u', cp, 4);
         else
@@ -315,6 +316,15 @@ private:
                 break;
             }
         }
+    }
+
+    // name ::= ahead?
+    bool at_rule_start() const {
+        std::size_t k = i_;
+        while (k < n_ && detail::gbnf_name_char(static_cast<unsigned char>(s_[k]))) ++k;
+        if (k == i_) return false;
+        while (k < n_ && (s_[k] == ' ' || s_[k] == '\t')) ++k;
+        return k + 3 <= n_ && s_[k] == ':' && s_[k + 1] == ':' && s_[k + 2] == '=';
     }
 
     std::string parse_name() {
@@ -610,7 +620,14 @@ private:
             alts.back() = std::move(seq);
             if (at('|')) {
                 ++i_;
+                const std::size_t after_bar = i_;
                 skip_space(true);
+                if (!nested && (i_ >= n_ || at_rule_start())) {  // "a ::= x |" then the next rule
+                    alts.emplace_back();
+                    i_ = after_bar;
+                    skip_space(false);
+                    return status::ok();
+                }
                 continue;
             }
             if (!nested) {  // "|" at the start of a following line continues the rule
@@ -618,7 +635,14 @@ private:
                 skip_space(true);
                 if (at('|')) {
                     ++i_;
+                    const std::size_t after_bar = i_;
                     skip_space(true);
+                    if (i_ >= n_ || at_rule_start()) {
+                        alts.emplace_back();
+                        i_ = after_bar;
+                        skip_space(false);
+                        return status::ok();
+                    }
                     continue;
                 }
                 i_ = save;
@@ -760,15 +784,43 @@ inline status gbnf_parser::check(std::uint32_t root) {
                     }
                 }
     }
-    for (std::size_t r = 0; r < nr; ++r)  // user rules first: their names mean something to the reader
-        if (reach[r] && g.min_len_[r] == inf && !rules_[r].synthetic)
-            return error_at(rules_[r].def_offset,
-                            "rule '%s' can never produce a finite string (each alternative recurses without an exit)",
-                            rules_[r].name.c_str());
-    for (std::size_t r = 0; r < nr; ++r)
-        if (reach[r] && g.min_len_[r] == inf)
-            return error_at(rules_[r].def_offset, "a group or repetition in rule '%s' can never produce a finite string",
-                            rules_[rules_[r].owner].name.c_str());
+    {
+        // Every alternative of a rule that never completes calls another such rule: follow
+        // the first one from the outermost until a rule repeats, and report that cycle.
+        std::uint32_t bad = inf;
+        for (std::uint32_t r = 0; r < nr && bad == inf; ++r)
+            if (reach[r] && g.min_len_[r] == inf) bad = r;
+        if (bad != inf) {
+            std::vector<std::uint32_t> path;
+            std::vector<std::int32_t> seen(nr, -1);
+            std::uint32_t r = bad;
+            while (seen[r] < 0) {
+                seen[r] = std::int32_t(path.size());
+                path.push_back(r);
+                std::uint32_t next = r;
+                for (std::uint32_t pos = *g.alts_begin(r); grammar::kind_of(g.elems_[pos]) != grammar::elem_kind::end; ++pos) {
+                    const std::uint32_t e = g.elems_[pos];
+                    if (grammar::kind_of(e) == grammar::elem_kind::ref && g.min_len_[grammar::index_of(e)] == inf) {
+                        next = grammar::index_of(e);
+                        break;
+                    }
+                }
+                r = next;
+            }
+            std::string chain;
+            std::uint32_t blame = inf;
+            for (std::size_t k = std::size_t(seen[r]); k < path.size(); ++k) {
+                chain += rules_[path[k]].name + " -> ";
+                if (blame == inf && !rules_[path[k]].synthetic) blame = path[k];
+                if (chain.size() > 120) break;
+            }
+            chain += rules_[r].name;
+            if (blame == inf) blame = rules_[r].owner;
+            return error_at(rules_[blame].def_offset,
+                            "rule '%s' can never produce a finite string (it always recurses: %s)",
+                            rules_[blame].name.c_str(), chain.c_str());
+        }
+    }
 
     // Left recursion. Edge r -> q when q is called after a nullable prefix of an
     // alternative of r; the edge is a tail call when only `end` follows the call. A cycle
