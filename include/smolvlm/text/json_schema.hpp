@@ -259,15 +259,24 @@ public:
         }
         if (quote) alts.push_back(R"("\\\"")");
         if (backslash) alts.push_back(R"("\\\\")");
+        // Control characters: their short escapes, and \u00XX.
+        std::string short_forms;
+        for (std::uint32_t c : controls) {
+            const char* f = c == '\b' ? "b" : c == '\f' ? "f" : c == '\n' ? "n" : c == '\r' ? "r" : c == '\t' ? "t" : "";
+            short_forms += f;
+        }
+        if (short_forms.size() == 1) alts.push_back(std::string(R"("\\)") + short_forms + "\"");
+        if (short_forms.size() > 1) alts.push_back(R"("\\" [)" + short_forms + "]");
         if (controls.size() == 32) {
             alts.push_back(R"("\\u00" [01] [0-9a-fA-F])");
         } else {
             for (std::uint32_t c : controls) {
-                static const char* hex = "0123456789abcdef";
-                if (c == '\n') alts.push_back(R"("\\n")");
-                else if (c == '\r') alts.push_back(R"("\\r")");
-                else if (c == '\t') alts.push_back(R"("\\t")");
-                else alts.push_back(std::string(R"("\\u00)") + hex[c >> 4] + hex[c & 15] + "\"");
+                static const char* hex_lo = "0123456789abcdef";
+                static const char* hex_up = "0123456789ABCDEF";
+                std::string a = std::string(R"("\\u00)") + hex_lo[c >> 4] + "\" ";
+                const char d = hex_lo[c & 15], u = hex_up[c & 15];
+                a += d == u ? std::string("\"") + d + "\"" : std::string("[") + d + u + "]";
+                alts.push_back(a);
             }
         }
         if (alts.size() == 1) return alts[0];
