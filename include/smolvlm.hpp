@@ -9,7 +9,7 @@
 //   io/        files, JSON, safetensors, image decoders
 //   kernels/   scalar + SIMD GEMV/GEMM (int4/int8/f32/bf16), runtime dispatch
 //   nn/        model-agnostic blocks: norms, RoPE, attention, MLP
-//   text/      BPE tokenizer, chat templates
+//   text/      BPE tokenizer, chat templates, grammars (GBNF, JSON Schema) for constrained decoding
 //   model/     configs, weights, SigLIP, connector, Llama, SmolVLM forward pass
 //   pipeline/  preprocessing, sampling, generation, sessions (what apps call)
 #pragma once
@@ -39,6 +39,9 @@
 #include "smolvlm/text/unicode.hpp"
 #include "smolvlm/text/bpe.hpp"
 #include "smolvlm/text/chat_template.hpp"
+#include "smolvlm/text/grammar.hpp"
+#include "smolvlm/text/grammar_matcher.hpp"
+#include "smolvlm/text/json_schema.hpp"
 #include "smolvlm/core/arena.hpp"
 #include "smolvlm/pipeline/resample.hpp"
 #include "smolvlm/pipeline/preprocess.hpp"

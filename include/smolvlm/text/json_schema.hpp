@@ -17,7 +17,9 @@
 //     required name that has no schema takes any value, after the declared ones),
 //     additionalProperties false / true / a schema. Absent means true (the JSON Schema rule;
 //     json_schema_options::strict_objects makes it false). Extra properties come after the
-//     declared ones, with plain keys (no escapes) that differ from every declared name.
+//     declared ones, with plain keys (no escapes) that differ from every declared name; two
+//     extra properties may share a key (a context-free grammar cannot keep them distinct),
+//     so use additionalProperties: false (or strict_objects) when the reader needs that.
 //   array: items (a schema, or an array = draft-7 tuple with additionalItems), prefixItems,
 //     minItems, maxItems.
 //   string: minLength / maxLength (code points, an escape counts as one), pattern (a regex
