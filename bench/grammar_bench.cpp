@@ -6,10 +6,16 @@
 //   warm:      the same matcher again (reset() keeps transitions and masks)
 //   walk:      transitions kept, masks recomputed each step: the vocabulary walk alone
 //   check:     llama.cpp's fast path, is_allowed(sampled token), no mask
+//   random:    --json (any value), a random model picking uniformly among the allowed
+//              tokens for 256 steps; manual time = mask time per token (picking excluded),
+//              a new matcher per iteration (cold) or one for all (warm, new seeds)
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
+
+#include "smolvlm/pipeline/sampler.hpp"
 
 #include "smolvlm/text/bpe.hpp"
 #include "smolvlm/text/grammar_matcher.hpp"
@@ -142,6 +148,41 @@ void BM_grammar_check_first(benchmark::State& state) {
     set_per_token(state, f.trace.size());
 }
 BENCHMARK(BM_grammar_check_first)->Unit(benchmark::kMicrosecond);
+
+void random_any_json(benchmark::State& state, bool warm) {
+    const fixture& f = get();
+    if (!f.ok) return state.SkipWithError("shared tokenizer.json absent");
+    auto g = smolvlm::json_any_value_grammar();
+    if (!g.is_ok()) return state.SkipWithError(g.error().message());
+    smolvlm::grammar_matcher shared(g.value(), f.v);
+    std::vector<std::int32_t> ids;
+    std::uint64_t seed = 1;
+    for (auto _ : state) {
+        smolvlm::grammar_matcher fresh(g.value(), f.v);
+        smolvlm::grammar_matcher& m = warm ? shared : fresh;
+        m.reset();
+        smolvlm::pcg32 rng(seed++);
+        double mask_s = 0.0;
+        int n = 0;
+        for (; n < 256; ++n) {
+            const auto t0 = std::chrono::steady_clock::now();
+            const smolvlm::token_mask& mask = m.allowed_tokens();
+            const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            mask_s += dt;
+            ids.clear();
+            mask.for_each([&](std::int32_t id) { ids.push_back(id); });
+            if (ids.empty()) break;
+            const std::int32_t id = ids[rng.next_u32() % ids.size()];
+            m.accept_token(id);
+            if (m.is_finished()) m.reset();  // keep going: 256 masks per iteration
+        }
+        state.SetIterationTime(mask_s / n);
+    }
+}
+void BM_grammar_random_json_cold(benchmark::State& state) { random_any_json(state, false); }
+void BM_grammar_random_json_warm(benchmark::State& state) { random_any_json(state, true); }
+BENCHMARK(BM_grammar_random_json_cold)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(20);
+BENCHMARK(BM_grammar_random_json_warm)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(20);
 
 void BM_grammar_compile_schema(benchmark::State& state) {
     for (auto _ : state) {
