@@ -29,6 +29,16 @@
 // (the state is the full stack set, so equal states have equal masks). End tokens (EOS)
 // are allowed exactly when the root is complete and no UTF-8 sequence is pending.
 //
+// A state that loops to itself on some ASCII bytes (in a JSON string: the printable ones but '"' and
+// '\\') takes a whole trie subtree spelled only with those bytes at once: bytes present in
+// each subtree are precomputed, so the walk visits only subtrees that hold a '"', a '\\' or
+// non-ASCII bytes there. Cached stacks, states and tables are capped
+// (grammar_matcher_options::max_cache_bytes); over the cap they restart from the current
+// state, which is all the matcher needs.
+//
+// Threads: grammar and grammar_vocab are immutable and may be shared; a matcher is one
+// sequence's state plus its caches (copyable, e.g. to fork a beam), not thread-safe.
+//
 // Checks made by compile_gbnf (no left recursion through a growing stack, every reachable
 // rule can complete) guarantee that every closure is finite and that every accepted
 // prefix can be completed; whether the vocabulary can spell the completion is up to it
@@ -375,12 +385,12 @@ public:
         return t == k_dead ? k_infinite : state_cost(t);
     }
 
-    struct stats_t {
+    struct matcher_stats {
         std::size_t mask_hits = 0, mask_misses = 0, restarts = 0;
         std::size_t n_stack_nodes = 0, n_states = 0, n_tables = 0, cache_bytes = 0;
     };
-    stats_t stats() const {
-        stats_t s = stats_;
+    matcher_stats stats() const {
+        matcher_stats s = stats_;
         s.n_stack_nodes = nodes_.size();
         s.n_states = states_.size();
         s.n_tables = trans_.size() / 256;
@@ -865,7 +875,7 @@ private:
 
     std::uint32_t start_ = 0, cur_ = 0;
     bool ended_ = false;
-    stats_t stats_;
+    matcher_stats stats_;
 
     // scratch
     std::vector<stack_node> work_;
