@@ -48,10 +48,13 @@
 #include "smolvlm/nn/rope.hpp"
 #include "smolvlm/nn/attention.hpp"
 
-// text/ — tokenizer, chat templates
+// text/ — tokenizer, chat templates, grammars for constrained decoding (GBNF, JSON Schema)
 #include "smolvlm/text/unicode.hpp"
 #include "smolvlm/text/bpe.hpp"
 #include "smolvlm/text/chat_template.hpp"
+#include "smolvlm/text/grammar.hpp"
+#include "smolvlm/text/grammar_matcher.hpp"
+#include "smolvlm/text/json_schema.hpp"
 
 // model/ — configs, weights, the modules, the families
 #include "smolvlm/model/config.hpp"
