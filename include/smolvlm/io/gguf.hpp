@@ -423,13 +423,13 @@ public:
             for (std::uint64_t i = 0; i < a.size(); ++i) out.push_back(T(a.at(i).as_f64()));
         } else {
             static_assert(std::is_integral<T>::value, "get_array_of<T>: integer, float, bool or string_view");
+            if (!gguf_scalar{a.type(), 0}.is_integer())
+                return status::fmt(errc::bad_format, "gguf: metadata '%s' is an array of %s, want integers", k.c_str(),
+                                   gguf_value_type_name(a.type()));
             for (std::uint64_t i = 0; i < a.size(); ++i) {
                 const gguf_scalar s = a.at(i);
                 T v{};
                 if (!s.to_int(v)) {
-                    if (!s.is_integer())
-                        return status::fmt(errc::bad_format, "gguf: metadata '%s' is an array of %s, want integers",
-                                           k.c_str(), gguf_value_type_name(a.type()));
                     char b[40];
                     s.format(b, sizeof b);
                     return status::fmt(errc::bad_format, "gguf: metadata '%s' item %llu = %s is out of range", k.c_str(),
