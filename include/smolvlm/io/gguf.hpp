@@ -502,14 +502,13 @@ private:
                 return status::fmt(errc::truncated,
                                    "gguf: metadata '%s': array of %llu strings cannot fit in the %zu bytes left", k.c_str(),
                                    (unsigned long long)n, c.left());
-            std::string_view s;
             for (std::uint64_t i = 0; i < n; ++i) {
-                status st = read_string(c, s, "string array", k);
-                if (!st.is_ok()) {
-                    char ctx[48];
-                    std::snprintf(ctx, sizeof ctx, "(item %llu) ", (unsigned long long)i);
-                    return st.prepend(ctx);
-                }
+                const std::uint64_t len = c.left() < 8 ? ~std::uint64_t(0) : detail::load_le64(c.p + c.pos);
+                if (c.left() < 8 || len > c.left() - 8)
+                    return status::fmt(errc::truncated,
+                                       "gguf: metadata '%s' item %llu: string length %llu at byte %zu runs past the end of the file",
+                                       k.c_str(), (unsigned long long)i, (unsigned long long)len, c.pos);
+                c.pos += 8 + std::size_t(len);
             }
         } else {
             const std::size_t ies = gguf_scalar_size(it);
