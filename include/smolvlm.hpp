@@ -6,8 +6,8 @@
 //
 // Layers (includes point downward only):
 //   core/      status, dtype, tensor, arena, threads, cpu features
-//   io/        files, JSON, safetensors, image decoders
-//   kernels/   scalar + SIMD GEMV/GEMM (int4/int8/f32/bf16), runtime dispatch
+//   io/        files, JSON, safetensors, GGUF, image decoders
+//   kernels/   scalar + SIMD GEMV/GEMM (int4/int8/f32/bf16), runtime dispatch, ggml blocks
 //   nn/        model-agnostic blocks: norms, RoPE, attention, MLP
 //   text/      BPE tokenizer, chat templates
 //   model/     configs, weights, SigLIP, connector, Llama, SmolVLM forward pass
@@ -56,3 +56,7 @@
 #include "smolvlm/kernels/dispatch.hpp"
 #include "smolvlm/model/connector.hpp"
 #include "smolvlm/model/siglip.hpp"
+#include "smolvlm/io/ggml_type.hpp"
+#include "smolvlm/io/gguf.hpp"
+#include "smolvlm/kernels/ggml_blocks.hpp"
+#include "smolvlm/kernels/ggml_repack.hpp"

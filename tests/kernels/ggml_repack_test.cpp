@@ -149,6 +149,13 @@ TEST_CASE("ggml repack: dense targets", "[kernels][ggml][repack]") {
     REQUIRE(v.is_ok());
     CHECK(v->matrix().data == f16.data());  // a view
     CHECK_FALSE(v->owns_memory());
+    // A misaligned f16 source is copied, not viewed (the kernels load whole elements).
+    std::vector<std::uint8_t> shifted(f16.size() * 2 + 1);
+    std::memcpy(shifted.data() + 1, f16.data(), f16.size() * 2);
+    auto c = pack_ggml_weight(shifted.data() + 1, ggml_type::f16, rows, cols, dtype::f16);
+    REQUIRE(c.is_ok());
+    CHECK(c->owns_memory());
+    CHECK(std::memcmp(c->matrix().data, f16.data(), f16.size() * 2) == 0);
     // Q6_K -> f32: the dequantized values, bit for bit; -> bf16: their rounding.
     auto src = random_matrix(rng, ggml_type::q6_k, rows, cols);
     for (std::size_t i = 0; i < src.size(); i += 210) src[i + 208] = 0, src[i + 209] = 0x10;

@@ -4,7 +4,8 @@
 //
 // src points at a row-major [rows, cols] matrix stored as ggml `type` (a GGUF tensor with
 // ne = [cols, rows]). target is what the kernels should read (kernels/pack.hpp):
-//   f32 / f16 / bf16 : the same ggml type -> a zero-copy view of src; otherwise rows are
+//   f32 / f16 / bf16 : the same ggml type -> a zero-copy view of src (when src is aligned for
+//                      the element type: a GGUF's data is, mmap'd); otherwise rows are
 //                      dequantized (bit-exact, kernels/ggml_blocks.hpp) and converted.
 //   q8 / q4          : repacked into the 16-row panel layout, *without requantizing* when the
 //                      engine format holds the ggml type exactly (below); otherwise rows are
@@ -136,7 +137,8 @@ inline result<packed_weight> pack_ggml_weight(const void* src, ggml_type t, std:
 
     if (detail::is_dense(target)) {
         dtype same;
-        if (ggml_type_to_dtype(t, same) && same == target) {  // zero-copy view
+        const bool aligned = reinterpret_cast<std::uintptr_t>(src) % dtype_size(target) == 0;
+        if (ggml_type_to_dtype(t, same) && same == target && aligned) {  // zero-copy view (else copied below)
             packed_weight p;
             p.matrix_mut() = weight_matrix{target, src, nullptr, rows, cols};
             return p;
