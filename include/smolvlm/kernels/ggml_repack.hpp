@@ -136,7 +136,7 @@ inline result<packed_weight> pack_ggml_weight(const void* src, ggml_type t, std:
     const ggml::dequantize_fn deq = ggml::dequantizer(t);
 
     if (detail::is_dense(target)) {
-        dtype same;
+        dtype same = dtype::f32;
         const bool aligned = reinterpret_cast<std::uintptr_t>(src) % dtype_size(target) == 0;
         if (ggml_type_to_dtype(t, same) && same == target && aligned) {  // zero-copy view (else copied below)
             packed_weight p;
