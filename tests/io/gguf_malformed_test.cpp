@@ -344,6 +344,13 @@ TEST_CASE("malformed gguf: tensor infos", "[io][gguf][malformed]") {
     // No tensors: the file may end right after the header, unpadded.
     const auto only_kv = bytes().raw("GGUF").u32(3).u64(0).u64(1).str("k").u32(T_U32).u32(7).b;
     CHECK(read(only_kv).is_ok());
+    // ... or a little after it, without reaching the next multiple of the alignment (found by
+    // the fuzzer: the data section is then the file's end, unaligned, and empty).
+    const auto odd = bytes().raw("GGUF").u32(3).u64(0).u64(0).fill(1, 0).b;
+    auto r = gguf_file::from_memory(odd.data(), odd.size());
+    REQUIRE(r.is_ok());
+    CHECK(r->data_offset() == 25);
+    CHECK(r->data_bytes() == 0);
 }
 
 TEST_CASE("malformed gguf: every single-byte mutation of the baseline", "[io][gguf][malformed]") {

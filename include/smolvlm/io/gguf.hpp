@@ -831,9 +831,11 @@ public:
     status add_tensor_ne(std::string_view name, ggml_type type, const std::int64_t* ne, int n_dims, const void* data,
                          std::size_t nbytes) {
         const detail::printable_name nm(name);
-        if (name.empty() || name.size() > k_gguf_max_name)
+        // The spec allows 64 bytes; llama.cpp keeps names in char[64] with the terminator, so
+        // what we write stays at 63 to be readable there.
+        if (name.empty() || name.size() >= k_gguf_max_name)
             return status::fmt(errc::invalid_argument, "gguf writer: tensor name '%s' must be 1 to %zu bytes", nm.c_str(),
-                               k_gguf_max_name);
+                               k_gguf_max_name - 1);
         for (const auto& t : tensors_)
             if (t.name == name) return status::fmt(errc::invalid_argument, "gguf writer: duplicate tensor '%s'", nm.c_str());
         if (n_dims < 0 || n_dims > k_gguf_max_dims)
