@@ -1,12 +1,17 @@
-// smolvlm-inspect — print what is inside a model directory or a .safetensors file.
+// smolvlm-inspect — print what is inside a model directory, a .safetensors or a .gguf file.
 //
 //   smolvlm-inspect MODEL_DIR          config summary, then every tensor, then totals
 //   smolvlm-inspect FILE.safetensors   header metadata, then every tensor, then totals
+//   smolvlm-inspect FILE.gguf          version, alignment, every metadata key (arrays
+//                                      summarized: item type, length, first items), then
+//                                      every tensor (ggml type, shape, GGUF ne, bytes), totals
 //
-// Tensors are listed in natural name order (layers.2 before layers.10): name, dtype,
-// shape, bytes; totals count parameters as elements of the logical matrices (a packed
-// q8/q4 pair counts rows x cols once). For a model dir the tensors are also bound against
-// the family's tensor-name table (missing / mis-shaped tensors are an error). Bad input: one line "error: ..." on stderr, exit status 1.
+// Tensors are listed in natural name order (layers.2 before layers.10): name, dtype, shape
+// (PyTorch order, outermost first), bytes; totals count parameters as elements of the
+// logical matrices (a packed q8/q4 pair counts rows x cols once). For a model dir the
+// tensors are also bound against the family's tensor-name table (missing / mis-shaped
+// tensors are an error). A file starting with "GGUF" is read as GGUF. Bad input: one line "error: ..." on stderr, exit status 1.
+#include <smolvlm/io/gguf.hpp>
 #include <smolvlm/io/safetensors.hpp>
 #include <smolvlm/io/tensor_source.hpp>
 #include <smolvlm/model/families.hpp>
@@ -28,7 +33,7 @@ void usage(std::FILE* out) {
     std::fprintf(out,
                  "usage: smolvlm-inspect [-h] PATH\n"
                  "  PATH  a model directory (config.json + model.safetensors or\n"
-                 "        model.safetensors.index.json) or one .safetensors file\n"
+                 "        model.safetensors.index.json), one .safetensors file or one .gguf file\n"
                  "Prints the config summary (model dirs), the header metadata (files), every\n"
                  "tensor sorted by name (dtype, shape, bytes), and totals.\n");
 }
@@ -193,6 +198,122 @@ int inspect_file(const std::string& path) {
     return 0;
 }
 
+// ---- GGUF ----------------------------------------------------------------------------------
+
+// s with control bytes, quotes and backslashes escaped; cut after `max` bytes.
+std::string escaped(std::string_view s, std::size_t max) {
+    std::string o;
+    const std::size_t n = s.size() < max ? s.size() : max;
+    for (std::size_t i = 0; i < n; ++i) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c == '\n') o += "\\n";
+        else if (c == '\t') o += "\\t";
+        else if (c == '"' || c == '\\') o += std::string("\\") + char(c);
+        else if (c < 0x20 || c == 0x7f) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\x%02x", c);
+            o += b;
+        } else {
+            o += char(c);
+        }
+    }
+    return o;
+}
+
+// "text", or "first 48 bytes"... (N bytes) when longer.
+std::string quoted(std::string_view s, std::size_t max = 48) {
+    std::string o = "\"" + escaped(s, max) + "\"";
+    if (s.size() > max) o += "... (" + std::to_string(s.size()) + " bytes)";
+    return o;
+}
+
+std::string scalar_text(const gguf_scalar& v) {
+    char b[48];
+    v.format(b, sizeof b);
+    return b;
+}
+
+void print_gguf_value(const gguf_kv& kv) {
+    if (kv.type == gguf_value_type::string) {
+        std::printf("string = %s\n", quoted(kv.str).c_str());
+        return;
+    }
+    if (kv.type != gguf_value_type::array) {
+        std::printf("%s = %s\n", gguf_value_type_name(kv.type), scalar_text(kv.scalar).c_str());
+        return;
+    }
+    const gguf_array& a = kv.array;
+    std::printf("array[%s x %llu] = [", gguf_value_type_name(a.type()), (unsigned long long)a.size());
+    const std::uint64_t show = a.size() < 4 ? a.size() : 4;
+    if (a.type() == gguf_value_type::string) {
+        std::uint64_t i = 0;
+        for (std::string_view s : a.strings()) {
+            if (i == show) break;
+            std::printf(i ? ", %s" : "%s", quoted(s, 24).c_str());
+            ++i;
+        }
+    } else {
+        for (std::uint64_t i = 0; i < show; ++i) std::printf(i ? ", %s" : "%s", scalar_text(a.at(i)).c_str());
+    }
+    std::printf("%s]\n", a.size() > show ? ", ..." : "");
+}
+
+int inspect_gguf(const std::string& path) {
+    auto f = gguf_file::open(path.c_str());
+    if (!f) return fail(f.error());
+    std::printf("file: %s\n", path.c_str());
+    std::printf("gguf: version %u, alignment %u, %zu metadata keys, %zu tensors, data at byte %llu (%llu bytes)\n",
+                f->version(), f->alignment(), f->metadata().size(), f->tensors().size(),
+                (unsigned long long)f->data_offset(), (unsigned long long)f->data_bytes());
+    std::printf("metadata:%s\n", f->metadata().empty() ? " none" : "");
+    for (const gguf_kv& kv : f->metadata()) {
+        std::printf("  %s%s: ", escaped(kv.key, 96).c_str(), kv.key.size() > 96 ? "..." : "");
+        print_gguf_value(kv);
+    }
+    std::vector<const gguf_tensor*> ts;
+    for (const auto& t : f->tensors()) ts.push_back(&t);
+    std::sort(ts.begin(), ts.end(), [](const gguf_tensor* a, const gguf_tensor* b) { return natural_less(a->name, b->name); });
+    std::size_t width = 4;
+    for (const gguf_tensor* t : ts) width = std::max(width, t->name.size());
+    std::printf("\n%-*s  %-7s  %-22s  %-22s  %s\n", int(width), "name", "type", "shape", "ne (gguf)", "bytes");
+    std::uint64_t bytes = 0, params = 0;
+    std::vector<std::pair<std::string, int>> per_type;
+    for (const gguf_tensor* t : ts) {
+        char shape[96], ne[96];
+        shape_str(t->shape(), shape, sizeof shape);
+        shape_t g;
+        g.ndim = t->n_dims;
+        for (int i = 0; i < t->n_dims; ++i) g.dims[i] = t->ne[i];
+        shape_str(g, ne, sizeof ne);
+        std::printf("%-*s  %-7s  %-22s  %-22s  %zu\n", int(width), escaped(t->name, 64).c_str(), t->type_name(), shape,
+                    ne, t->nbytes);
+        bytes += t->nbytes;
+        params += std::uint64_t(t->numel());
+        auto it = std::find_if(per_type.begin(), per_type.end(),
+                               [&](const std::pair<std::string, int>& e) { return e.first == t->type_name(); });
+        if (it == per_type.end())
+            per_type.emplace_back(t->type_name(), 1);
+        else
+            ++it->second;
+    }
+    std::printf("\ntotal: %zu tensors, %" PRIu64 " bytes (%.2f MiB), %" PRIu64 " parameters (%.2f M)\n", ts.size(),
+                bytes, double(bytes) / (1024.0 * 1024.0), params, double(params) / 1e6);
+    std::printf("types:");
+    for (std::size_t i = 0; i < per_type.size(); ++i)
+        std::printf("%s %s x %d", i ? "," : "", per_type[i].first.c_str(), per_type[i].second);
+    std::printf("%s\n", per_type.empty() ? " none" : "");
+    return 0;
+}
+
+bool starts_with_gguf_magic(const char* path) {
+    std::FILE* fp = std::fopen(path, "rb");
+    if (!fp) return false;
+    char m[4] = {0, 0, 0, 0};
+    const bool ok = std::fread(m, 1, 4, fp) == 4 && std::memcmp(m, "GGUF", 4) == 0;
+    std::fclose(fp);
+    return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -218,5 +339,6 @@ int main(int argc, char** argv) {
     }
     struct stat sb;
     if (::stat(path, &sb) != 0) return fail(status::fmt(errc::io, "cannot open '%s'", path));
-    return S_ISDIR(sb.st_mode) ? inspect_dir(path) : inspect_file(path);
+    if (S_ISDIR(sb.st_mode)) return inspect_dir(path);
+    return starts_with_gguf_magic(path) ? inspect_gguf(path) : inspect_file(path);
 }

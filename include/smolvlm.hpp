@@ -20,11 +20,13 @@
 #include "smolvlm/core/parallel.hpp"
 #include "smolvlm/core/cpu.hpp"
 
-// io/ — files, JSON, weight sources, image decoders
+// io/ — files, JSON, weight sources (safetensors, GGUF), image decoders
 #include "smolvlm/io/file.hpp"
 #include "smolvlm/io/json.hpp"
 #include "smolvlm/io/safetensors.hpp"
 #include "smolvlm/io/tensor_source.hpp"
+#include "smolvlm/io/ggml_type.hpp"
+#include "smolvlm/io/gguf.hpp"
 #include "smolvlm/io/image.hpp"
 #include "smolvlm/io/inflate.hpp"
 #include "smolvlm/io/png.hpp"
@@ -39,6 +41,8 @@
 #include "smolvlm/kernels/resample.hpp"
 #include "smolvlm/kernels/dispatch.hpp"
 #include "smolvlm/kernels/pack.hpp"
+#include "smolvlm/kernels/ggml_blocks.hpp"
+#include "smolvlm/kernels/ggml_repack.hpp"
 
 // nn/ — model-agnostic blocks
 #include "smolvlm/nn/context.hpp"

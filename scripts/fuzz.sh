@@ -8,8 +8,9 @@
 #   scripts/fuzz.sh 600 json safetensors config
 #
 # Corpora live in $SMOLVLM_FUZZ_DIR (default build-fuzz/) and grow across runs; they
-# are seeded from the shared fixtures (config files, safetensors headers, small images)
-# and a few inputs written here. Crashes land in build-fuzz/artifacts/; to replay one:
+# are seeded from the shared fixtures (config files, safetensors headers, GGUF heads, small
+# images), a few inputs written here and tests/fuzz/corpus/<name>/. Crashes land in
+# build-fuzz/artifacts/; to replay one:
 #   build-fuzz/build/tests/fuzz/<name>_fuzz build-fuzz/artifacts/<name>-crash-...
 # Exit status: 0 when no target found a problem.
 set -euo pipefail
@@ -98,6 +99,13 @@ seed() {  # seed TARGET DIR
       ;;
     tokenizer)  # odd first byte: text for the fixed tokenizer
       printf "\\x01Hello <x> world 123 w\\xc3\\xa9 <xy>  's \\xff" >"$d/text"
+      ;;
+    gguf)
+      # Fixture GGUFs cut to their first 64 KB: the header and the first tensors of every block
+      # type (the target pads inputs refused as truncated with zeros, so the rest reads as 0).
+      for f in "$shared"/fixtures/gguf/quant_types/*.gguf "$shared"/fixtures/gguf/*/mmproj-*.gguf; do
+        [ -f "$f" ] && head -c 65536 "$f" >"$d/$(echo "$f" | sed 's|.*/shared/||; s|/|_|g').head"
+      done
       ;;
     *)  # image decoders and others: fixture files with the target's extension
       for f in $(find "$shared/fixtures" -iname "*.$t" -size -64k 2>/dev/null | head -20); do
