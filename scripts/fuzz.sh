@@ -91,6 +91,9 @@ seed() {  # seed TARGET DIR
       tiny_st "$d/tiny_f32.st" '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"BF16","shape":[3],"data_offsets":[16,22]}}' 22
       tiny_st "$d/tiny_i64.st" '{"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},"m":{"dtype":"U8","shape":[1,3],"data_offsets":[16,19]},"e":{"dtype":"F16","shape":[0],"data_offsets":[19,19]}}' 19
       ;;
+    bmp|gif|webp)  # the conformance corpus (tests/data/images/<format>/)
+      for f in "$root"/tests/data/images/"$t"/*; do seed_file "$d" "$f"; done
+      ;;
     *)  # image decoders and others: fixture files with the target's extension
       for f in $(find "$shared/fixtures" -iname "*.$t" -size -64k 2>/dev/null | head -20); do
         seed_file "$d" "$f"

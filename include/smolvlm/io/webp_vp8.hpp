@@ -297,8 +297,10 @@ inline std::uint8_t vp8_clip8(int v) { return std::uint8_t(v < 0 ? 0 : v > 255 ?
 
 // Inverse DCT of one 4x4 block, added to the prediction in `dst` (stride k_vp8_bps).
 inline void vp8_idct_add(const std::int16_t* in, std::uint8_t* dst) {
-    auto mul1 = [](int a) { return ((a * 20091) >> 16) + a; };  // a * sqrt(2) * cos(pi/8)
-    auto mul2 = [](int a) { return (a * 35468) >> 16; };        // a * sqrt(2) * sin(pi/8)
+    // a * sqrt(2) * cos(pi/8) and a * sqrt(2) * sin(pi/8) in 16-bit fixed point; 64-bit
+    // products so that the out-of-range coefficients of a broken stream cannot overflow.
+    auto mul1 = [](int a) { return int((std::int64_t(a) * 20091) >> 16) + a; };
+    auto mul2 = [](int a) { return int((std::int64_t(a) * 35468) >> 16); };
     int tmp[16];
     for (int i = 0; i < 4; ++i) {  // columns
         const int a = in[i] + in[8 + i], b = in[i] - in[8 + i];
@@ -843,7 +845,7 @@ inline status vp8_decode(const std::uint8_t* data, std::size_t size, vp8_planes&
                     std::memcpy(w - B, plane - stride, std::size_t(n));
                     w[-B - 1] = mb_x == 0 ? 129 : plane[-std::ptrdiff_t(stride) - 1];
                 }
-                for (int j = 0; j < n; ++j) w[j * B - 1] = mb_x == 0 ? 129 : plane[std::size_t(j) * stride - 1];
+                for (int j = 0; j < n; ++j) w[j * B - 1] = mb_x == 0 ? 129 : plane[std::ptrdiff_t(std::size_t(j) * stride) - 1];
             };
             borders(wy, py, pl.y_stride, 16);
             borders(wu, pu, pl.uv_stride, 8);
