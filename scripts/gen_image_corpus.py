@@ -427,6 +427,14 @@ def gen_gif():
     write("gif", "hand_early_end_refused.gif",
           gif_file(w, h, pal, [gif_frame(0, 0, w, h, idx, raw=lzw(idx[:40], 3), min_bits=3)]))
     write("gif", "hand_no_image_refused.gif", gif_file(w, h, pal, []))
+    # Damaged LZW data (flipped bytes) and cuts: PIL's decoder decides; we must agree.
+    for name in ("hand_lzw_full_table", "pil_adaptive", "pil_7colors_interlaced"):
+        data = open(out("gif", name + ".gif"), "rb").read()
+        for k, frac in enumerate((40, 60, 85, 97)):
+            d = bytearray(data)
+            d[len(d) * frac // 100] ^= 0x21
+            write("gif", "damaged_%s_flip%d.gif" % (name, k), bytes(d))
+        write("gif", "damaged_%s_cut.gif" % name, data[: len(data) - 3])
 
 
 # ---------------------------------------------------------------------------- WebP
@@ -476,11 +484,35 @@ def gen_webp():
     run("gif2webp", "-quiet", g, "-o", out("webp", "gif2webp_offset.webp"))
     run("gif2webp", "-quiet", "-lossy", g, "-o", out("webp", "gif2webp_offset_lossy.webp"))
     run("img2webp", "-lossy", "-q", "50", small[(16, 16)], small[(16, 16)], "-o", out("webp", "img2webp_lossy.webp"))
-    # Refused: truncated files, a bad RIFF size, a stray byte in the header.
+    # Refused: files cut short (RIFF size larger than the file).
     data = open(out("webp", "lossy_q75.webp"), "rb").read()
     write("webp", "lossy_truncated_refused.webp", data[: len(data) * 2 // 3])
     data = open(out("webp", "lossless_z6.webp"), "rb").read()
     write("webp", "lossless_truncated_refused.webp", data[: len(data) * 2 // 3])
+
+    # Cut bitstreams inside consistent RIFF / chunk sizes, and flipped bytes: whatever
+    # libwebp makes of them (an error, or pixels from the damaged stream), we must too.
+    def resized(data, n):
+        d = bytearray(data[:n])
+        d[4:8] = struct.pack("<I", n - 8)
+        pos, last = 12, 12
+        while pos + 8 <= n:
+            last = pos
+            ln = struct.unpack("<I", d[pos + 4:pos + 8])[0]
+            if ln > n - pos - 8:
+                break
+            pos += 8 + ln + (ln & 1)
+        d[last + 4:last + 8] = struct.pack("<I", n - last - 8)
+        return bytes(d)
+
+    for name in ("lossy_q75", "lossless_z6", "lossy_alpha_m1_best", "lossy_alpha_m0_none"):
+        data = open(out("webp", name + ".webp"), "rb").read()
+        for frac in (50, 90, 99):
+            write("webp", "damaged_%s_cut%d.webp" % (name, frac), resized(data, len(data) * frac // 100))
+        for k, at in enumerate((len(data) // 3, len(data) // 2, len(data) * 4 // 5)):
+            d = bytearray(data)
+            d[at] ^= 0x5A
+            write("webp", "damaged_%s_flip%d.webp" % (name, k), bytes(d))
 
 
 # ---------------------------------------------------------------------------- manifest
