@@ -115,31 +115,34 @@ inline status webp_decode_alpha(const webp_chunk& alph, int w, int h, std::vecto
     return status::ok();
 }
 
-// Decode one frame's image (an optional ALPH chunk and a VP8 / VP8L chunk) as RGBA into
-// `dst` (rows `stride` bytes apart). `w`, `h` must be the bitstream's size.
+// Decode one frame's image (an optional ALPH chunk and a VP8 / VP8L chunk) as RGB
+// (channels 3) or RGBA (channels 4) into `dst`, rows `stride` bytes apart. `w`, `h` must be
+// the bitstream's size.
 inline status webp_decode_frame(const webp_chunk* alph, const webp_chunk& img, int w, int h, std::uint8_t* dst,
-                                std::size_t stride, const image_limits& lim) {
+                                std::size_t stride, int channels, const image_limits& lim) {
     if (img.is("VP8L")) {
         std::vector<std::uint32_t> argb;
         SMOLVLM_TRY(vp8l_decode_image(img.data, img.size, w, h, argb, lim));
         for (int y = 0; y < h; ++y) {
             std::uint8_t* d = dst + std::size_t(y) * stride;
             const std::uint32_t* s = argb.data() + std::size_t(y) * std::size_t(w);
-            for (int x = 0; x < w; ++x, d += 4) {
+            for (int x = 0; x < w; ++x, d += channels) {
                 d[0] = std::uint8_t(s[x] >> 16);
                 d[1] = std::uint8_t(s[x] >> 8);
                 d[2] = std::uint8_t(s[x]);
-                d[3] = std::uint8_t(s[x] >> 24);
+                if (channels == 4) d[3] = std::uint8_t(s[x] >> 24);
             }
         }
         return status::ok();
     }
     vp8_planes pl;
     SMOLVLM_TRY(vp8_decode(img.data, img.size, pl, lim));
-    vp8_to_rgb(pl, dst, stride, 4);
-    if (alph) {
-        std::vector<std::uint8_t> alpha;
-        SMOLVLM_TRY(webp_decode_alpha(*alph, w, h, alpha, lim));
+    // The alpha plane is decoded after the colour, as libwebp does: a broken ALPH chunk
+    // fails the frame either way.
+    std::vector<std::uint8_t> alpha;
+    if (alph) SMOLVLM_TRY(webp_decode_alpha(*alph, w, h, alpha, lim));
+    vp8_to_rgb(pl, dst, stride, channels);
+    if (alph && channels == 4) {
         for (int y = 0; y < h; ++y) {
             std::uint8_t* d = dst + std::size_t(y) * stride + 3;
             const std::uint8_t* a = alpha.data() + std::size_t(y) * std::size_t(w);
@@ -243,20 +246,25 @@ inline result<image> decode_webp(const std::uint8_t* data, std::size_t size, con
     SMOLVLM_TRY(check_pil_bomb(canvas_w, canvas_h, "webp"));
     SMOLVLM_TRY(check_image_limits(canvas_w, canvas_h, 4, lim, "webp"));
 
-    // Decode RGBA onto a transparent-black canvas, then drop alpha when PIL would say "RGB".
-    const std::size_t cw = std::size_t(canvas_w), ch = std::size_t(canvas_h);
-    std::vector<std::uint8_t> rgba(cw * ch * 4, 0);
-    SMOLVLM_TRY(webp_decode_frame(lossless ? nullptr : alph, *img, w, h,
-                                  rgba.data() + (std::size_t(frame_y) * cw + std::size_t(frame_x)) * 4, cw * 4, lim));
     image out;
     out.width = canvas_w;
     out.height = canvas_h;
     out.channels = has_alpha ? 4 : 3;
-    if (has_alpha) {
-        out.pixels = std::move(rgba);
-    } else {
-        out.pixels.resize(cw * ch * 3);
-        for (std::size_t i = 0; i < cw * ch; ++i) std::memcpy(&out.pixels[i * 3], &rgba[i * 4], 3);
+    const std::size_t cw = std::size_t(canvas_w), ch = std::size_t(canvas_h), oc = std::size_t(out.channels);
+    if (!animated) {  // the image is the canvas
+        out.pixels.resize(cw * ch * oc);
+        SMOLVLM_TRY(webp_decode_frame(lossless ? nullptr : alph, *img, w, h, out.pixels.data(), cw * oc, out.channels,
+                                      lim));
+        return out;
+    }
+    // The first frame of an animation, on a canvas of transparent black.
+    std::vector<std::uint8_t> frame(std::size_t(w) * std::size_t(h) * 4);
+    SMOLVLM_TRY(webp_decode_frame(lossless ? nullptr : alph, *img, w, h, frame.data(), std::size_t(w) * 4, 4, lim));
+    out.pixels.assign(cw * ch * oc, 0);
+    for (int y = 0; y < h; ++y) {
+        const std::uint8_t* s = frame.data() + std::size_t(y) * std::size_t(w) * 4;
+        std::uint8_t* d = out.pixels.data() + ((std::size_t(frame_y) + std::size_t(y)) * cw + std::size_t(frame_x)) * oc;
+        for (int x = 0; x < w; ++x, s += 4, d += oc) std::memcpy(d, s, oc);
     }
     return out;
 }

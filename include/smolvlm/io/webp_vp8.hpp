@@ -248,8 +248,12 @@ struct vp8_bool_reader {
         } else {
             r = split + 1;
         }
+#if defined(__GNUC__) || defined(__clang__)
+        const int shift = __builtin_clz(r) - 24;  // r in [1, 255]: bring it back to [128, 255]
+#else
         int shift = 0;
         while ((r << shift) < 128) ++shift;
+#endif
         r <<= shift;
         bits -= shift;
         range = r - 1;
