@@ -34,10 +34,15 @@ struct vp8l_bits {
     std::uint64_t pos = 0;  // bits consumed
 
     std::uint32_t peek(int n) const {  // n <= 24
-        std::size_t byte = std::size_t(pos >> 3);
+        const std::size_t byte = std::size_t(pos >> 3);
         std::uint64_t v = 0;
-        for (int i = 0; i < 4; ++i)
-            if (byte + std::size_t(i) < size) v |= std::uint64_t(data[byte + std::size_t(i)]) << (8 * i);
+        if (byte + 4 <= size) {
+            const std::uint8_t* p = data + byte;
+            v = std::uint64_t(p[0]) | std::uint64_t(p[1]) << 8 | std::uint64_t(p[2]) << 16 | std::uint64_t(p[3]) << 24;
+        } else {
+            for (std::size_t i = 0; i < 4; ++i)
+                if (byte + i < size) v |= std::uint64_t(data[byte + i]) << (8 * i);
+        }
         return std::uint32_t(v >> (pos & 7)) & ((1u << n) - 1);
     }
     std::uint32_t read(int n) {
@@ -515,7 +520,8 @@ inline status vp8l_decode_image(const std::uint8_t* data, std::size_t size, int 
     d.br.pos = 40;
     std::vector<vp8l_transform> ts;
     SMOLVLM_TRY(d.decode_stream(width, height, true, &ts, argb, nullptr));
-    if (!ts.empty() && ts.back().type == 3) SMOLVLM_TRY(d.charge(std::uint64_t(width) * std::uint64_t(height) * 4));
+    for (const auto& t : ts)  // colour indexing unpacks into a new full-size buffer
+        if (t.type == 3) SMOLVLM_TRY(d.charge(std::uint64_t(width) * std::uint64_t(height) * 4));
     vp8l_inverse_transforms(ts, argb, height);
     return status::ok();
 }
@@ -530,6 +536,8 @@ inline status vp8l_decode_alpha(const std::uint8_t* data, std::size_t size, int 
     std::vector<vp8l_transform> ts;
     std::vector<std::uint32_t> argb;
     SMOLVLM_TRY(d.decode_stream(width, height, true, &ts, argb, nullptr));
+    for (const auto& t : ts)
+        if (t.type == 3) SMOLVLM_TRY(d.charge(std::uint64_t(width) * std::uint64_t(height) * 4));
     vp8l_inverse_transforms(ts, argb, height);
     alpha.resize(argb.size());
     for (std::size_t i = 0; i < argb.size(); ++i) alpha[i] = std::uint8_t(argb[i] >> 8);
