@@ -244,6 +244,10 @@ def gen_bmp():
     write("bmp", "hand_rle4.bmp", bmp_file(info_header(40, 13, 7, 4, comp=2, colors=16), rle4_stream(), pal))
     write("bmp", "hand_rle8_short_refused.bmp",
           bmp_file(info_header(40, 13, 7, 8, comp=1, colors=16), bytes((13, 3, 0, 0, 13, 4, 0, 1)), pal))
+    # Top-down RLE; a palette of more than 256 colours (PIL cannot hold it: refused).
+    write("bmp", "hand_rle8_topdown.bmp", bmp_file(info_header(40, 13, -7, 8, comp=1, colors=16), rle8_stream(), pal))
+    write("bmp", "hand_pal8_300colors_refused.bmp", bmp_file(info_header(40, w, h, 8, colors=300),
+                                                             rows(w, h, 8, lambda x, y: x + y), pal4(300, col)))
     # Refused by PIL.
     write("bmp", "hand_jpeg_refused.bmp", bmp_file(info_header(40, w, h, 24, comp=4), b"\xff\xd8\xff\xd9"))
     write("bmp", "hand_png_refused.bmp", bmp_file(info_header(40, w, h, 24, comp=5), b"\x89PNG\r\n\x1a\n"))
@@ -479,6 +483,10 @@ def gen_webp():
     fr[0].save(out("webp", "pil_anim_lossy.webp"), save_all=True, append_images=fr[1:], duration=40, quality=70)
     fra = [photo(29, 23, s, alpha=True) for s in range(2)]
     fra[0].save(out("webp", "pil_anim_lossless_alpha.webp"), save_all=True, append_images=fra[1:], lossless=True)
+    # Still images in the extended (VP8X) container, with metadata chunks and no alpha.
+    exif = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x00"
+    Image.open(base).save(out("webp", "pil_vp8x_lossy_exif.webp"), quality=70, exif=exif)
+    Image.open(base).save(out("webp", "pil_vp8x_lossless_xmp.webp"), lossless=True, xmp=b"<x:xmpmeta/>")
     # img2webp / gif2webp animations (the first frame may be smaller than the canvas).
     g = os.path.join(OUT, "gif", "im_offset_anim.gif")
     run("gif2webp", "-quiet", g, "-o", out("webp", "gif2webp_offset.webp"))
