@@ -4,7 +4,8 @@
     /work/venv/bin/python scripts/gen_image_corpus.py [OUT_DIR]     (default tests/data/images)
 
 Needs Pillow (the reference: what Image.open(f) then convert("RGB") / convert("RGBA") give),
-Debian's imagemagick (`convert`), webp (`cwebp`, `img2webp`, `gif2webp`). Files are written
+Debian's imagemagick (`convert`), webp (`cwebp`, `img2webp`, `gif2webp`) and vpx-tools
+(`vpxenc`, for VP8 frames with several token partitions and loop-filter deltas). Files are written
 by those tools and by hand (struct) for the header variants and corner cases no tool
 writes. For every file, manifest.json records the size, Pillow's mode and the SHA-256 of
 convert("RGB").tobytes() and convert("RGBA").tobytes(), or "error" when Pillow refuses the
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "data", "images")
@@ -442,6 +443,28 @@ def gen_gif():
 
 
 # ---------------------------------------------------------------------------- WebP
+def vpxenc_webp(im, opts):
+    """Encode one RGB image with vpxenc (VP8, one key frame) and wrap the frame as a WebP."""
+    w, h = im.size
+    ycc = im.convert("YCbCr")
+    y = ycc.getchannel(0).tobytes()
+    cw, ch = (w + 1) // 2, (h + 1) // 2
+    u = ycc.getchannel(1).resize((cw, ch), Image.Resampling.BOX).tobytes()
+    v = ycc.getchannel(2).resize((cw, ch), Image.Resampling.BOX).tobytes()
+    y4m = os.path.join(TMP, "in.y4m")
+    with open(y4m, "wb") as f:
+        f.write(b"YUV4MPEG2 W%d H%d F25:1 Ip A1:1 C420jpeg\nFRAME\n" % (w, h) + y + u + v)
+    ivf = os.path.join(TMP, "out.ivf")
+    cq = [] if any(o.startswith("--cq-level") for o in opts) else ["--cq-level=40"]
+    run("vpxenc", "--codec=vp8", "--ivf", "--limit=1", "--good", "--cpu-used=0", "--end-usage=q", *cq, *opts,
+        "-o", ivf, y4m)
+    data = open(ivf, "rb").read()
+    size = struct.unpack("<I", data[32:36])[0]
+    frame = data[44:44 + size]
+    chunk = b"VP8 " + struct.pack("<I", len(frame)) + frame + (b"\0" if len(frame) & 1 else b"")
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
 def gen_webp():
     base = save_src(photo(67, 45, 8), "w_photo.png")
     alpha = save_src(photo(41, 29, 9, alpha=True), "w_alpha.png")
@@ -492,6 +515,17 @@ def gen_webp():
     run("gif2webp", "-quiet", g, "-o", out("webp", "gif2webp_offset.webp"))
     run("gif2webp", "-quiet", "-lossy", g, "-o", out("webp", "gif2webp_offset_lossy.webp"))
     run("img2webp", "-lossy", "-q", "50", small[(16, 16)], small[(16, 16)], "-o", out("webp", "img2webp_lossy.webp"))
+    # VP8 key frames from libvpx (vpxenc), wrapped in a RIFF: token partitions, loop-filter
+    # deltas, sharpness and quantiser extremes that cwebp does not write.
+    if shutil.which("vpxenc"):
+        for name, (w, h), opts in (("parts2", (67, 45), ["--token-parts=1"]),
+                                    ("parts4_sharp3", (67, 45), ["--token-parts=2", "--sharpness=3"]),
+                                    ("parts8_q0", (40, 70), ["--token-parts=3", "--min-q=0", "--max-q=8", "--cq-level=0"]),
+                                    ("q63_sharp7", (33, 17), ["--min-q=55", "--max-q=63", "--cq-level=63",
+                                                              "--sharpness=7"]),
+                                    ("odd_9x5", (9, 5), [])):
+            smooth = photo(w, h, w + h).filter(ImageFilter.GaussianBlur(1.5))  # so that libvpx filters
+            write("webp", "vpxenc_%s.webp" % name, vpxenc_webp(smooth, opts))
     # Refused: files cut short (RIFF size larger than the file).
     data = open(out("webp", "lossy_q75.webp"), "rb").read()
     write("webp", "lossy_truncated_refused.webp", data[: len(data) * 2 // 3])
