@@ -245,6 +245,14 @@ def gen_bmp():
     write("bmp", "hand_rle4.bmp", bmp_file(info_header(40, 13, 7, 4, comp=2, colors=16), rle4_stream(), pal))
     write("bmp", "hand_rle8_short_refused.bmp",
           bmp_file(info_header(40, 13, 7, 8, comp=1, colors=16), bytes((13, 3, 0, 0, 13, 4, 0, 1)), pal))
+    # RLE whose depth field disagrees with the compression (PIL decodes by the compression);
+    # RLE of a black / white palette: PIL's mode "1" makes every index > 0 white.
+    write("bmp", "hand_rle8_depth4.bmp", bmp_file(info_header(40, 13, 7, 4, comp=1, colors=16), rle8_stream(), pal))
+    write("bmp", "hand_rle8_bw.bmp", bmp_file(info_header(40, 13, 7, 8, comp=1, colors=2),
+                                              bytes((4, 1, 3, 0, 2, 200, 4, 2, 0, 0)) * 7 + bytes((0, 1)),
+                                                      pal4(2, lambda i: (255 * i,) * 3)))
+    write("bmp", "hand_rle8_gray.bmp", bmp_file(info_header(40, 13, 7, 8, comp=1, colors=16), rle8_stream(),
+                                                pal4(16, lambda i: (i, i, i))))
     # Top-down RLE; a palette of more than 256 colours (PIL cannot hold it: refused).
     write("bmp", "hand_rle8_topdown.bmp", bmp_file(info_header(40, 13, -7, 8, comp=1, colors=16), rle8_stream(), pal))
     write("bmp", "hand_pal8_300colors_refused.bmp", bmp_file(info_header(40, w, h, 8, colors=300),

@@ -12,7 +12,8 @@
 // Pixels and output channels (PIL's mode in brackets):
 //   1/4/8-bit palette          -> RGB, palette colour; indices past the palette are black [P]
 //     palette that is the gray ramp (index i = (i,i,i); 2 colours: black, white)
-//                              -> 1 channel, the pixel value is the index (0/255 for 1-bit) [L / 1]
+//                              -> 1 channel, the pixel value is the index (0/255 for 1-bit) [L / 1];
+//                                 RLE data into mode "1": any index > 0 is 255
 //   16-bit BI_RGB              -> RGB from 5-5-5 (v * 255 / 31)
 //   16-bit BI_BITFIELDS        -> only masks 5-6-5 and 5-5-5 (PIL refuses other layouts)
 //   24-bit                     -> RGB
@@ -25,8 +26,8 @@
 //                                 end-of-line fill with index 0; a stream that ends before
 //                                 every pixel is set is an error ("not enough image data").
 // Refused as PIL does: JPEG/PNG-in-BMP and other compressions, depths other than
-// 1/4/8/16/24/32, RLE on 16/24/32-bit or 2-colour-gray files, palettes of more than 256
-// colours, and pixel data cut short (PIL: "image file is truncated").
+// 1/4/8/16/24/32, RLE on 16/24/32-bit files, palettes of more than 256 colours, and pixel
+// data cut short (PIL: "image file is truncated").
 #pragma once
 
 #include <cstddef>
@@ -224,8 +225,7 @@ inline result<bmp_info> bmp_read_header(const std::uint8_t* data, std::size_t si
     }
     if (gray) {
         if (ncolors <= 2) {
-            if (c != 0) return status(errc::unsupported, "bmp: RLE of a two-colour gray bitmap (PIL: unknown raw mode)");
-            info.layout = bmp_layout::gray1;  // PIL mode "1", raw mode "1"
+            info.layout = bmp_layout::gray1;  // PIL mode "1", raw mode "1" (RLE: any index > 0 is white)
         } else {
             info.layout = bmp_layout::gray8;  // PIL mode "L", raw mode "L"
         }
@@ -290,7 +290,7 @@ inline result<image> decode_bmp(const std::uint8_t* data, std::size_t size, cons
         std::uint8_t* d = img.row(int(info.top_down ? fy : h - 1 - fy));
         switch (info.layout) {
             case bmp_layout::gray1:
-                for (std::size_t x = 0; x < w; ++x) d[x] = (s[x >> 3] >> (7 - (x & 7)) & 1) ? 255 : 0;
+                for (std::size_t x = 0; x < w; ++x) d[x] = (rle ? s[x] : s[x >> 3] >> (7 - (x & 7)) & 1) ? 255 : 0;
                 break;
             case bmp_layout::gray8: std::memcpy(d, s, w); break;
             case bmp_layout::pal1:
