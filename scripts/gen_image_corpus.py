@@ -253,6 +253,17 @@ def gen_bmp():
                                                       pal4(2, lambda i: (255 * i,) * 3)))
     write("bmp", "hand_rle8_gray.bmp", bmp_file(info_header(40, 13, 7, 8, comp=1, colors=16), rle8_stream(),
                                                 pal4(16, lambda i: (i, i, i))))
+    # Gray palettes on other depths: "1" unpacks 1 bit per pixel from 8-bit rows; "L" reads
+    # one byte per pixel from 4-bit rows (refused when a row is too short for that).
+    write("bmp", "hand_pal8_bw_as_1bit.bmp", bmp_file(info_header(40, w, h, 8, colors=2),
+                                                      rows(w, h, 8, lambda x, y: (x * 37 + y * 11) & 255),
+                                                      pal4(2, lambda i: (255 * i,) * 3)))
+    write("bmp", "hand_pal4_gray16_w2.bmp", bmp_file(info_header(40, 2, h, 4, colors=16),
+                                                     rows(2, h, 4, lambda x, y: (x + y) & 15),
+                                                     pal4(16, lambda i: (i, i, i))))
+    write("bmp", "hand_pal4_gray16_w13.bmp", bmp_file(info_header(40, w, h, 4, colors=16),
+                                                      rows(w, h, 4, lambda x, y: (x + y) & 15),
+                                                      pal4(16, lambda i: (i, i, i))))
     # Top-down RLE; a palette of more than 256 colours (PIL cannot hold it: refused).
     write("bmp", "hand_rle8_topdown.bmp", bmp_file(info_header(40, 13, -7, 8, comp=1, colors=16), rle8_stream(), pal))
     write("bmp", "hand_pal8_300colors_refused.bmp", bmp_file(info_header(40, w, h, 8, colors=300),
@@ -440,6 +451,13 @@ def gen_gif():
     write("gif", "hand_early_end_refused.gif",
           gif_file(w, h, pal, [gif_frame(0, 0, w, h, idx, raw=lzw(idx[:40], 3), min_bits=3)]))
     write("gif", "hand_no_image_refused.gif", gif_file(w, h, pal, []))
+    # Header oddities: stray bytes between blocks (skipped), a short graphic control block,
+    # an empty frame, a code size above 12.
+    write("gif", "hand_stray_bytes.gif", gif_file(w, h, pal, [b"\x00\x07junk" + gif_frame(0, 0, w, h, idx)]))
+    write("gif", "hand_short_gce.gif", gif_file(w, h, pal, [b"!\xf9\x02\x01\x00\x00" + gif_frame(0, 0, w, h, idx)]))
+    write("gif", "hand_empty_frame.gif", gif_file(w, h, pal, [gif_frame(0, 0, 0, h, idx)]))
+    write("gif", "hand_code_size_13.gif", gif_file(w, h, pal, [gif_frame(0, 0, w, h, idx, min_bits=13,
+                                                                         raw=lzw(idx, 8))]))
     # Damaged LZW data (flipped bytes) and cuts: PIL's decoder decides; we must agree.
     for name in ("hand_lzw_full_table", "pil_adaptive", "pil_7colors_interlaced"):
         data = open(out("gif", name + ".gif"), "rb").read()
@@ -534,6 +552,34 @@ def gen_webp():
                                     ("odd_9x5", (9, 5), [])):
             smooth = photo(w, h, w + h).filter(ImageFilter.GaussianBlur(1.5))  # so that libvpx filters
             write("webp", "vpxenc_%s.webp" % name, vpxenc_webp(smooth, opts))
+    # Container oddities, by hand from the files above.
+    def chunks_of(data):
+        out_, pos = [], 12
+        while pos + 8 <= len(data):
+            ln = struct.unpack("<I", data[pos + 4:pos + 8])[0]
+            out_.append((data[pos:pos + 4], data[pos + 8:pos + 8 + ln]))
+            pos += 8 + ln + (ln & 1)
+        return out_
+
+    def riff(chs):
+        body = b"".join(t + struct.pack("<I", len(p)) + p + (b"\0" if len(p) & 1 else b"") for t, p in chs)
+        return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
+
+    def vp8x(flags, w, h):
+        return (b"VP8X", bytes((flags, 0, 0, 0)) + struct.pack("<I", w - 1)[:3] + struct.pack("<I", h - 1)[:3])
+
+    lossy = chunks_of(open(out("webp", "lossy_q75.webp"), "rb").read())[0]
+    lossless = chunks_of(open(out("webp", "lossless_z6.webp"), "rb").read())[0]
+    with_alpha = chunks_of(open(out("webp", "lossy_alpha_m1_best.webp"), "rb").read())
+    alph = [c for c in with_alpha if c[0] == b"ALPH"][0]
+    lossy_a = [c for c in with_alpha if c[0] == b"VP8 "][0]
+    write("webp", "hand_vp8x_alpha_flag_no_alph.webp", riff([vp8x(0x10, 67, 45), lossy]))
+    write("webp", "hand_vp8x_no_flag_with_alph.webp", riff([vp8x(0, 41, 29), alph, lossy_a]))
+    write("webp", "hand_vp8x_alph_size_mismatch_refused.webp", riff([vp8x(0, 41, 29), alph, lossy]))
+    write("webp", "hand_vp8x_alph_vp8l_refused.webp", riff([vp8x(0x10, 67, 45), (b"ALPH", b"\0" * 40), lossless]))
+    write("webp", "hand_vp8x_canvas_mismatch_refused.webp", riff([vp8x(0, 68, 45), lossy]))
+    write("webp", "hand_vp8x_unknown_chunk.webp", riff([vp8x(0, 67, 45), (b"ABCD", b"xyz"), lossy]))
+    write("webp", "hand_trailing_bytes.webp", riff([lossless]) + b"trailing")
     # Refused: files cut short (RIFF size larger than the file).
     data = open(out("webp", "lossy_q75.webp"), "rb").read()
     write("webp", "lossy_truncated_refused.webp", data[: len(data) * 2 // 3])

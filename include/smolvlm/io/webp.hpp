@@ -10,7 +10,9 @@
 //   simple "VP8L"                 -> RGBA when the lossless header's alpha bit is set, else RGB
 //   "VP8X" still image, VP8L      -> as the lossless header says (the VP8X flag is not used)
 //   "VP8X" still image, VP8       -> RGBA when the VP8X alpha flag is set or an ALPH chunk is
-//                                    present (no ALPH: alpha 255), else RGB
+//                                    present, else RGB; the ALPH chunk is used only when the
+//                                    flag is set (libwebp's demuxer drops it otherwise), so
+//                                    alpha is 255 without it
 //   "VP8X" animation              -> RGBA when the VP8X alpha flag is set, else RGB; the
 //                                    first frame is drawn at its offset on a canvas of
 //                                    transparent black (0,0,0,0), as libwebp's WebPAnimDecoder
@@ -223,6 +225,9 @@ inline result<image> decode_webp(const std::uint8_t* data, std::size_t size, con
         return status(errc::bad_format, "webp: first chunk is not VP8, VP8L or VP8X");
     }
 
+    // libwebp's demuxer drops the ALPH chunk of a still image whose VP8X alpha flag is
+    // clear, while WebPGetFeatures still counts it: PIL then says "RGBA", with alpha 255.
+    const bool vp8x_alpha_flag = has_alpha;
     int w = 0, h = 0;
     bool vp8l_alpha = false;
     SMOLVLM_TRY(webp_image_info(*img, &w, &h, &vp8l_alpha));
@@ -253,8 +258,8 @@ inline result<image> decode_webp(const std::uint8_t* data, std::size_t size, con
     const std::size_t cw = std::size_t(canvas_w), ch = std::size_t(canvas_h), oc = std::size_t(out.channels);
     if (!animated) {  // the image is the canvas
         out.pixels.resize(cw * ch * oc);
-        SMOLVLM_TRY(webp_decode_frame(lossless ? nullptr : alph, *img, w, h, out.pixels.data(), cw * oc, out.channels,
-                                      lim));
+        const webp_chunk* still_alph = (lossless || !vp8x_alpha_flag) ? nullptr : alph;
+        SMOLVLM_TRY(webp_decode_frame(still_alph, *img, w, h, out.pixels.data(), cw * oc, out.channels, lim));
         return out;
     }
     // The first frame of an animation, on a canvas of transparent black.
