@@ -580,6 +580,26 @@ def gen_webp():
     write("webp", "hand_vp8x_canvas_mismatch_refused.webp", riff([vp8x(0, 68, 45), lossy]))
     write("webp", "hand_vp8x_unknown_chunk.webp", riff([vp8x(0, 67, 45), (b"ABCD", b"xyz"), lossy]))
     write("webp", "hand_trailing_bytes.webp", riff([lossless]) + b"trailing")
+    write("webp", "hand_vp8x_reserved_flag_refused.webp", riff([vp8x(0x01, 67, 45), lossy]))
+    write("webp", "hand_vp8x_alph_not_adjacent_refused.webp",
+          riff([vp8x(0x10, 41, 29), alph, (b"ABCD", b"xy"), lossy_a]))
+    write("webp", "hand_vp8x_still_with_anim_refused.webp",
+          riff([vp8x(0, 67, 45), (b"ANIM", b"\0" * 6), lossy]))
+    anim = chunks_of(open(out("webp", "pil_anim_lossy.webp"), "rb").read())
+    frames = [c for c in anim if c[0] == b"ANMF"]
+    head = [c for c in anim if c[0] in (b"VP8X", b"ANIM")]
+
+    def anmf(c, x=None, y=None, w=None, h=None):
+        p = bytearray(c[1])
+        for off, v in ((0, x), (3, y), (6, w), (9, h)):
+            if v is not None:
+                p[off:off + 3] = struct.pack("<I", v)[:3]
+        return (b"ANMF", bytes(p))
+    write("webp", "hand_anim_anmf_size_differs.webp", riff(head + [anmf(frames[0], w=3, h=3)] + frames[1:]))
+    write("webp", "hand_anim_later_frame_outside_refused.webp", riff(head + frames[:1] + [anmf(frames[1], x=40)]))
+    write("webp", "hand_anim_anmf_before_anim_refused.webp", riff([head[0]] + frames + [head[1]]))
+    write("webp", "hand_anim_offset_frame.webp",
+          riff([vp8x(0x02, 60, 40), head[1], anmf(frames[0], x=5, y=4)] + frames[1:]))
     # Refused: files cut short (RIFF size larger than the file).
     data = open(out("webp", "lossy_q75.webp"), "rb").read()
     write("webp", "lossy_truncated_refused.webp", data[: len(data) * 2 // 3])

@@ -154,6 +154,21 @@ inline status webp_decode_frame(const webp_chunk* alph, const webp_chunk& img, i
     return status::ok();
 }
 
+// libwebp's StoreFrame: from chunk k, an optional ALPH then a VP8 / VP8L chunk, adjacent;
+// any other chunk ends the frame. Returns the index after the frame's chunks.
+inline std::size_t webp_store_frame(const std::vector<webp_chunk>& list, std::size_t k, const webp_chunk** alph,
+                                    const webp_chunk** img) {
+    *alph = nullptr;
+    *img = nullptr;
+    for (; k < list.size(); ++k) {
+        const webp_chunk& c = list[k];
+        if (c.is("ALPH") && !*alph && !*img) *alph = &c;
+        else if ((c.is("VP8 ") || c.is("VP8L")) && !*img) *img = &c;
+        else break;
+    }
+    return k;
+}
+
 // Bitstream size of a VP8 / VP8L chunk (and the lossless alpha bit).
 inline status webp_image_info(const webp_chunk& c, int* w, int* h, bool* vp8l_alpha) {
     *vp8l_alpha = false;
@@ -176,50 +191,73 @@ inline result<image> decode_webp(const std::uint8_t* data, std::size_t size, con
 
     const webp_chunk* alph = nullptr;
     const webp_chunk* img = nullptr;
-    int canvas_w = 0, canvas_h = 0, frame_x = 0, frame_y = 0, frame_w = 0, frame_h = 0;
+    int canvas_w = 0, canvas_h = 0, frame_x = 0, frame_y = 0;
     bool has_alpha = false;
     std::vector<webp_chunk> frame_chunks;  // the first ANMF's sub-chunks
     const webp_chunk& first = chunks[0];
+    bool animated = false;
     if (first.is("VP8 ") || first.is("VP8L")) {
         img = &first;
     } else if (first.is("VP8X")) {
+        // The structure libwebp's demuxer accepts (PIL opens every WebP through it).
         if (first.size < 10) return status(errc::bad_format, "webp: VP8X chunk is too short");
         const std::uint8_t flags = first.data[0];
+        if (flags & ~0x3e) return status(errc::bad_format, "webp: unknown VP8X flags");
         canvas_w = int(webp_u24(first.data + 4)) + 1;
         canvas_h = int(webp_u24(first.data + 7)) + 1;
         has_alpha = (flags & 0x10) != 0;
-        if (flags & 0x02) {  // animation: the first ANMF frame
-            const webp_chunk* anmf = nullptr;
-            for (std::size_t i = 1; i < chunks.size() && !anmf; ++i)
-                if (chunks[i].is("ANMF")) anmf = &chunks[i];
-            if (!anmf) return status(errc::bad_format, "webp: animation without frames");
-            if (anmf->size < 16) return status(errc::bad_format, "webp: ANMF chunk is too short");
-            frame_x = 2 * int(webp_u24(anmf->data));
-            frame_y = 2 * int(webp_u24(anmf->data + 3));
-            frame_w = int(webp_u24(anmf->data + 6)) + 1;
-            frame_h = int(webp_u24(anmf->data + 9)) + 1;
-            SMOLVLM_TRY(webp_chunks(anmf->data + 16, anmf->size - 16, frame_chunks));
-            for (const auto& c : frame_chunks) {
-                if (c.is("ALPH")) {
-                    if (!alph) alph = &c;
-                } else if (c.is("VP8 ") || c.is("VP8L")) {
-                    img = &c;
-                    break;
+        animated = (flags & 0x02) != 0;
+        bool anim_chunk = false, have_frame = false;
+        for (std::size_t i = 1; i < chunks.size();) {
+            const webp_chunk& c = chunks[i];
+            if (c.is("VP8X")) return status(errc::bad_format, "webp: a second VP8X chunk");
+            if (c.is("ALPH") || c.is("VP8 ") || c.is("VP8L")) {
+                if (animated || anim_chunk) return status(errc::bad_format, "webp: an image outside the animation frames");
+                if (have_frame) return status(errc::bad_format, "webp: more than one still image");
+                const webp_chunk *a = nullptr, *m = nullptr;
+                i = webp_store_frame(chunks, i, &a, &m);
+                if (!m) return status(errc::bad_format, "webp: ALPH chunk without its image");
+                if (a && m->is("VP8L")) return status(errc::bad_format, "webp: ALPH chunk next to a lossless image");
+                alph = a;
+                img = m;
+                have_frame = true;
+                continue;
+            }
+            if (c.is("ANIM")) {
+                if (c.size + (c.size & 1) < 6) return status(errc::bad_format, "webp: ANIM chunk is too short");
+                anim_chunk = true;
+            } else if (c.is("ANMF")) {
+                if (!anim_chunk) return status(errc::bad_format, "webp: ANMF before ANIM");
+                if (c.size < 16) return status(errc::bad_format, "webp: ANMF chunk is too short");
+                std::vector<webp_chunk> sub;
+                SMOLVLM_TRY(webp_chunks(c.data + 16, c.size - 16, sub));
+                const webp_chunk *a = nullptr, *m = nullptr;
+                webp_store_frame(sub, 0, &a, &m);
+                if (!m) return status(errc::bad_format, "webp: animation frame without an image");
+                if (a && m->is("VP8L")) return status(errc::bad_format, "webp: ALPH chunk next to a lossless image");
+                int fw = 0, fh = 0;
+                bool unused = false;
+                SMOLVLM_TRY(webp_image_info(*m, &fw, &fh, &unused));
+                // The frame's size is its bitstream's; it must fit the canvas (every frame).
+                const std::int64_t fx = 2 * std::int64_t(webp_u24(c.data)), fy = 2 * std::int64_t(webp_u24(c.data + 3));
+                if (fx + fw > canvas_w || fy + fh > canvas_h)
+                    return status(errc::bad_format, "webp: an animation frame does not fit the canvas");
+                if (animated && frame_chunks.empty()) {
+                    frame_chunks = sub;
+                    frame_x = int(fx);
+                    frame_y = int(fy);
                 }
             }
-            if (!img) return status(errc::bad_format, "webp: first animation frame has no image");
-            if (std::int64_t(frame_x) + frame_w > canvas_w || std::int64_t(frame_y) + frame_h > canvas_h)
-                return status(errc::bad_format, "webp: first animation frame does not fit the canvas");
-        } else {
-            for (std::size_t i = 1; i < chunks.size(); ++i) {
-                if (chunks[i].is("ALPH")) {
-                    if (!alph) alph = &chunks[i];
-                } else if (chunks[i].is("VP8 ") || chunks[i].is("VP8L")) {
-                    img = &chunks[i];
-                    break;
-                }
-            }
-            if (!img) return status(errc::bad_format, "webp: VP8X file without an image chunk");
+            ++i;
+        }
+        if (animated) {
+            if (frame_chunks.empty()) return status(errc::bad_format, "webp: animation without frames");
+            const webp_chunk *a = nullptr, *m = nullptr;
+            webp_store_frame(frame_chunks, 0, &a, &m);
+            alph = a;
+            img = m;
+        } else if (!img) {
+            return status(errc::bad_format, "webp: VP8X file without an image chunk");
         }
     } else {
         return status(errc::bad_format, "webp: first chunk is not VP8, VP8L or VP8X");
@@ -232,10 +270,8 @@ inline result<image> decode_webp(const std::uint8_t* data, std::size_t size, con
     bool vp8l_alpha = false;
     SMOLVLM_TRY(webp_image_info(*img, &w, &h, &vp8l_alpha));
     const bool lossless = img->is("VP8L");
-    if (lossless && alph) return status(errc::bad_format, "webp: ALPH chunk next to a lossless image");
-    const bool animated = !frame_chunks.empty();
     if (animated) {
-        if (w != frame_w || h != frame_h) return status(errc::bad_format, "webp: frame size does not match its image");
+        // the frame's size is its bitstream's (checked against the canvas above)
     } else if (canvas_w) {
         if (w != canvas_w || h != canvas_h) return status(errc::bad_format, "webp: canvas size does not match the image");
         has_alpha = lossless ? vp8l_alpha : (has_alpha || alph != nullptr);
@@ -243,10 +279,6 @@ inline result<image> decode_webp(const std::uint8_t* data, std::size_t size, con
         canvas_w = w;
         canvas_h = h;
         has_alpha = lossless && vp8l_alpha;
-    }
-    if (!animated) {
-        frame_w = canvas_w;
-        frame_h = canvas_h;
     }
     SMOLVLM_TRY(check_pil_bomb(canvas_w, canvas_h, "webp"));
     SMOLVLM_TRY(check_image_limits(canvas_w, canvas_h, 4, lim, "webp"));
