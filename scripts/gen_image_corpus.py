@@ -22,6 +22,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import warnings
 
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -535,6 +536,9 @@ def gen_webp():
     # Still images in the extended (VP8X) container, with metadata chunks and no alpha.
     exif = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x00"
     Image.open(base).save(out("webp", "pil_vp8x_lossy_exif.webp"), quality=70, exif=exif)
+    rotated = Image.Exif()
+    rotated[0x0112] = 6
+    Image.open(base).save(out("webp", "pil_vp8x_lossy_exif_orientation6.webp"), quality=70, exif=rotated)
     Image.open(base).save(out("webp", "pil_vp8x_lossless_xmp.webp"), lossless=True, xmp=b"<x:xmpmeta/>")
     # img2webp / gif2webp animations (the first frame may be smaller than the canvas).
     g = os.path.join(OUT, "gif", "im_offset_anim.gif")
@@ -652,6 +656,7 @@ def manifest():
                     e["mode"] = im.mode
                     e["rgb"] = sha(im.convert("RGB").tobytes())
                     e["rgba"] = sha(im.convert("RGBA").tobytes())
+                    e["orientation"] = int(im.getexif().get(0x0112, 1))  # what exif_transpose applies
             except Exception as ex:  # noqa: BLE001 - any refusal is an expected error
                 e["error"] = "%s: %s" % (type(ex).__name__, ex)
             entries.append(e)
@@ -669,6 +674,7 @@ def manifest():
 
 
 if __name__ == "__main__":
+    warnings.simplefilter("ignore")  # Pillow warns about the deliberately minimal EXIF block
     for cls in ("bmp", "gif", "webp"):
         shutil.rmtree(os.path.join(OUT, cls), ignore_errors=True)
     gen_bmp()

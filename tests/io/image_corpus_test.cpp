@@ -113,6 +113,8 @@ TEST_CASE("BMP / GIF / WebP corpus decodes to Pillow's pixels", "[io][corpus]") 
         REQUIRE(r.is_ok());
         CHECK(r->width == e.find("width")->as_int());
         CHECK(r->height == e.find("height")->as_int());
+        // EXIF orientation: what transformers' load_image (ImageOps.exif_transpose) applies.
+        if (const json_value* o = e.find("orientation")) CHECK(r->orientation == o->as_int());
         const bool rgb_ok = sha256_hex(as_pil(*r, false)) == e.find("rgb")->as_string();
         const bool rgba_ok = sha256_hex(as_pil(*r, true)) == e.find("rgba")->as_string();
         CHECK(rgb_ok);

@@ -252,3 +252,24 @@ TEST_CASE("webp: decode_image dispatches on RIFF....WEBP", "[io][webp]") {
     REQUIRE(r.is_ok());
     CHECK(r->width == 2);
 }
+
+TEST_CASE("webp: EXIF orientation is read from the EXIF chunk, not applied", "[io][webp]") {
+    // TIFF header (big-endian), one IFD entry: 0x0112 SHORT 1 = 6.
+    const bytes tiff = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0};
+    bytes exif = {'E', 'x', 'i', 'f', 0, 0};
+    exif.insert(exif.end(), tiff.begin(), tiff.end());
+    bytes vp8x = {0x08, 0, 0, 0};  // EXIF flag
+    put24(vp8x, 1);
+    put24(vp8x, 0);
+    auto r = dec(riff({chunk("VP8X", vp8x), chunk("VP8L", vp8l_2x1()), chunk("EXIF", exif)}));
+    REQUIRE(r.is_ok());
+    CHECK(r->orientation == 6);
+    CHECK(r->width == 2);
+    auto raw = dec(riff({chunk("VP8X", vp8x), chunk("VP8L", vp8l_2x1()), chunk("EXIF", tiff)}));
+    REQUIRE(raw.is_ok());
+    CHECK(raw->orientation == 6);
+    vp8x[0] = 0;  // without the flag libwebp's demuxer drops the chunk
+    auto off = dec(riff({chunk("VP8X", vp8x), chunk("VP8L", vp8l_2x1()), chunk("EXIF", exif)}));
+    REQUIRE(off.is_ok());
+    CHECK(off->orientation == 1);
+}

@@ -23,6 +23,8 @@
 // convert("RGB") shows them). Alpha level quantisation ("pre-processing") needs no work:
 // libwebp only dithers it on request, and PIL does not ask.
 // Lossy colour comes from libwebp's fancy upsampler and fixed-point YUV -> RGB (webp_vp8.hpp).
+// EXIF orientation (an EXIF chunk with the VP8X EXIF flag) goes to image::orientation, not
+// applied, as for PNG and JPEG.
 // Files PIL refuses are refused: truncated data, chunks running past the RIFF size, an ALPH
 // chunk next to a lossless image, a canvas that does not match a still image, a frame that
 // does not fit the canvas.
@@ -287,6 +289,16 @@ inline result<image> decode_webp(const std::uint8_t* data, std::size_t size, con
     out.width = canvas_w;
     out.height = canvas_h;
     out.channels = has_alpha ? 4 : 3;
+    // EXIF orientation from an EXIF chunk (kept by libwebp's demuxer when the VP8X flag says
+    // so), read and not applied, as for PNG and JPEG (see decode.hpp, apply_orientation).
+    if (first.is("VP8X") && (first.data[0] & 0x08)) {
+        for (const auto& c : chunks) {
+            if (!c.is("EXIF")) continue;
+            const bool prefixed = c.size >= 6 && std::memcmp(c.data, "Exif\0\0", 6) == 0;
+            out.orientation = exif_orientation(c.data + (prefixed ? 6 : 0), c.size - (prefixed ? 6 : 0));
+            break;
+        }
+    }
     const std::size_t cw = std::size_t(canvas_w), ch = std::size_t(canvas_h), oc = std::size_t(out.channels);
     if (!animated) {  // the image is the canvas
         out.pixels.resize(cw * ch * oc);
