@@ -25,9 +25,11 @@
 // Lossy colour comes from libwebp's fancy upsampler and fixed-point YUV -> RGB (webp_vp8.hpp).
 // EXIF orientation (an EXIF chunk with the VP8X EXIF flag) goes to image::orientation, not
 // applied, as for PNG and JPEG.
-// Files PIL refuses are refused: truncated data, chunks running past the RIFF size, an ALPH
-// chunk next to a lossless image, a canvas that does not match a still image, a frame that
-// does not fit the canvas.
+// Files PIL refuses are refused, following libwebp's demuxer: truncated data, chunks running
+// past the RIFF size, reserved VP8X flags, an ALPH chunk not right before its VP8 image or
+// next to a lossless one, a second still image, ANMF before ANIM, images outside ANMF in an
+// animation, a still image that does not match the canvas, any animation frame that does
+// not fit it. An ANMF frame's size is its bitstream's (the ANMF width / height are not used).
 #pragma once
 
 #include <cstddef>
