@@ -48,7 +48,7 @@ void usage(FILE* f) {
         "  -m DIR                  model directory (config.json, model.safetensors, tokenizer.json, ...)\n"
         "  -p TEXT                 prompt (one user turn: images first, then the text)\n"
         "  -f FILE                 read the prompt from a file\n"
-        "  --image FILE            image (PNG, JPEG, PPM/PGM); repeatable\n"
+        "  --image FILE            image (PNG, JPEG, BMP, GIF, WebP, PPM/PGM); repeatable\n"
         "  --messages FILE.json    Hugging Face chat messages; image/video paths relative to the file\n"
         "  -sys TEXT               system prompt\n"
         "  -n N                    tokens to generate (default 256)\n"

@@ -272,7 +272,7 @@ int inspect_gguf(const std::string& path) {
     }
     std::vector<const gguf_tensor*> ts;
     for (const auto& t : f->tensors()) ts.push_back(&t);
-    std::sort(ts.begin(), ts.end(), [](const gguf_tensor* a, const gguf_tensor* b) { return natural_less(a->name, b->name); });
+    std::sort(ts.begin(), ts.end(), [](const gguf_tensor* a, const gguf_tensor* b) { return natural_less(std::string(a->name), std::string(b->name)); });
     std::size_t width = 4;
     for (const gguf_tensor* t : ts) width = std::max(width, t->name.size());
     std::printf("\n%-*s  %-7s  %-22s  %-22s  %s\n", int(width), "name", "type", "shape", "ne (gguf)", "bytes");

@@ -32,6 +32,9 @@
 #include "smolvlm/io/png.hpp"
 #include "smolvlm/io/jpeg.hpp"
 #include "smolvlm/io/ppm.hpp"
+#include "smolvlm/io/bmp.hpp"
+#include "smolvlm/io/gif.hpp"
+#include "smolvlm/io/webp.hpp"
 #include "smolvlm/io/decode.hpp"
 
 // kernels/ — scalar references and their SIMD twins, chosen at run time

@@ -107,6 +107,9 @@ seed() {  # seed TARGET DIR
         [ -f "$f" ] && head -c 65536 "$f" >"$d/$(echo "$f" | sed 's|.*/shared/||; s|/|_|g').head"
       done
       ;;
+    bmp|gif|webp)  # the conformance corpus (tests/data/images/<format>/)
+      for f in "$root"/tests/data/images/"$t"/*; do seed_file "$d" "$f"; done
+      ;;
     *)  # image decoders and others: fixture files with the target's extension
       for f in $(find "$shared/fixtures" -iname "*.$t" -size -64k 2>/dev/null | head -20); do
         seed_file "$d" "$f"

@@ -71,6 +71,20 @@ inline status check_image_limits(std::int64_t width, std::int64_t height, int ch
     return status::ok();
 }
 
+// PIL's decompression-bomb rule (Image.MAX_IMAGE_PIXELS = 1024 * 1024 * 1024 // 4 // 3):
+// Image.open warns above k_pil_max_image_pixels and raises DecompressionBombError above
+// twice that. Decoders that follow PIL call this on the header's size, before
+// check_image_limits and before anything is allocated.
+constexpr std::int64_t k_pil_max_image_pixels = 89478485;
+
+inline status check_pil_bomb(std::int64_t width, std::int64_t height, const char* what) {
+    if (width > 0 && height > 0 && width > 2 * k_pil_max_image_pixels / height)
+        return status::fmt(errc::unsupported,
+                           "%s: %lldx%lld is more than %lld pixels (PIL's decompression-bomb limit)", what,
+                           (long long)width, (long long)height, (long long)(2 * k_pil_max_image_pixels));
+    return status::ok();
+}
+
 // EXIF orientation (tag 0x0112) from a TIFF-structured EXIF block (what follows
 // "Exif\0\0" in a JPEG APP1 segment, or the whole PNG eXIf chunk). Returns 1 (upright)
 // when the tag is absent, out of range or the block is malformed: a bad EXIF block is
