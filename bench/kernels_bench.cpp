@@ -186,7 +186,7 @@ void BM_prefill_attention(benchmark::State& st) {
     sc.max_kv = n;
     sc.head_dim = hd;
     sc.slots = 1;
-    const nn::context ctx{nullptr, k.matmul};
+    const nn::context ctx{nullptr, k};
     for (auto _ : st) {
         if (st.range(0) == 0)
             nn::attention(ctx, a, q.data(), kv.data(), kv.data(), out.data());

@@ -40,13 +40,14 @@ image_processor_config smolvlm_config() {
     return c;
 }
 
-void run(benchmark::State& state, int w, int h, int threads, resample_isa isa) {
+void run(benchmark::State& state, int w, int h, int threads, kernels::isa isa) {
     const image im = synthetic_photo(w, h);
     const image_processor_config cfg = smolvlm_config();
     thread_pool pool(threads);
     preprocess_options opt;
     opt.pool = threads > 1 ? &pool : nullptr;
-    opt.isa = isa;
+    const kernels::kernel_table kt = kernels::select_kernels(detect_cpu(), isa);
+    opt.kernels = &kt;
     int tiles = 0;
     for (auto _ : state) {
         auto r = preprocess_images(&im, 1, cfg, opt);
@@ -61,15 +62,16 @@ void run(benchmark::State& state, int w, int h, int threads, resample_isa isa) {
     state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(im.pixels.size()));
 }
 
-void BM_preprocess_4032x3024(benchmark::State& s) { run(s, 4032, 3024, int(s.range(0)), resample_isa::best); }
-void BM_preprocess_4032x3024_scalar(benchmark::State& s) { run(s, 4032, 3024, 1, resample_isa::scalar); }
-void BM_preprocess_3024x3024(benchmark::State& s) { run(s, 3024, 3024, int(s.range(0)), resample_isa::best); }
-void BM_preprocess_640x480(benchmark::State& s) { run(s, 640, 480, int(s.range(0)), resample_isa::best); }
+void BM_preprocess_4032x3024(benchmark::State& s) { run(s, 4032, 3024, int(s.range(0)), kernels::isa::best); }
+void BM_preprocess_4032x3024_scalar(benchmark::State& s) { run(s, 4032, 3024, 1, kernels::isa::scalar); }
+void BM_preprocess_3024x3024(benchmark::State& s) { run(s, 3024, 3024, int(s.range(0)), kernels::isa::best); }
+void BM_preprocess_640x480(benchmark::State& s) { run(s, 640, 480, int(s.range(0)), kernels::isa::best); }
 
 void BM_lanczos_4032x3024_to_2048x1536(benchmark::State& state) {
     const image im = synthetic_photo(4032, 3024);
     resample_options opt;
-    opt.isa = state.range(0) ? resample_isa::avx2 : resample_isa::scalar;
+    const kernels::kernel_table kt = kernels::select_kernels(detect_cpu(), state.range(0) ? kernels::isa::avx2 : kernels::isa::scalar);
+    opt.kernels = &kt;
     for (auto _ : state) {
         auto r = pil_resize(im.view(), 2048, 1536, resample_filter::lanczos, opt);
         benchmark::DoNotOptimize(r.is_ok());

@@ -1,5 +1,6 @@
 // Tokenizer throughput: encode of mixed English / code / digits / Unicode text,
-// decode, and tokenizer.json load time (SmolVLM's 3.5 MB file).
+// decode, and tokenizer.json load time (SmolVLM's 3.5 MB file). Encode also with the
+// SmolLM3 (Llama-3 regex) and Mistral 3 (Tekken regex) tokenizers of the shared fixtures.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -78,6 +79,31 @@ void BM_tokenizer_encode_mixed(benchmark::State& state) {
     state.counters["tokens"] = double(n_tokens);
 }
 BENCHMARK(BM_tokenizer_encode_mixed)->Unit(benchmark::kMillisecond);
+
+void encode_with(benchmark::State& state, const std::string& path) {
+    auto tok = smolvlm::tokenizer::load_file(path);
+    if (!tok.is_ok()) {
+        state.SkipWithError("shared fixture tokenizer absent");
+        return;
+    }
+    const std::string text = mixed_text(std::size_t(1) << 20);
+    std::size_t n_tokens = 0;
+    for (auto _ : state) {
+        auto ids = tok.value().encode(text);
+        n_tokens = ids.size();
+        benchmark::DoNotOptimize(ids.data());
+    }
+    state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(text.size()));
+    state.counters["tokens"] = double(n_tokens);
+}
+void BM_tokenizer_encode_smollm3(benchmark::State& state) {
+    encode_with(state, shared_dir() + "/fixtures/_unit/smollm3_tokenizer.json");
+}
+BENCHMARK(BM_tokenizer_encode_smollm3)->Unit(benchmark::kMillisecond);
+void BM_tokenizer_encode_mistral3(benchmark::State& state) {
+    encode_with(state, shared_dir() + "/fixtures/_unit/mistral3_tokenizer.json");
+}
+BENCHMARK(BM_tokenizer_encode_mistral3)->Unit(benchmark::kMillisecond);
 
 void BM_tokenizer_decode(benchmark::State& state) {
     auto tok = smolvlm::tokenizer::load_file(tokenizer_path());

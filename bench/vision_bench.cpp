@@ -24,6 +24,7 @@
 #include "smolvlm/kernels/dispatch.hpp"
 #include "smolvlm/kernels/pack.hpp"
 #include "smolvlm/model/siglip.hpp"
+#include "smolvlm/model/smolvlm.hpp"
 
 namespace {
 
@@ -43,7 +44,8 @@ double process_cpu_seconds() {
 // A SmolVLM-256M-shaped vision tower with random weights, kept alive for all runs.
 struct bench_model {
     model_config cfg;
-    vision_weights w;
+    siglip_weights w;
+    kernels::weight_matrix connector;
     std::vector<std::vector<std::uint16_t>> bf16;  // owned bf16 storage
     std::vector<kernels::packed_weight> packed;    // owned q8 storage (quantized runs)
     std::uint64_t rng = 0x243F6A8885A308D3ull;
@@ -119,7 +121,7 @@ struct bench_model {
             L.fc2 = matrix(D, F, q8);
             L.fc2_b = vec(D, 0.0f, 0.1f);
         }
-        w.connector = matrix(576, D * 16, q8);
+        connector = matrix(576, D * 16, q8);
     }
 };
 
@@ -139,18 +141,21 @@ void BM_vision_encode_tile(benchmark::State& state) {
     const kernels::kernel_table kt = kernels::select_kernels(detect_cpu());
     nn::context ctx;
     ctx.pool = &pool;
-    ctx.matmul = kt.matmul;
+    ctx.kt = kt;
     std::vector<float> pixels(3 * 512 * 512);
     for (float& x : pixels) x = m.uniform();
     std::vector<float> features(64 * 576);
-    vision_scratch scratch;
-    if (!scratch.reserve(m.cfg).is_ok()) {
-        state.SkipWithError("cannot allocate the vision scratch");
+    const siglip_encoder enc(m.cfg.vision, m.w);
+    const pixel_shuffle_projector proj(m.cfg.vision.hidden_size, m.cfg.scale_factor, m.connector);
+    vision_workspace scratch;
+    auto bytes = tile_workspace_bytes(enc, proj, 512, 512, threads);
+    if (!bytes.is_ok() || !scratch.reserve(bytes.value()).is_ok()) {
+        state.SkipWithError("cannot allocate the vision workspace");
         return;
     }
     const double cpu0 = process_cpu_seconds();
     for (auto _ : state) {
-        status s = encode_tile(ctx, m.cfg, m.w, pixels.data(), nullptr, features.data(), scratch);
+        status s = encode_tile(ctx, enc, proj, vision_image{pixels.data(), 512, 512, nullptr}, features.data(), scratch);
         if (!s.is_ok()) {
             state.SkipWithError(s.message());
             return;

@@ -48,7 +48,7 @@ void usage(FILE* f) {
         "  -m DIR                  model directory (config.json, model.safetensors, tokenizer.json, ...)\n"
         "  -p TEXT                 prompt (one user turn: images first, then the text)\n"
         "  -f FILE                 read the prompt from a file\n"
-        "  --image FILE            image (PNG, JPEG, PPM/PGM); repeatable\n"
+        "  --image FILE            image (PNG, JPEG, BMP, GIF, WebP, PPM/PGM); repeatable\n"
         "  --messages FILE.json    Hugging Face chat messages; image/video paths relative to the file\n"
         "  -sys TEXT               system prompt\n"
         "  -n N                    tokens to generate (default 256)\n"
@@ -260,7 +260,20 @@ void load_media(const std::vector<media_ref>& refs, loaded_media& out) {
             if (!img) fail(img.error().message());  // load_image_file already names the file
             out.images.push_back(std::move(img).value());
             if (r.video) {
-                mi.frames.push_back(out.images.back().view());
+                // Frames read from files go through transformers' load_image: EXIF
+                // orientation applied, convert("RGB") (alpha dropped, gray replicated).
+                image& f = out.images.back();
+                apply_exif_orientation(f);
+                if (f.channels != 3) {
+                    image rgb;
+                    rgb.width = f.width;
+                    rgb.height = f.height;
+                    rgb.channels = 3;
+                    rgb.pixels.resize(std::size_t(f.width) * std::size_t(f.height) * 3);
+                    convert_rgb_drop_alpha(f.view(), rgb.pixels.data());
+                    f = std::move(rgb);
+                }
+                mi.frames.push_back(f.view());
             } else {
                 mi.picture = out.images.back().view();
                 mi.orientation = out.images.back().orientation;
@@ -316,6 +329,51 @@ void print_timings(const cli_args& a, const run_timing& rt, const prepared_promp
                      decode_tps);
         std::fprintf(stderr, "peak RSS:    %.1f MB\n", peak_rss_mb());
     }
+}
+
+// --dump: every stage of the last turn under the reference's tensor names (fixtures/README.md).
+void write_dump(const std::string& file, const model& m, const prepared_prompt& pp, const session& s,
+                const llama_trace& trace, const std::vector<float>& logits_last, const std::vector<token_id>& out_ids) {
+    safetensors_writer w;
+    const std::int64_t L = std::int64_t(pp.ids.size()), D = m.config().text.hidden_size;
+    std::vector<std::int64_t> ids64(pp.ids.begin(), pp.ids.end()), gen64(out_ids.begin(), out_ids.end());
+    dump_add(w, "input_ids", {1, L}, ids64.data());
+    dump_add(w, "logits_last", {m.config().text.vocab_size}, logits_last.data());
+    dump_add(w, "generated_ids", {std::int64_t(gen64.size())}, gen64.data());
+    dump_add(w, "inputs_embeds", {L, D}, s.traced_inputs().data());
+    for (std::size_t l = 0; l < trace.layer_outputs.size(); ++l)
+        dump_add(w, "text_layer" + std::to_string(l) + "_output", {L, D}, trace.layer_outputs[l].data());
+    dump_add(w, "text_final_hidden", {L, D}, trace.final_hidden.data());
+    if (pp.pixel_values.numel() > 0) {
+        dump_add(w, "pixel_values", pp.pixel_values.shape(), pp.pixel_values.data());
+        dump_add(w, "pixel_attention_mask", pp.pixel_attention_mask.shape(), pp.pixel_attention_mask.data());
+        const std::int64_t nt = std::int64_t(pp.traces.size());
+        if (nt > 0) dump_add(w, "image_features", {nt, pp.n_image_tokens / nt, D}, pp.features.data());
+        // Each vision stage of every tile, stacked: [n_tiles, ...the stage's shape].
+        if (nt > 0) {
+            for (const vision_trace::stage& first : pp.traces[0].stages) {
+                std::vector<std::uint8_t> all;
+                bool same = true;
+                for (const vision_trace& tr : pp.traces) {
+                    const vision_trace::stage* st = tr.find(first.name);
+                    if (!st || st->shape != first.shape || st->type != first.type) {
+                        same = false;
+                        break;
+                    }
+                    all.insert(all.end(), st->bytes.begin(), st->bytes.end());
+                }
+                if (!same) continue;
+                shape_t sh;
+                sh.ndim = first.shape.ndim + 1;
+                sh.dims[0] = nt;
+                for (int k = 0; k < first.shape.ndim; ++k) sh.dims[k + 1] = first.shape.dims[k];
+                status st = w.add(first.name, first.type, sh, all.data(), all.size());
+                if (!st) fail(st.message());
+            }
+        }
+    }
+    status ws = w.write(file.c_str());
+    if (!ws) fail(ws.message());
 }
 
 void print_ids(const char* label, const std::vector<token_id>& ids) {
@@ -413,59 +471,7 @@ int main(int argc, char** argv) {
             return true;
         }, &out_ids);
         if (!st) fail(st.message());
-        if (!a.dump_file.empty()) {
-            safetensors_writer w;
-            const std::int64_t L = std::int64_t(pp.ids.size()), D = m.config().text.hidden_size;
-            std::vector<std::int64_t> ids64(pp.ids.begin(), pp.ids.end()), gen64(out_ids.begin(), out_ids.end());
-            dump_add(w, "input_ids", {1, L}, ids64.data());
-            dump_add(w, "logits_last", {m.config().text.vocab_size}, logits_last.data());
-            dump_add(w, "generated_ids", {std::int64_t(gen64.size())}, gen64.data());
-            dump_add(w, "inputs_embeds", {L, D}, s.traced_inputs().data());
-            for (std::size_t l = 0; l < trace.layer_outputs.size(); ++l)
-                dump_add(w, "text_layer" + std::to_string(l) + "_output", {L, D}, trace.layer_outputs[l].data());
-            dump_add(w, "text_final_hidden", {L, D}, trace.final_hidden.data());
-            if (pp.pixel_values.numel() > 0) {
-                dump_add(w, "pixel_values", pp.pixel_values.shape(), pp.pixel_values.data());
-                dump_add(w, "pixel_attention_mask", pp.pixel_attention_mask.shape(), pp.pixel_attention_mask.data());
-                const std::int64_t nt = std::int64_t(pp.traces.size());
-                const std::int64_t seq = m.config().image_seq_len();
-                dump_add(w, "image_features", {nt, seq, D}, pp.features.data());
-                if (nt > 0) {
-                    auto cat = [&](auto get, const shape_t& per, const std::string& name, auto tag) {
-                        using T = decltype(tag);
-                        std::vector<T> all;
-                        for (const auto& tr : pp.traces) {
-                            const auto& v = get(tr);
-                            all.insert(all.end(), v.begin(), v.end());
-                        }
-                        shape_t s2;
-                        s2.ndim = per.ndim + 1;
-                        s2.dims[0] = nt;
-                        for (int k = 0; k < per.ndim; ++k) s2.dims[k + 1] = per.dims[k];
-                        if (std::int64_t(all.size()) == s2.numel()) dump_add(w, name, s2, all.data());
-                    };
-                    const std::int64_t n = m.config().vision.num_patches(), Dv = m.config().vision.hidden_size;
-                    const std::int64_t side = m.config().vision.patches_per_side(), sc = m.config().scale_factor;
-                    cat([](const vision_trace& t) -> const std::vector<float>& { return t.embeddings; }, {n, Dv},
-                        "vision_embeddings", float());
-                    cat([](const vision_trace& t) -> const std::vector<float>& { return t.last_hidden_state; }, {n, Dv},
-                        "vision_last_hidden_state", float());
-                    cat([](const vision_trace& t) -> const std::vector<float>& { return t.pixel_shuffle; },
-                        {n / (sc * sc), Dv * sc * sc}, "pixel_shuffle_output", float());
-                    cat([](const vision_trace& t) -> const std::vector<std::uint8_t>& { return t.patch_attention_mask; },
-                        {side, side}, "patch_attention_mask", std::uint8_t());
-                    cat([](const vision_trace& t) -> const std::vector<std::int64_t>& { return t.position_ids; }, {n},
-                        "vision_position_ids", std::int64_t());
-                    for (std::size_t l = 0; l < pp.traces[0].layer_outputs.size(); ++l) {
-                        std::vector<float> all;
-                        for (const auto& tr : pp.traces) all.insert(all.end(), tr.layer_outputs[l].begin(), tr.layer_outputs[l].end());
-                        dump_add(w, "vision_layer" + std::to_string(l) + "_output", {nt, n, Dv}, all.data());
-                    }
-                }
-            }
-            status ws = w.write(a.dump_file.c_str());
-            if (!ws) fail(ws.message());
-        }
+        if (!a.dump_file.empty()) write_dump(a.dump_file, m, pp, s, trace, logits_last, out_ids);
     };
 
     if (!a.interactive) {

@@ -22,7 +22,7 @@
 // Loading OUT_DIR (model::load, any format option native or the stored one) maps the
 // panels in place: no conversion, no copy. Errors: one line "error: ..." on stderr, exit 1.
 #include <smolvlm/io/safetensors.hpp>
-#include <smolvlm/pipeline/model.hpp>
+#include <smolvlm/pipeline/loader.hpp>
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -143,9 +143,9 @@ status write_model(const model& m, const std::string& path, weight_format fmt, s
         }
         replaced.push_back(nm.name);
     }
-    for (const st_tensor* t : m.tensors().all()) {
-        if (std::find(replaced.begin(), replaced.end(), t->name) != replaced.end()) continue;
-        outs.push_back({tensor_spec{t->name, t->type, t->shape}, t->data, -1});
+    for (const source_tensor& t : m.tensors().tensors()) {
+        if (std::find(replaced.begin(), replaced.end(), t.name) != replaced.end()) continue;
+        outs.push_back({tensor_spec{t.name, t.type, t.shape}, t.data, -1});
     }
     for (out_tensor& o : outs)
         if (o.order < 0) {
@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
     s = write_model(m, out_st, fmt, bytes, n_packed, n_dense);
     if (!s) return fail(s.message());
     std::size_t in_bytes = 0;
-    for (const st_tensor* t : m.tensors().all()) in_bytes += t->nbytes;
+    for (const source_tensor& t : m.tensors().tensors()) in_bytes += t.nbytes;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("wrote %s: %s, %d packed matrices, %d dense, %d other files copied; weights %.2f MB -> %.2f MB "
                 "(%.1fs)\n",

@@ -8,8 +8,9 @@
 #   scripts/fuzz.sh 600 json safetensors config
 #
 # Corpora live in $SMOLVLM_FUZZ_DIR (default build-fuzz/) and grow across runs; they
-# are seeded from the shared fixtures (config files, safetensors headers, small images)
-# and a few inputs written here. Crashes land in build-fuzz/artifacts/; to replay one:
+# are seeded from the shared fixtures (config files, safetensors headers, GGUF heads, small
+# images), a few inputs written here and tests/fuzz/corpus/<name>/. Crashes land in
+# build-fuzz/artifacts/; to replay one:
 #   build-fuzz/build/tests/fuzz/<name>_fuzz build-fuzz/artifacts/<name>-crash-...
 # Exit status: 0 when no target found a problem.
 set -euo pipefail
@@ -90,6 +91,24 @@ seed() {  # seed TARGET DIR
       done
       tiny_st "$d/tiny_f32.st" '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"BF16","shape":[3],"data_offsets":[16,22]}}' 22
       tiny_st "$d/tiny_i64.st" '{"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},"m":{"dtype":"U8","shape":[1,3],"data_offsets":[16,19]},"e":{"dtype":"F16","shape":[0],"data_offsets":[19,19]}}' 19
+      ;;
+    regex)  # pattern, a 0 byte, subject: the tokenizer patterns of the shipped models
+      printf "'s|'t|'re|'ve|'m|'ll|'d| ?\\\\p{L}+| ?\\\\p{N}+| ?[^\\\\s\\\\p{L}\\\\p{N}]+|\\\\s+(?!\\\\S)|\\\\s+\\0Hello world's 123 \\xe6\\x97\\xa5\\n" >"$d/gpt2"
+      printf "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\\0I'M 12345  x\\r\\n" >"$d/llama3"
+      printf "(a|b)*?c|x{2,}+|(?>a+)b|(?=x)\\\\w|[^\\\\p{Lu}\\\\p{M}]+\\0aab xxx \\xe2\\x80\\xa8" >"$d/mixed"
+      ;;
+    tokenizer)  # odd first byte: text for the fixed tokenizer
+      printf "\\x01Hello <x> world 123 w\\xc3\\xa9 <xy>  's \\xff" >"$d/text"
+      ;;
+    gguf)
+      # Fixture GGUFs cut to their first 64 KB: the header and the first tensors of every block
+      # type (the target pads inputs refused as truncated with zeros, so the rest reads as 0).
+      for f in "$shared"/fixtures/gguf/quant_types/*.gguf "$shared"/fixtures/gguf/*/mmproj-*.gguf; do
+        [ -f "$f" ] && head -c 65536 "$f" >"$d/$(echo "$f" | sed 's|.*/shared/||; s|/|_|g').head"
+      done
+      ;;
+    bmp|gif|webp)  # the conformance corpus (tests/data/images/<format>/)
+      for f in "$root"/tests/data/images/"$t"/*; do seed_file "$d" "$f"; done
       ;;
     *)  # image decoders and others: fixture files with the target's extension
       for f in $(find "$shared/fixtures" -iname "*.$t" -size -64k 2>/dev/null | head -20); do

@@ -1,9 +1,9 @@
-// SHA-256 (FIPS 180-4) for tests that compare pixels against hashes recorded offline.
+// SHA-256 (FIPS 180-4) for the tests: fixture JSONs give hashes of whole dequantized tensors.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
+#include <cstdio>
 #include <string>
 
 namespace smolvlm_test {
@@ -12,18 +12,18 @@ class sha256 {
 public:
     sha256() { reset(); }
     void reset() {
-        static constexpr std::uint32_t init[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-        std::memcpy(h_, init, sizeof(h_));
+        static const std::uint32_t init[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                              0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+        for (int i = 0; i < 8; ++i) h_[i] = init[i];
         len_ = 0;
         fill_ = 0;
     }
     void update(const void* data, std::size_t n) {
         const auto* p = static_cast<const std::uint8_t*>(data);
         len_ += n;
-        while (n > 0) {
-            std::size_t take = 64 - fill_ < n ? 64 - fill_ : n;
-            std::memcpy(buf_ + fill_, p, take);
+        while (n) {
+            const std::size_t take = n < 64 - fill_ ? n : 64 - fill_;
+            for (std::size_t i = 0; i < take; ++i) buf_[fill_ + i] = p[i];
             fill_ += take;
             p += take;
             n -= take;
@@ -33,27 +33,29 @@ public:
             }
         }
     }
+    // Lower-case hex digest; the object is reset afterwards.
     std::string hex() {
-        std::uint64_t bits = len_ * 8;
-        std::uint8_t pad = 0x80;
-        update(&pad, 1);
-        std::uint8_t zero = 0;
+        const std::uint64_t bits = len_ * 8;
+        const std::uint8_t one = 0x80, zero = 0;
+        update(&one, 1);
         while (fill_ != 56) update(&zero, 1);
-        std::uint8_t lenb[8];
-        for (int i = 0; i < 8; ++i) lenb[i] = std::uint8_t(bits >> (56 - 8 * i));
-        update(lenb, 8);
-        static const char* digits = "0123456789abcdef";
+        std::uint8_t l[8];
+        for (int i = 0; i < 8; ++i) l[i] = std::uint8_t(bits >> (56 - 8 * i));
+        update(l, 8);
         std::string out;
-        for (std::uint32_t w : h_)
-            for (int i = 28; i >= 0; i -= 4) out += digits[(w >> i) & 15];
+        char b[9];
+        for (int i = 0; i < 8; ++i) {
+            std::snprintf(b, sizeof b, "%08x", h_[i]);
+            out += b;
+        }
         reset();
         return out;
     }
 
 private:
     static std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-    void block(const std::uint8_t* b) {
-        static constexpr std::uint32_t k[64] = {
+    void block(const std::uint8_t* p) {
+        static const std::uint32_t k[64] = {
             0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
             0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
             0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -64,24 +66,34 @@ private:
             0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
         std::uint32_t w[64];
         for (int i = 0; i < 16; ++i)
-            w[i] = std::uint32_t(b[4 * i]) << 24 | std::uint32_t(b[4 * i + 1]) << 16 | std::uint32_t(b[4 * i + 2]) << 8 |
-                   b[4 * i + 3];
+            w[i] = (std::uint32_t(p[4 * i]) << 24) | (std::uint32_t(p[4 * i + 1]) << 16) |
+                   (std::uint32_t(p[4 * i + 2]) << 8) | std::uint32_t(p[4 * i + 3]);
         for (int i = 16; i < 64; ++i) {
-            std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-            std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+            const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
             w[i] = w[i - 16] + s0 + w[i - 7] + s1;
         }
-        std::uint32_t a = h_[0], bb = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
+        std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
         for (int i = 0; i < 64; ++i) {
-            std::uint32_t s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-            std::uint32_t ch = (e & f) ^ (~e & g);
-            std::uint32_t t1 = h + s1 + ch + k[i] + w[i];
-            std::uint32_t s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-            std::uint32_t maj = (a & bb) ^ (a & c) ^ (bb & c);
-            std::uint32_t t2 = s0 + maj;
-            h = g, g = f, f = e, e = d + t1, d = c, c = bb, bb = a, a = t1 + t2;
+            const std::uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+            const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+            h = g;
+            g = f;
+            f = e;
+            e = d + t1;
+            d = c;
+            c = b;
+            b = a;
+            a = t1 + t2;
         }
-        h_[0] += a, h_[1] += bb, h_[2] += c, h_[3] += d, h_[4] += e, h_[5] += f, h_[6] += g, h_[7] += h;
+        h_[0] += a;
+        h_[1] += b;
+        h_[2] += c;
+        h_[3] += d;
+        h_[4] += e;
+        h_[5] += f;
+        h_[6] += g;
+        h_[7] += h;
     }
     std::uint32_t h_[8];
     std::uint8_t buf_[64];

@@ -7,9 +7,9 @@
 //     64-byte aligned and points into the mapped file;
 //   - damaged prequantized files are rejected with a status naming the problem.
 #include <smolvlm/io/safetensors.hpp>
-#include <smolvlm/pipeline/model.hpp>
+#include <smolvlm/pipeline/loader.hpp>
 #include <smolvlm/pipeline/session.hpp>
-#include <smolvlm/pipeline/vlm.hpp>
+#include <smolvlm/pipeline/prompt_job.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -100,8 +100,8 @@ void check_in_place(const model& m) {
     for (const named_matrix& nm : m.linear_matrices()) {
         if (nm.matrix.type != dtype::q4 && nm.matrix.type != dtype::q8) continue;
         ++packed;
-        const st_tensor* p = m.tensors().find(packed_panels_name(nm.name, nm.matrix.type));
-        const st_tensor* s = m.tensors().find(packed_scales_name(nm.name, nm.matrix.type));
+        const source_tensor* p = m.tensors().find(packed_panels_name(nm.name, nm.matrix.type));
+        const source_tensor* s = m.tensors().find(packed_scales_name(nm.name, nm.matrix.type));
         INFO(nm.name);
         REQUIRE(p);
         REQUIRE(s);

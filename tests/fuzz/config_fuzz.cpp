@@ -7,6 +7,7 @@
 // model is small (<= 1M elements, so the fuzzer stays fast), a bf16 checkpoint of zeros with exactly the
 // implied tensors is built in memory: bind_weights must accept it, and must reject the
 // same checkpoint with one tensor dropped or mis-shaped, naming that tensor.
+#include <smolvlm/model/families.hpp>
 #include <smolvlm/model/weights.hpp>
 
 #include "../tiny_checkpoint.hpp"

@@ -14,19 +14,26 @@ namespace {
 
 const smolvlm::tokenizer& fixed_tokenizer() {
     static const smolvlm::tokenizer tok = [] {
+        // Dense ids (the Rust loader numbers added tokens after the vocab entries).
         std::string vocab = "{";
+        int id = 0;
         for (int b = 0; b < 256; ++b) {
             if (b == 0x04 || b == 0xff) continue;  // bytes without entries are dropped
             smolvlm::json_append_string(vocab, smolvlm::detail::byte_level_spelling(std::uint8_t(b)));
-            vocab += ":" + std::to_string(b) + ",";
+            vocab += ":" + std::to_string(id++) + ",";
         }
-        vocab += "\"ab\":256,\"Ġa\":257,\"Ġab\":258,\"aa\":259}";
+        vocab += "\"ab\":254,\"Ġa\":255,\"Ġab\":256,\"aa\":257}";
         const std::string json =
             "{\"added_tokens\":["
-            "{\"id\":300,\"content\":\"<x>\",\"lstrip\":true,\"rstrip\":false,\"single_word\":false,\"special\":true},"
-            "{\"id\":301,\"content\":\"<xy>\",\"lstrip\":false,\"rstrip\":true,\"single_word\":false,\"special\":false},"
-            "{\"id\":302,\"content\":\"w\xC3\xA9\",\"lstrip\":false,\"rstrip\":false,\"single_word\":true,\"special\":true}],"
-            "\"model\":{\"type\":\"BPE\",\"vocab\":" + vocab +
+            "{\"id\":258,\"content\":\"<x>\",\"lstrip\":true,\"rstrip\":false,\"single_word\":false,\"special\":true},"
+            "{\"id\":259,\"content\":\"<xy>\",\"lstrip\":false,\"rstrip\":true,\"single_word\":false,\"special\":false},"
+            "{\"id\":260,\"content\":\"w\xC3\xA9\",\"lstrip\":false,\"rstrip\":false,\"single_word\":true,\"special\":true,"
+            "\"normalized\":true}],\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"Regex\":\"b+\"},\"content\":\"B\"},"
+            "\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":"
+            "\"(?i:'s|'t)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}|\\\\s+(?!\\\\S)|\\\\s+|.\"},\"behavior\":\"Isolated\","
+            "\"invert\":false},{\"type\":\"Digits\",\"individual_digits\":true},{\"type\":\"ByteLevel\","
+            "\"add_prefix_space\":true,\"use_regex\":true}]},\"decoder\":{\"type\":\"ByteLevel\"},"
+            "\"model\":{\"type\":\"BPE\",\"ignore_merges\":true,\"vocab\":" + vocab +
             ",\"merges\":[\"a b\",\"\xC4\xA0 a\",\"\xC4\xA0" "a b\",\"a a\"]}}";
         auto r = smolvlm::tokenizer::load_json(json);
         if (!r.is_ok()) __builtin_trap();

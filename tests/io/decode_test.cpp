@@ -46,12 +46,13 @@ TEST_CASE("decode_image detects the format from the bytes", "[io][decode]") {
         auto q = decode_image(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
         return q ? std::string("ok") : std::string(q.error().message());
     };
-    CHECK(msg("GIF89a....") == "image: GIF is not supported");
-    CHECK(msg("BM......") == "image: BMP is not supported");
-    CHECK(msg(std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)) == "image: WebP is not supported");
+    // BMP / GIF / WebP are detected and handed to their decoders (bmp_test, gif_test, webp_test).
+    CHECK(msg("GIF89a....") == "gif: file ends inside the screen descriptor");
+    CHECK(msg("BM......") == "bmp: file ends inside the file header");
+    CHECK(msg(std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)) == "webp: file is shorter than its RIFF size");
     CHECK(msg("P3 1 1 255 0 0 0") == "image: only binary Netpbm P5/P6 is supported");
-    CHECK(msg("hello") == "image: unknown format (expected PNG, JPEG or PGM/PPM)");
-    CHECK(msg("") == "image: the file is empty (0 bytes)");
+    CHECK(msg("hello") == "image: unknown format (expected PNG, JPEG, BMP, GIF, WebP or PGM/PPM)");
+    CHECK(msg("") == "image: the file is empty");
     CHECK(!decode_image(nullptr, 0).is_ok());
 }
 

@@ -2,6 +2,7 @@
 // checkpoints, built by the test itself. Each must be rejected with a status whose
 // code and message say what is wrong (never a crash, never an out-of-bounds read:
 // the ASan build runs this file too).
+#include <smolvlm/model/families.hpp>
 #include <smolvlm/io/safetensors.hpp>
 #include <smolvlm/model/config.hpp>
 #include <smolvlm/model/weights.hpp>
@@ -439,7 +440,7 @@ TEST_CASE("malformed weights: bind_weights names the missing or mis-shaped tenso
         auto w = bind_weights(cfg.value(), st.value());
         INFO(text);
         REQUIRE(w.is_ok());
-        CHECK(w->text.layers.size() == std::size_t(cfg->text.num_hidden_layers));
+        CHECK((*w)->text.layers.size() == std::size_t(cfg->text.num_hidden_layers));
         // Every single tensor, dropped and then mis-shaped, is reported by name.
         for (long k = 0; k < long(list.size()); ++k) {
             const std::string& name = list[std::size_t(k)].name;

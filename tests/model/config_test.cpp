@@ -1,5 +1,6 @@
 // model/config.hpp + model/weights.hpp against real configs: every fixture model dir
 // (tiny random weights, real layouts) and every config in ../shared/models.
+#include <smolvlm/model/families.hpp>
 #include <smolvlm/io/safetensors.hpp>
 #include <smolvlm/model/config.hpp>
 #include <smolvlm/model/weights.hpp>
@@ -48,8 +49,10 @@ TEST_CASE("config: every fixture model dir loads and binds exactly its tensors",
         auto w = bind_weights(cfg, st.value());
         INFO((w.is_ok() ? "bound" : w.error().message()));
         REQUIRE(w.is_ok());
-        CHECK(w->text.layers.size() == std::size_t(cfg.text.num_hidden_layers));
-        CHECK(w->vision.layers.size() == std::size_t(cfg.vision.num_hidden_layers));
+        CHECK((*w)->text.layers.size() == std::size_t(cfg.text.num_hidden_layers));
+        REQUIRE((*w)->encoder != nullptr);
+        CHECK(static_cast<const siglip_encoder&>(*(*w)->encoder).weights().layers.size() ==
+              std::size_t(cfg.vision.num_hidden_layers));
         CHECK((st->find("lm_head.weight") == nullptr) == cfg.tie_word_embeddings);
 
         // The file holds exactly the tensors the config implies: no more, no fewer.
@@ -57,6 +60,11 @@ TEST_CASE("config: every fixture model dir loads and binds exactly its tensors",
         std::set<std::string> want, have;
         for (const auto& e : expected) want.insert(e.name);
         for (const st_tensor* t : st->all()) have.insert(t->name);
+        // ... and the family's tensor-name table lists exactly those.
+        std::set<std::string> table;
+        for (const weight_slot& s : (*w)->slots) table.insert(s.name);
+        if (cfg.tie_word_embeddings) table.erase("lm_head.weight");
+        CHECK(table == want);
         CHECK(want == have);
         for (const auto& e : expected) {
             const st_tensor* t = st->find(e.name);

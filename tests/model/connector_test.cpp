@@ -92,29 +92,26 @@ TEST_CASE("connector: pixel shuffle is the same with a thread pool", "[connector
 }
 
 TEST_CASE("connector: forward = projection of the shuffled features, no bias", "[connector]") {
-    model_config cfg;
-    cfg.has_vision = true;
-    cfg.scale_factor = 2;
-    cfg.vision.image_size = 8;
-    cfg.vision.patch_size = 2;  // 4 x 4 patches
-    cfg.vision.hidden_size = 3;
-    cfg.text.hidden_size = 5;
+    // 8 px tiles of 2 px patches: a 4 x 4 grid of D = 3, scale 2 -> 4 tokens of Dt = 5.
     const std::int64_t seq = 16, D = 3, s = 2, Dt = 5, K = D * s * s;
+    const vision_grid grid{4, 4};
     std::mt19937 rng(42);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     std::vector<float> wdata(std::size_t(Dt * K)), x(std::size_t(seq * D));
     for (float& v : wdata) v = nd(rng);
     for (float& v : x) v = nd(rng);
-    vision_weights w;
-    w.connector.type = dtype::f32;
-    w.connector.data = wdata.data();
-    w.connector.rows = Dt;
-    w.connector.cols = K;
-    std::vector<float> shuffled(std::size_t(seq * D)), out(std::size_t(4 * Dt));
+    kernels::weight_matrix wm{dtype::f32, wdata.data(), nullptr, Dt, K};
+    pixel_shuffle_projector proj(D, s, wm);
+    REQUIRE(proj.check().is_ok());
+    REQUIRE(proj.output_rows(grid).value() == 4);
+    CHECK(proj.output_size() == Dt);
+    std::vector<float> out(std::size_t(4 * Dt));
     nn::context ctx;
-    REQUIRE(connector_forward(ctx, cfg, w, x.data(), shuffled.data(), out.data()).is_ok());
+    vision_workspace ws;
+    vision_trace tr;
+    REQUIRE(proj.project(ctx, x.data(), grid, out.data(), ws, &tr).is_ok());
     const std::vector<float> ref_shuffled = reference_pixel_shuffle(x, seq, D, s);
-    CHECK(shuffled == ref_shuffled);
+    CHECK(tr.floats("pixel_shuffle_output") == ref_shuffled);
     double err = 0;
     for (std::int64_t t = 0; t < 4; ++t)
         for (std::int64_t r = 0; r < Dt; ++r) {
@@ -126,11 +123,17 @@ TEST_CASE("connector: forward = projection of the shuffled features, no bias", "
     // 12-term f32 dot products of N(0,1) values: rounding error ~1e-6.
     CHECK(err < 1e-5);
 
-    // Weight that does not fit the config, or null buffers: errors.
-    w.connector.cols = K + 1;
-    CHECK(connector_forward(ctx, cfg, w, x.data(), shuffled.data(), out.data()).code() == errc::invalid_argument);
-    w.connector.cols = K;
-    CHECK(connector_forward(ctx, cfg, w, nullptr, shuffled.data(), out.data()).code() == errc::invalid_argument);
-    cfg.scale_factor = 3;  // 4 patches per side is not a multiple of 3
-    CHECK(connector_forward(ctx, cfg, w, x.data(), shuffled.data(), out.data()).code() == errc::invalid_argument);
+    // A weight that does not fit, null buffers, a grid the scale does not divide: errors.
+    kernels::weight_matrix bad = wm;
+    bad.cols = K + 1;
+    CHECK(pixel_shuffle_projector(D, s, bad).project(ctx, x.data(), grid, out.data(), ws, nullptr).code() ==
+          errc::invalid_argument);
+    CHECK(proj.project(ctx, nullptr, grid, out.data(), ws, nullptr).code() == errc::invalid_argument);
+    CHECK(pixel_shuffle_projector(D, 3, wm).project(ctx, x.data(), grid, out.data(), ws, nullptr).code() ==
+          errc::invalid_argument);
+    // A caller-bound workspace that is too small is refused, not overrun.
+    alignas(64) static unsigned char tiny[64];
+    vision_workspace small;
+    REQUIRE(small.bind(tiny, sizeof tiny).is_ok());
+    CHECK(proj.project(ctx, x.data(), grid, out.data(), small, nullptr).code() == errc::no_memory);
 }

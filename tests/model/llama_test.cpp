@@ -1,5 +1,6 @@
 // Decoder against the goldens of the text-only fixture (and the text half of the others),
 // plus KV-cache equivalence on a random tiny model that needs no shared files.
+#include <smolvlm/model/families.hpp>
 #include <smolvlm/io/safetensors.hpp>
 #include <smolvlm/model/llama.hpp>
 
@@ -64,7 +65,7 @@ TEST_CASE("llama decoder matches the text goldens stage by stage", "[model][llam
         if (!cfg->has_vision || c == "idefics3_bf16_text_only") {
             std::vector<std::int32_t> ids(ids64.begin(), ids64.end());
             std::vector<float> mine(std::size_t(n * tc.hidden_size));
-            REQUIRE(embed_tokens(w->text, ids.data(), n, mine.data()).is_ok());
+            REQUIRE(embed_tokens((*w)->text, ids.data(), n, mine.data()).is_ok());
             CHECK(max_abs_diff(mine.data(), embeds.data(), mine.size()) == 0.0f);
         }
 
@@ -75,7 +76,7 @@ TEST_CASE("llama decoder matches the text goldens stage by stage", "[model][llam
         REQUIRE(cache.init(tc, n + 16).is_ok());
         llama_scratch s;
         REQUIRE(s.init(tc, n).is_ok());
-        llama_decoder dec(tc, w->text);
+        llama_decoder dec(tc, (*w)->text);
         llama_trace trace;
         trace.capture_layers = true;
         REQUIRE(dec.forward(ctx, cache, s, embeds.data(), n, &trace).is_ok());
@@ -110,7 +111,7 @@ TEST_CASE("llama decoder matches the text goldens stage by stage", "[model][llam
         for (std::size_t step = 0; step < gen_ref.size(); ++step) {
             const std::int32_t next = std::int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
             REQUIRE(next == gen_ref[step]);
-            REQUIRE(embed_tokens(w->text, &next, 1, e.data()).is_ok());
+            REQUIRE(embed_tokens((*w)->text, &next, 1, e.data()).is_ok());
             REQUIRE(dec.forward(ctx, cache, s, e.data(), 1).is_ok());
             dec.logits(ctx, s.h.data(), 1, logits.data());
         }
@@ -124,12 +125,12 @@ struct tiny_model {
     model_config cfg;
     std::vector<std::uint8_t> bytes;
     safetensors_set set;
-    model_weights w;
 };
 
 tiny_model make_tiny(unsigned seed, std::int64_t kv_heads) {
     tiny_model m;
     m.cfg.arch = model_arch::llama;
+    m.cfg.family = &smollm_family;
     text_config& t = m.cfg.text;
     t.vocab_size = 50;
     t.hidden_size = 16;
@@ -178,12 +179,12 @@ TEST_CASE("KV-cache decoding equals full recomputation", "[model][llama]") {
         auto w = bind_weights(m.cfg, set.value());
         REQUIRE(w.is_ok());
         const text_config& t = m.cfg.text;
-        llama_decoder dec(t, w->text);
+        llama_decoder dec(t, (*w)->text);
         nn::context ctx;
         const std::vector<std::int32_t> ids = {3, 14, 15, 9, 2, 6, 5, 35, 8, 9, 7, 9, 32};
         const std::int64_t n = std::int64_t(ids.size());
         std::vector<float> emb(std::size_t(n * t.hidden_size));
-        REQUIRE(embed_tokens(w->text, ids.data(), n, emb.data()).is_ok());
+        REQUIRE(embed_tokens((*w)->text, ids.data(), n, emb.data()).is_ok());
 
         // Full: all tokens in one chunk.
         kv_cache full;

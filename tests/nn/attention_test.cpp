@@ -29,8 +29,7 @@ TEST_CASE("attention: every host ISA's per-query kernel matches the double refer
                            kernels::isa::neon, kernels::isa::neon_dotprod}) {
         if (!kernels::isa_supported(f, i)) continue;
         const kernels::kernel_table kt = kernels::select_kernels(f, i);
-        REQUIRE(kernels::table_of(kt.matmul).attend == kt.attend);  // what nn::attention will pick
-        nn::context ctx{&pool, kt.matmul};
+        nn::context ctx{&pool, kt};
         // head dims: SIMD ones (64, 128) and one that falls back to scalar (40).
         for (std::int64_t hd : {64, 128, 40})
             for (bool causal : {false, true})
@@ -85,7 +84,7 @@ TEST_CASE("attention over an f16 KV cache: every host ISA equals f32 attention o
                            kernels::isa::neon, kernels::isa::neon_dotprod}) {
         if (!kernels::isa_supported(f, i)) continue;
         const kernels::kernel_table kt = kernels::select_kernels(f, i);
-        nn::context ctx{&pool, kt.matmul};
+        nn::context ctx{&pool, kt};
         for (std::int64_t hd : {64, 128, 40, 32})
             for (std::int64_t n_kv : {1, 17, 100}) {
                 nn::attention_shape a;
@@ -186,7 +185,7 @@ TEST_CASE("blocked attention (prefill) equals the double reference: causal, GQA,
     for (kernels::isa i : {kernels::isa::scalar, kernels::isa::avx512_vnni, kernels::isa::avx2, kernels::isa::neon}) {
         if (!kernels::isa_supported(f, i)) continue;
         const kernels::kernel_table kt = kernels::select_kernels(f, i);
-        nn::context ctx{&pool, kt.matmul};
+        nn::context ctx{&pool, kt};
         for (std::int64_t hd : {64, 40, 128})
             for (std::int64_t n_q : {16, 63, 130})
                 for (std::int64_t past : {0, 37}) {

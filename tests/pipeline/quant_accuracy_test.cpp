@@ -19,9 +19,9 @@
 #include <smolvlm/io/decode.hpp>
 #include <smolvlm/io/json.hpp>
 #include <smolvlm/io/safetensors.hpp>
-#include <smolvlm/pipeline/model.hpp>
+#include <smolvlm/pipeline/loader.hpp>
 #include <smolvlm/pipeline/session.hpp>
-#include <smolvlm/pipeline/vlm.hpp>
+#include <smolvlm/pipeline/prompt_job.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -220,7 +220,8 @@ std::string write_dequantized(const std::string& src_dir, const std::string& out
     std::system(("rm -rf '" + out_dir + "' && cp -r '" + src_dir + "' '" + out_dir + "'").c_str());
     safetensors_writer w;
     const std::vector<named_matrix> lin = mq.linear_matrices();
-    for (const st_tensor* t : mq.tensors().all()) {
+    for (const source_tensor& tt : mq.tensors().tensors()) {
+        const source_tensor* t = &tt;
         const named_matrix* nm = nullptr;
         for (const named_matrix& x : lin)
             if (x.name == t->name && (x.matrix.type == dtype::q4 || x.matrix.type == dtype::q8)) nm = &x;
@@ -315,7 +316,7 @@ TEST_CASE("q8 / q4 accuracy on every fixture vs native, and q4 vs llama.cpp Q4_0
         // its error is that of Q8_0 (same rule; 1e-6 relative for summation order).
         for (const named_matrix& nm : m_q8->linear_matrices()) {
             if (nm.matrix.type != dtype::q8) continue;
-            const st_tensor* t = m_q8->tensors().find(nm.name);
+            const source_tensor* t = m_q8->tensors().find(nm.name);
             if (!t) continue;  // a tied head
             std::vector<float> src, q80(std::size_t(t->shape.numel()));
             REQUIRE(read_as_f32(*t, src).is_ok());
@@ -330,7 +331,7 @@ TEST_CASE("q8 / q4 accuracy on every fixture vs native, and q4 vs llama.cpp Q4_0
         // Per tensor: our q4 codes vs the Q4_0 rule, error relative to the weight RMS.
         for (const named_matrix& nm : m_q4->linear_matrices()) {
             if (nm.matrix.type != dtype::q4) continue;
-            const st_tensor* t = m_q4->tensors().find(nm.name);
+            const source_tensor* t = m_q4->tensors().find(nm.name);
             REQUIRE(t);
             std::vector<float> src, q40(std::size_t(t->shape.numel()));
             REQUIRE(read_as_f32(*t, src).is_ok());

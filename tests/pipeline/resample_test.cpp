@@ -41,6 +41,11 @@ image tensor_to_image(const st_tensor& t) {
     return im;
 }
 
+// The scalar passes and this CPU's best ones (every case runs through both).
+std::vector<kernels::kernel_table> test_tables() {
+    return {kernels::table_for(kernels::isa::scalar), kernels::select_kernels(detect_cpu())};
+}
+
 int count_diff(const std::vector<std::uint8_t>& a, const std::uint8_t* b, std::size_t n, int* max_diff) {
     int bad = 0;
     *max_diff = 0;
@@ -80,9 +85,13 @@ TEST_CASE("PIL resample: every case of _unit/pil_resample_cases is bit-exact", "
         const int ow = int(tout->shape[1]), oh = int(tout->shape[0]);
         INFO("case " << i << " " << kind << " " << in.width << "x" << in.height << "x" << in.channels << " -> " << ow
                      << "x" << oh);
-        for (resample_isa isa : {resample_isa::scalar, resample_isa::avx2}) {
+        for (const kernels::kernel_table& kt : test_tables()) {
             resample_options opt;
-            opt.isa = isa;
+            opt.kernels = &kt;
+            // These cases were made by a Pillow <= 12.3 (horizontal pass always first): the one
+            // shape here whose order matters (7x13 -> 11x5, height shrinks, width grows) only
+            // matches that order. Pillow 13's order is checked on tests/data/resize_cases.json.
+            opt.order = pillow_pass_order::horizontal;
             std::vector<std::uint8_t> got;
             if (kind == "convert_to_rgb_rgba_on_white") {
                 got.resize(std::size_t(in.width) * std::size_t(in.height) * 3);
@@ -117,8 +126,10 @@ TEST_CASE("PIL resample: AVX2 kernels equal the scalar ones", "[pipeline][resamp
             for (resample_filter f : filters) {
                 image in = make_image(s[0], s[1], c, std::uint32_t(s[0] * 31 + c));
                 resample_options a, b;
-                a.isa = resample_isa::scalar;
-                b.isa = resample_isa::avx2;
+                const kernels::kernel_table scalar_kt = kernels::table_for(kernels::isa::scalar);
+                const kernels::kernel_table simd_kt = kernels::select_kernels(detect_cpu());
+                a.kernels = &scalar_kt;
+                b.kernels = &simd_kt;
                 b.pool = &pool;
                 auto ra = pil_resize(in.view(), s[2], s[3], f, a);
                 auto rb = pil_resize(in.view(), s[2], s[3], f, b);
@@ -173,18 +184,21 @@ TEST_CASE("PIL resample: invariants", "[pipeline][resample]") {
         // Reference: horizontal pass over ALL input rows, then the vertical pass with unshifted bounds.
         image in = make_image(40, 100, 3, 5);
         const int ow = 20, oh = 10;
-        auto fast = pil_resize(in.view(), ow, oh, resample_filter::lanczos);
+        resample_options hfirst;  // this shape runs vertical first under Pillow 13's order
+        hfirst.order = pillow_pass_order::horizontal;
+        auto fast = pil_resize(in.view(), ow, oh, resample_filter::lanczos, hfirst);
         REQUIRE(fast.is_ok());
-        detail::resample_coeffs ch, cv;
+        kernels::resample_coeffs ch, cv;
         REQUIRE(detail::compute_resample_coeffs(40, ow, resample_filter::lanczos, ch).is_ok());
         REQUIRE(detail::compute_resample_coeffs(100, oh, resample_filter::lanczos, cv).is_ok());
         CHECK(cv.ksize == 61);  // support 3 * 10 -> 2 * ceil(30) + 1
         std::vector<std::uint8_t> mid(std::size_t(ow) * 3 * 100), out(std::size_t(ow) * 3 * oh);
-        for (int y = 0; y < 100; ++y) detail::resample_row_h_scalar<3>(in.row(y), &mid[std::size_t(y) * ow * 3], ow, ch);
+        for (int y = 0; y < 100; ++y) kernels::scalar::resample_row_h<3>(in.row(y), &mid[std::size_t(y) * ow * 3], ow, ch);
         for (int yy = 0; yy < oh; ++yy)
-            detail::resample_row_v_scalar(&mid[std::size_t(cv.first[std::size_t(yy)]) * ow * 3], std::size_t(ow) * 3,
+            kernels::scalar::resample_v(&mid[std::size_t(cv.first[std::size_t(yy)]) * ow * 3], std::size_t(ow) * 3,
                                           &out[std::size_t(yy) * ow * 3], std::size_t(ow) * 3,
-                                          &cv.k[std::size_t(yy) * std::size_t(cv.ksize)], cv.count[std::size_t(yy)]);
+                                          &cv.k[std::size_t(yy) * std::size_t(cv.ksize)], cv.count[std::size_t(yy)],
+                                          cv.precision);
         CHECK(out == fast->pixels);
         // And the window really is smaller than the image for an upscale of a tall image.
         REQUIRE(detail::compute_resample_coeffs(100, 300, resample_filter::lanczos, cv).is_ok());
@@ -218,4 +232,73 @@ TEST_CASE("PIL alpha composite on white: opaque pixels keep their colour", "[pip
     for (std::size_t i = 3; i < in.pixels.size(); i += 4) in.pixels[i] = 0;
     composite_on_white(in.view(), out.data());
     for (std::uint8_t v : out) CHECK(v == 255);
+}
+
+TEST_CASE("resize: tests/data/resize_cases.json (torch uint8 antialiased, Pillow 13) is bit-exact", "[pipeline][resample]") {
+    // Expected outputs of torch.nn.functional.interpolate(uint8, antialias=True) (torch's native
+    // uint8 kernel, what torchvision runs for SmolVLM2's video frames) and of Pillow's
+    // Image.resize (tall images: Pillow 13's vertical-first order), made by
+    // scripts/gen_resize_cases.py; the inputs come from a formula, repeated here.
+    const std::string path = std::string(SMOLVLM_SOURCE_DIR) + "/tests/data/resize_cases.json";
+    const std::string text = smolvlm_test::read_file(path);
+    REQUIRE_FALSE(text.empty());
+    auto doc = parse_json(text);
+    REQUIRE(doc.is_ok());
+    const json_value& cases = *doc->find("cases");
+    REQUIRE(cases.size() >= 60);
+    int checked = 0, pillow = 0;
+    for (const json_value& c : cases.items()) {
+        const int h = c.find("h")->as_int(), w = c.find("w")->as_int(), ch = c.find("channels")->as_int();
+        const int oh = c.find("out_h")->as_int(), ow = c.find("out_w")->as_int(), seed = c.find("seed")->as_int();
+        const std::string fname = c.find("filter")->as_string();
+        const bool is_torch = c.find("library")->as_string() == "torch";
+        pillow += !is_torch;
+        INFO(c.find("library")->as_string() << " " << h << "x" << w << " -> " << oh << "x" << ow << " " << fname << " c" << ch);
+        image in;
+        in.width = w;
+        in.height = h;
+        in.channels = ch;
+        in.pixels.resize(std::size_t(w) * std::size_t(h) * std::size_t(ch));
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                for (int k = 0; k < ch; ++k)
+                    in.pixels[(std::size_t(y) * std::size_t(w) + std::size_t(x)) * std::size_t(ch) + std::size_t(k)] =
+                        std::uint8_t((x * 7 + y * 13 + k * 50 + (((x * y * seed) ^ (x + y)) % 64)) & 255);
+        const resample_filter f = fname == "lanczos" ? resample_filter::lanczos
+                                  : fname == "bicubic" ? resample_filter::bicubic
+                                                       : resample_filter::bilinear;
+        for (const kernels::kernel_table& kt : test_tables()) {
+            resample_options o;
+            o.rule = is_torch ? resample_rule::torch_aa : resample_rule::pil;
+            o.kernels = &kt;
+            auto r = pil_resize(in.view(), ow, oh, f, o);
+            REQUIRE(r.is_ok());
+            std::uint64_t hsh = 0xCBF29CE484222325ull;
+            for (std::uint8_t b : r->pixels) hsh = (hsh ^ b) * 0x100000001B3ull;
+            char hex[17];
+            std::snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)hsh);
+            const json_value& first = *c.find("first_bytes");
+            for (std::size_t i = 0; i < first.size() && i < r->pixels.size(); ++i)
+                CHECK(int(r->pixels[i]) == first[i].as_int());
+            CHECK(std::string(hex) == c.find("fnv1a64")->as_string());
+        }
+        ++checked;
+    }
+    CHECK(checked == int(cases.size()));
+    CHECK(pillow >= 30);
+}
+
+TEST_CASE("torch uint8 antialiased resize differs from PIL's arithmetic", "[pipeline][resample]") {
+    // Same weights, other fixed point: the two rules must not silently be the same code path.
+    image in = make_image(320, 180, 3, 9);
+    resample_options pil, torch_rule;
+    torch_rule.rule = resample_rule::torch_aa;
+    auto a = pil_resize(in.view(), 32, 18, resample_filter::lanczos, pil);
+    auto b = pil_resize(in.view(), 32, 18, resample_filter::lanczos, torch_rule);
+    REQUIRE(a.is_ok());
+    REQUIRE(b.is_ok());
+    int max_diff = 0;
+    const int n = count_diff(a->pixels, b->pixels.data(), a->pixels.size(), &max_diff);
+    CHECK(n > 0);
+    CHECK(max_diff <= 2);
 }

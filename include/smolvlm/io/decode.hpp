@@ -4,10 +4,11 @@
 //   result<image> load_image_file(const char* path, const image_limits& = {});
 //   image         apply_orientation(const image& img, int orientation);   // EXIF 1..8
 //
-// The format is detected from the first bytes (PNG signature, JPEG SOI + marker, "P5"/"P6"),
-// never from a file name. Decoded images keep their native channel count (see png.hpp) and
-// equal Pillow's pixels (see jpeg.hpp, png.hpp); an empty file is an error that says so. The
-// orientation (EXIF, else XMP) is read into image::orientation but not applied: the Hugging Face
+// The format is detected from the first bytes (PNG signature, JPEG SOI + marker, "BM",
+// "GIF87a"/"GIF89a", "RIFF....WEBP", "P5"/"P6"), never from a file name. Decoded images keep
+// their native channel count (see png.hpp) and equal Pillow's pixels (see jpeg.hpp, png.hpp);
+// an empty file is an error that says so. The orientation (EXIF, else XMP for JPEG / PNG) is
+// read into image::orientation but not applied: the Hugging Face
 // processor given a PIL image does not transpose, while transformers' load_image() does
 // (ImageOps.exif_transpose) — call apply_orientation() to get the latter.
 //
@@ -25,10 +26,13 @@
 #include <vector>
 
 #include "../core/status.hpp"
+#include "bmp.hpp"
+#include "gif.hpp"
 #include "image.hpp"
 #include "jpeg.hpp"
 #include "png.hpp"
 #include "ppm.hpp"
+#include "webp.hpp"
 
 namespace smolvlm {
 
@@ -43,22 +47,19 @@ inline image_format detect_image_format(const std::uint8_t* data, std::size_t si
 }
 
 inline result<image> decode_image(const std::uint8_t* data, std::size_t size, const image_limits& lim = {}) {
-    if (size == 0) return status(errc::truncated, "image: the file is empty (0 bytes)");
     switch (detect_image_format(data, size)) {
         case image_format::png: return decode_png(data, size, lim);
         case image_format::jpeg: return decode_jpeg(data, size, lim);
         case image_format::ppm: return decode_ppm(data, size, lim);
         default: break;
     }
-    if (size >= 2 && data[0] == 'B' && data[1] == 'M') return status(errc::unsupported, "image: BMP is not supported");
-    if (size >= 4 && data[0] == 'G' && data[1] == 'I' && data[2] == 'F')
-        return status(errc::unsupported, "image: GIF is not supported");
-    if (size >= 12 && data[0] == 'R' && data[1] == 'I' && data[2] == 'F' && data[3] == 'F' && data[8] == 'W' &&
-        data[9] == 'E' && data[10] == 'B' && data[11] == 'P')
-        return status(errc::unsupported, "image: WebP is not supported");
+    if (size == 0) return status(errc::truncated, "image: the file is empty");
+    if (is_bmp(data, size)) return decode_bmp(data, size, lim);
+    if (is_gif(data, size)) return decode_gif(data, size, lim);
+    if (is_webp(data, size)) return decode_webp(data, size, lim);
     if (size >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7')
         return status(errc::unsupported, "image: only binary Netpbm P5/P6 is supported");
-    return status(errc::bad_format, "image: unknown format (expected PNG, JPEG or PGM/PPM)");
+    return status(errc::bad_format, "image: unknown format (expected PNG, JPEG, BMP, GIF, WebP or PGM/PPM)");
 }
 
 // Read a whole file (at most lim.max_bytes) and decode it.

@@ -53,9 +53,19 @@ struct image_limits {
 };
 
 namespace detail {
-// Pillow's Image.MAX_IMAGE_PIXELS: more than twice this many pixels is a DecompressionBombError
-// (whatever the caller's limits), checked from the header like Image.open() does.
-constexpr std::int64_t k_pil_max_image_pixels = 1024 * 1024 * 1024 / 4 / 3;
+// PIL's decompression-bomb rule (Image.MAX_IMAGE_PIXELS = 1024 * 1024 * 1024 // 4 // 3):
+// Image.open warns above k_pil_max_image_pixels and raises DecompressionBombError above
+// twice that. Decoders that follow PIL call this on the header's size, before
+// check_image_limits and before anything is allocated (check_image_limits applies it too).
+constexpr std::int64_t k_pil_max_image_pixels = 89478485;
+
+inline status check_pil_bomb(std::int64_t width, std::int64_t height, const char* what) {
+    if (width > 0 && height > 0 && width > 2 * k_pil_max_image_pixels / height)
+        return status::fmt(errc::unsupported,
+                           "%s: %lldx%lld is more than %lld pixels (PIL's decompression-bomb limit)", what,
+                           (long long)width, (long long)height, (long long)(2 * k_pil_max_image_pixels));
+    return status::ok();
+}
 
 // Check decoded dimensions against the caller's caps before anything is allocated.
 // `what` prefixes the message ("png", "jpeg", ...).
@@ -64,9 +74,7 @@ inline status check_image_limits(std::int64_t width, std::int64_t height, int ch
     if (width <= 0 || height <= 0)
         return status::fmt(errc::bad_format, "%s: invalid dimensions %lldx%lld", what, (long long)width,
                            (long long)height);
-    if (width > 2 * k_pil_max_image_pixels / height)
-        return status::fmt(errc::unsupported, "%s: %lldx%lld is more than %lld pixels (Pillow's decompression-bomb limit)",
-                           what, (long long)width, (long long)height, (long long)(2 * k_pil_max_image_pixels));
+    SMOLVLM_TRY(check_pil_bomb(width, height, what));
     if (width > lim.max_width || height > lim.max_height)
         return status::fmt(errc::unsupported, "%s: %lldx%lld exceeds the %lldx%lld limit", what, (long long)width,
                            (long long)height, (long long)lim.max_width, (long long)lim.max_height);

@@ -1,18 +1,21 @@
 // smolvlm/kernels/dispatch.hpp — pick the kernels this CPU runs best.
 //
-//   const cpu_features cpu = detect_cpu();          // once, at session start
-//   kernel_table k = select_kernels(cpu);            // or force an ISA (tests, benchmarks)
-//   nn::context ctx{&pool, k.matmul};
+//   const cpu_features cpu = detect_cpu();          // once, when a model is loaded
+//   kernel_table k = select_kernels(cpu);            // or force an ISA (--isa, tests, benchmarks)
+//   nn::context ctx{&pool, k};                       // every nn/ call reads its kernels here
 //
-// No global state: the table is a value the caller keeps. Forcing an ISA the CPU (or
-// this build) lacks does not crash: the table falls back to scalar and says so in
-// `forced_unavailable`.
+// No global state: the table is a value the caller keeps, and nothing below it detects
+// the CPU again. Forcing an ISA the CPU (or this build) lacks does not crash: the table
+// falls back to scalar and says so in `forced_unavailable`.
 #pragma once
 
 #include "../core/cpu.hpp"
 #include "matmul.hpp"
+#include "quant.hpp"
+#include "resample.hpp"
 #include "vec.hpp"
 #include "x86_avx2.hpp"
+#include "x86_avx2_resample.hpp"
 #include "x86_avx512.hpp"
 #include "arm_neon.hpp"
 
@@ -46,6 +49,10 @@ struct kernel_table {
     swiglu_fn swiglu = &scalar::swiglu;  // gate = silu(gate) * up
     gelu_fn gelu_tanh = &scalar::gelu_tanh;
     softmax_fn softmax = &scalar::softmax; // softmax numerators of a score row + their sum
+    q4_row_fn q4_row = &quantize_row_q4;   // weight rows -> q4 blocks (pack_weight)
+    q8_row_fn q8_row = &quantize_row_q8;   // weight rows -> q8 blocks (pack_weight, int8 attention)
+    resample_h_fn resample_h = &scalar::resample_h;  // image resize, horizontal pass (pipeline/resample.hpp)
+    resample_v_fn resample_v = &scalar::resample_v;  // image resize, vertical pass
     isa chosen = isa::scalar;
     bool forced_unavailable = false;     // `force` named an ISA this CPU/build cannot run
 };
@@ -96,6 +103,12 @@ inline kernel_table table_for(isa i) {
             k.swiglu = wide ? &avx512::swiglu : &avx2::swiglu;
             k.gelu_tanh = wide ? &avx512::gelu_tanh : &avx2::gelu_tanh;
             k.softmax = wide ? &avx512::softmax : &avx2::softmax;
+            if (wide) {  // (bit-identical to the scalar quantizers, 16 groups at once)
+                k.q4_row = &avx512::quantize_row_q4;
+                k.q8_row = &avx512::quantize_row_q8;
+            }
+            k.resample_h = &avx2::resample_h;
+            k.resample_v = &avx2::resample_v;
             break;
         }
 #endif
@@ -116,16 +129,6 @@ inline kernel_table table_for(isa i) {
         default: k.chosen = isa::scalar; break;
     }
     return k;
-}
-
-// The table whose matmul is `m` (scalar if none): lets code that is handed only a
-// matmul_fn (nn::context) use the helpers of the same ISA without detecting the CPU again.
-inline kernel_table table_of(matmul_fn m) {
-    for (isa i : {isa::avx512_vnni, isa::avx512, isa::avx_vnni, isa::avx2, isa::neon_dotprod, isa::neon}) {
-        const kernel_table k = table_for(i);
-        if (k.chosen == i && k.matmul == m) return k;
-    }
-    return kernel_table{};
 }
 
 inline kernel_table select_kernels(const cpu_features& f, isa force = isa::best) {

@@ -16,7 +16,6 @@
 #include <cstring>
 #include <utility>
 
-#include "../core/cpu.hpp"
 #include "../core/status.hpp"
 #include "dispatch.hpp"
 #include "matmul.hpp"
@@ -115,18 +114,6 @@ inline void pack_panels(const unsigned char* src, dtype src_type, std::int64_t r
     });
 }
 
-// The q4 scale search is the slow part of loading a q4 model: use the SIMD twins where
-// the CPU has them (same candidates, same results; see avx512::quantize_row_q4).
-inline void best_row_quantizers(q4_row_fn& q4, q8_row_fn& q8) {
-    q4 = &quantize_row_q4;
-    q8 = &quantize_row_q8;
-#if SMOLVLM_SIMD_X86
-    if (isa_supported(detect_cpu(), isa::avx512)) {
-        q4 = &avx512::quantize_row_q4;
-        q8 = &avx512::quantize_row_q8;
-    }
-#endif
-}
 
 }  // namespace detail
 
@@ -134,7 +121,7 @@ inline void best_row_quantizers(q4_row_fn& q4, q8_row_fn& q8) {
 // the panel layout the int8 GEMMs read: q gets panel_q8_bytes(rows, cols) bytes, d gets
 // panel_scale_count(rows, cols) f16 scales (both zeroed first: padded panel rows read 0).
 // For matrices made at run time (siglip's attention quantizes K and V per head with it);
-// q8: the row quantizer (pass detail::best_row_quantizers' pick, chosen once, not per call).
+// q8: the row quantizer (a kernel table's q8_row, chosen once, not per call).
 inline weight_matrix pack_q8_into(const float* src, std::int64_t rows, std::int64_t cols, std::uint8_t* q,
                                   std::uint16_t* d, q8_row_fn q8, thread_pool* pool = nullptr) {
     std::memset(q, 0, panel_q8_bytes(rows, cols));
@@ -144,8 +131,10 @@ inline weight_matrix pack_q8_into(const float* src, std::int64_t rows, std::int6
     return weight_matrix{dtype::q8, q, d, rows, cols};
 }
 
+// `kt`: the kernel table whose row quantizers to use (null: the scalar ones; the SIMD twins
+// give the same bytes faster).
 inline result<packed_weight> pack_weight(const void* src, dtype src_type, std::int64_t rows, std::int64_t cols,
-                                         dtype target, thread_pool* pool = nullptr) {
+                                         dtype target, thread_pool* pool = nullptr, const kernel_table* kt = nullptr) {
     if (!src) return status(errc::invalid_argument, "pack_weight: null source");
     if (!detail::is_dense(src_type))
         return status::fmt(errc::unsupported, "pack_weight: source dtype %s (want F32, BF16 or F16)",
@@ -192,9 +181,8 @@ inline result<packed_weight> pack_weight(const void* src, dtype src_type, std::i
     auto* q = static_cast<std::uint8_t*>(p.buffer());
     auto* d = reinterpret_cast<std::uint16_t*>(q + qbytes);
     std::memset(p.buffer(), 0, qbytes + dcount * 2);
-    q4_row_fn q4;
-    q8_row_fn q8;
-    detail::best_row_quantizers(q4, q8);
+    const q4_row_fn q4 = kt ? kt->q4_row : &quantize_row_q4;
+    const q8_row_fn q8 = kt ? kt->q8_row : &quantize_row_q8;
     if (target == dtype::q8)
         detail::pack_panels<block_q8>(s, src_type, rows, cols, q, d, pool, q4, q8);
     else

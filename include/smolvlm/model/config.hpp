@@ -1,7 +1,8 @@
 // smolvlm/model/config.hpp — typed, validated model configuration.
 //
-// Reads a Hugging Face model directory: config.json (model_type idefics3, smolvlm,
-// llama = SmolLM2, smollm3) and generation_config.json. Keys a config omits take
+// The fields every family fills from config.json (each family reads its own keys: see
+// model/families.hpp for the list, parse_model_config / load_model_config), the readers
+// they share, and generation_config.json. Keys a config omits take
 // the Hugging Face defaults of the class that would read them (smolvlm configs omit
 // keys equal to those defaults: vision hidden_act / layer_norm_eps / intermediate_size /
 // num_hidden_layers, text hidden_act...). Values are checked for sanity (positive
@@ -81,7 +82,10 @@ struct generation_config {
     std::int64_t top_k = 0;
 };
 
+struct model_family;  // model/family.hpp
+
 struct model_config {
+    const model_family* family = nullptr;  // who read this config (model/families.hpp)
     model_arch arch = model_arch::llama;
     bool has_vision = false;
     text_config text;
@@ -267,79 +271,6 @@ inline status read_vision_config(const json_value* obj, vision_config& v) {
 
 }  // namespace detail
 
-// Parse config.json text.
-inline result<model_config> parse_model_config(std::string_view json_text) {
-    json_options jo;
-    jo.max_depth = 32;
-    auto parsed = parse_json(json_text, jo);
-    if (!parsed) {
-        status s = parsed.error();
-        return s.prepend("config.json: ");
-    }
-    const json_value& root = parsed.value();
-    if (!root.is_object()) return status(errc::bad_format, "config.json: not a JSON object");
-    // Python's json keeps the last of repeated keys, a first-match lookup the first: refuse
-    // the ambiguity rather than read a different model than the reference would.
-    for (const char* sub : {"", "text_config", "vision_config"}) {
-        const json_value* o = *sub ? root.find(sub) : &root;
-        if (o && o->has_duplicate_keys())
-            return status::fmt(errc::bad_format, "config.json: repeated keys in %s", *sub ? sub : "the top-level object");
-    }
-    model_config c;
-    const json_value* mt = root.find("model_type");
-    if (!mt || !mt->is_string()) return status(errc::bad_format, "config.json: no model_type");
-    const std::string& type = mt->as_string();
-    detail::config_reader top(&root, "config.json");
-
-    if (type == "idefics3" || type == "smolvlm") {
-        c.arch = type == "idefics3" ? model_arch::idefics3 : model_arch::smolvlm;
-        c.has_vision = true;
-        c.scale_factor = 2;
-        c.image_token_id = 128257;
-        top.i64("scale_factor", c.scale_factor, 1, 64);
-        top.i64("image_token_id", c.image_token_id, 0, detail::k_max_vocab);
-        c.tie_word_embeddings = false;
-        top.boolean("tie_word_embeddings", c.tie_word_embeddings);
-        SMOLVLM_TRY(top.error());
-        // The composite config builds its text part from LlamaConfig with these overrides.
-        c.text.rms_norm_eps = 1e-5;
-        const json_value* tc = root.find("text_config");
-        if (tc && !tc->is_object()) return status(errc::bad_format, "config.json: text_config is not an object");
-        SMOLVLM_TRY(detail::read_text_config(tc, "config.json text_config", c.text));
-        const json_value* vc = root.find("vision_config");
-        if (vc && !vc->is_object()) return status(errc::bad_format, "config.json: vision_config is not an object");
-        SMOLVLM_TRY(detail::read_vision_config(vc, c.vision));
-        const std::int64_t side = c.vision.patches_per_side();
-        if (side % c.scale_factor != 0)
-            return status::fmt(errc::bad_format, "config.json: %lld patches per side is not a multiple of scale_factor %lld",
-                               (long long)side, (long long)c.scale_factor);
-        if (c.image_token_id >= c.text.vocab_size)
-            return status(errc::bad_format, "config.json: image_token_id is outside the vocabulary");
-    } else if (type == "llama" || type == "smollm3") {
-        c.arch = type == "llama" ? model_arch::llama : model_arch::smollm3;
-        if (type == "smollm3") {
-            c.text.rope_theta = 2000000.0;
-            c.text.tie_word_embeddings = true;
-            c.text.max_position_embeddings = 32768;
-            c.text.rms_norm_eps = 1e-6;
-            c.text.hidden_size = 2048;
-            c.text.intermediate_size = 11008;
-            c.text.num_hidden_layers = 36;
-            c.text.num_attention_heads = 16;
-            c.text.vocab_size = 128256;
-        }
-        SMOLVLM_TRY(detail::read_text_config(&root, "config.json", c.text));
-        c.tie_word_embeddings = c.text.tie_word_embeddings;
-    } else {
-        return status::fmt(errc::unsupported, "config.json: model_type '%.40s' is not supported "
-                           "(idefics3, smolvlm, llama, smollm3)", type.c_str());
-    }
-    c.generation.bos_token_id = c.text.bos_token_id;
-    if (c.text.eos_token_id >= 0) c.generation.eos_token_ids = {c.text.eos_token_id};
-    c.generation.pad_token_id = c.text.pad_token_id;
-    return c;
-}
-
 // Overlay generation_config.json onto cfg.generation.
 inline status parse_generation_config(std::string_view json_text, generation_config& g) {
     auto parsed = parse_json(json_text);
@@ -363,20 +294,6 @@ inline status parse_generation_config(std::string_view json_text, generation_con
     r.f64("repetition_penalty", g.repetition_penalty, 0.0, 1e6);
     r.i64("top_k", g.top_k, 0, INT64_MAX);
     return r.error();
-}
-
-// Read config.json (+ generation_config.json when present) from a model directory.
-inline result<model_config> load_model_config(const std::string& dir) {
-    const std::string cfg_path = path_join(dir, "config.json");
-    auto text = read_text_file(cfg_path.c_str(), std::size_t(16) << 20);
-    if (!text) return text.take_status();
-    SMOLVLM_ASSIGN_OR_RETURN(model_config c, parse_model_config(text.value()));
-    const std::string gen_path = path_join(dir, "generation_config.json");
-    if (file_exists(gen_path.c_str())) {
-        SMOLVLM_ASSIGN_OR_RETURN(std::string g, read_text_file(gen_path.c_str(), std::size_t(16) << 20));
-        SMOLVLM_TRY(parse_generation_config(g, c.generation));
-    }
-    return c;
 }
 
 }  // namespace smolvlm

@@ -1,4 +1,5 @@
-// smolvlm/model/connector.hpp — the vision-to-text connector (Idefics3Connector).
+// smolvlm/model/connector.hpp — the vision-to-text connector of SmolVLM (Idefics3Connector),
+// a vision_projector (model/vision.hpp).
 //
 // The SigLIP tower gives one feature vector per patch: [seq, D] with seq = side * side
 // (32 x 32 = 1024 patches of 768 for SmolVLM-256M at 512 px). The connector trades
@@ -20,9 +21,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include <string>
+#include <vector>
+
 #include "../core/status.hpp"
 #include "../nn/context.hpp"
-#include "config.hpp"
+#include "../nn/linear.hpp"
+#include "vision.hpp"
 #include "weights.hpp"
 
 namespace smolvlm {
@@ -47,31 +52,71 @@ inline void pixel_shuffle(const nn::context& ctx, const float* x, std::int64_t s
     }, 4);
 }
 
-// Checks that the connector weight fits the config: [Dt, D * s * s].
-inline status check_connector_weights(const model_config& cfg, const vision_weights& w) {
-    const std::int64_t s = cfg.scale_factor, D = cfg.vision.hidden_size;
-    if (s <= 0 || cfg.vision.patches_per_side() % s != 0)
-        return status::fmt(errc::invalid_argument, "connector: %lld patches per side is not a multiple of scale_factor %lld",
-                           (long long)cfg.vision.patches_per_side(), (long long)s);
-    if (!w.connector.data || w.connector.cols != D * s * s || w.connector.rows <= 0)
-        return status::fmt(errc::invalid_argument,
-                           "connector: modality_projection weight is [%lld, %lld], the config implies [Dt, %lld]",
-                           (long long)w.connector.rows, (long long)w.connector.cols, (long long)(D * s * s));
-    return status::ok();
-}
+// Idefics3Connector as a vision_projector: pixel shuffle, then modality_projection.proj
+// (no bias). Weights: "model.connector.modality_projection.proj.weight" [Dt, D s^2].
+class pixel_shuffle_projector : public vision_projector {
+public:
+    // D: the encoder's hidden size; s: scale_factor; Dt: the text hidden size.
+    pixel_shuffle_projector(std::int64_t D, std::int64_t s, std::int64_t Dt,
+                            std::string key = "model.connector.modality_projection.proj.weight")
+        : D_(D), s_(s), Dt_(Dt), key_(std::move(key)) {}
+    // A projector whose weight is already bound (tests).
+    pixel_shuffle_projector(std::int64_t D, std::int64_t s, const kernels::weight_matrix& proj)
+        : D_(D), s_(s), Dt_(proj.rows), proj_(proj) {}
 
-// Idefics3Connector.forward for one tile.
-//   x:         [seq, D]           last hidden state of the vision tower (seq = side^2)
-//   shuffled:  [seq / s^2, D s^2] scratch; holds the pixel shuffle output afterwards
-//   out:       [seq / s^2, Dt]    image features, Dt = w.connector.rows (text hidden size)
-inline status connector_forward(const nn::context& ctx, const model_config& cfg, const vision_weights& w,
-                                const float* x, float* shuffled, float* out) {
-    SMOLVLM_TRY(check_connector_weights(cfg, w));
-    if (!x || !shuffled || !out) return status(errc::invalid_argument, "connector: null buffer");
-    const std::int64_t side = cfg.vision.patches_per_side(), s = cfg.scale_factor;
-    pixel_shuffle(ctx, x, side, cfg.vision.hidden_size, s, shuffled);   // Idefics3Connector.pixel_shuffle
-    nn::linear(ctx, w.connector, shuffled, (side / s) * (side / s), out); // modality_projection.proj (no bias)
-    return status::ok();
-}
+    const char* name() const override { return "pixel_shuffle"; }
+    const kernels::weight_matrix& proj() const { return proj_; }
+
+    void weight_slots(std::vector<weight_slot>& out) override {
+        out.push_back(weight_slot::mat(key_, Dt_, D_ * s_ * s_, proj_));
+    }
+    status check() const override {
+        if (s_ <= 0) return status(errc::invalid_argument, "connector: scale_factor must be positive");
+        if (!proj_.data || proj_.cols != D_ * s_ * s_ || proj_.rows <= 0)
+            return status::fmt(errc::invalid_argument,
+                               "connector: modality_projection weight is [%lld, %lld], the config implies [Dt, %lld]",
+                               (long long)proj_.rows, (long long)proj_.cols, (long long)(D_ * s_ * s_));
+        return status::ok();
+    }
+    std::int64_t output_size() const override { return proj_.data ? proj_.rows : Dt_; }
+
+    // A side x side grid becomes (side / s)^2 tokens.
+    result<std::int64_t> output_rows(const vision_grid& g) const override {
+        if (g.rows != g.cols || g.rows <= 0 || s_ <= 0 || g.rows % s_ != 0)
+            return status::fmt(errc::invalid_argument,
+                               "connector: %lld x %lld patches is not a square grid divisible by scale_factor %lld",
+                               (long long)g.rows, (long long)g.cols, (long long)s_);
+        return (g.rows / s_) * (g.cols / s_);
+    }
+    result<std::size_t> workspace_bytes(const vision_grid& g, int) const override {
+        SMOLVLM_TRY(output_rows(g));
+        workspace_planner p;
+        p.take<float>(std::size_t(g.count()) * std::size_t(D_));  // the shuffled rows (same count as the input)
+        return p.plan.total();
+    }
+
+    // Idefics3Connector.forward for one tile.
+    //   hidden: [side^2, D] last hidden state of the tower -> out: [(side/s)^2, Dt]
+    status project(const nn::context& ctx, const float* hidden, const vision_grid& g, float* out, vision_workspace& ws,
+                   vision_trace* trace) const override {
+        SMOLVLM_TRY(check());
+        if (!hidden || !out) return status(errc::invalid_argument, "connector: null buffer");
+        SMOLVLM_ASSIGN_OR_RETURN(std::int64_t rows, output_rows(g));
+        SMOLVLM_ASSIGN_OR_RETURN(std::size_t need, workspace_bytes(g, 1));
+        SMOLVLM_TRY(ws.ensure(need));
+        workspace_carver c{ws.carve()};
+        float* shuffled = c.take<float>(std::size_t(g.count()) * std::size_t(D_));  // [(side/s)^2, D s^2]
+        if (!shuffled) return status(errc::no_memory, "connector: the workspace is too small");
+        pixel_shuffle(ctx, hidden, g.rows, D_, s_, shuffled);   // Idefics3Connector.pixel_shuffle
+        if (trace) trace->add("pixel_shuffle_output", {rows, D_ * s_ * s_}, shuffled);
+        nn::linear(ctx, proj_, shuffled, rows, out);           // modality_projection.proj (no bias)
+        return status::ok();
+    }
+
+private:
+    std::int64_t D_ = 0, s_ = 0, Dt_ = 0;
+    std::string key_;
+    kernels::weight_matrix proj_;
+};
 
 }  // namespace smolvlm

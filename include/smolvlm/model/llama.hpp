@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "../core/dtype.hpp"
@@ -27,12 +28,82 @@
 #include "../nn/activation.hpp"
 #include "../nn/attention.hpp"
 #include "../nn/context.hpp"
+#include "../nn/linear.hpp"
 #include "../nn/norm.hpp"
 #include "../nn/rope.hpp"
 #include "config.hpp"
 #include "weights.hpp"
 
 namespace smolvlm {
+
+// ---- weights ---------------------------------------------------------------------------
+
+// One decoder layer (LlamaDecoderLayer).
+struct llama_layer_weights {
+    std::vector<float> attn_norm;          // input_layernorm.weight            [hidden]
+    kernels::weight_matrix q, k, v, o;     // self_attn.{q,k,v,o}_proj.weight   [n_heads*hd, hidden] ...
+    std::vector<float> q_bias, k_bias, v_bias, o_bias;  // only with attention_bias
+    std::vector<float> mlp_norm;           // post_attention_layernorm.weight   [hidden]
+    kernels::weight_matrix gate, up, down; // mlp.{gate,up,down}_proj.weight    [ffn, hidden] / [hidden, ffn]
+    std::vector<float> gate_bias, up_bias, down_bias;   // only with mlp_bias
+    bool use_rope = true;                  // SmolLM3 NoPE layers: false
+};
+
+struct text_weights {
+    kernels::weight_matrix embed;          // embed_tokens.weight [vocab, hidden]
+    std::vector<llama_layer_weights> layers;
+    std::vector<float> final_norm;         // norm.weight [hidden]
+    kernels::weight_matrix lm_head;        // [vocab, hidden]; == embed when tied
+};
+
+// The decoder's checkpoint tensors, for a family's tensor-name table. `prefix` is where the
+// decoder lives in the checkpoint ("model." for LlamaForCausalLM, "model.text_model." in
+// Idefics3), `head` the output head's key; a tied head binds the embedding.
+inline void llama_weight_slots(const text_config& t, const std::string& prefix, const std::string& head, bool tied,
+                               text_weights& w, std::vector<weight_slot>& out) {
+    const std::int64_t D = t.hidden_size, hd = t.head_dim, F = t.intermediate_size;
+    const std::int64_t nq = t.num_attention_heads * hd, nkv = t.num_key_value_heads * hd;
+    out.push_back(weight_slot::mat(prefix + "embed_tokens.weight", t.vocab_size, D, w.embed, /*linear=*/false));
+    out.push_back(weight_slot::vec(prefix + "norm.weight", {D}, w.final_norm));
+    weight_slot lm = weight_slot::mat(head, t.vocab_size, D, w.lm_head);
+    lm.per_token = lm.is_lm_head = true;
+    if (tied) lm.tied_to = &w.embed;
+    out.push_back(lm);
+    w.layers.resize(std::size_t(t.num_hidden_layers));
+    const std::string lp = prefix + "layers.";
+    for (std::size_t i = 0; i < w.layers.size(); ++i) {
+        llama_layer_weights& L = w.layers[i];
+        auto key = [&](const char* rest) { return layer_key(lp, i, rest); };
+        auto mat = [&](const char* rest, std::int64_t rows, std::int64_t cols, kernels::weight_matrix& m) {
+            weight_slot s = weight_slot::mat(key(rest), rows, cols, m);
+            s.per_token = true;
+            out.push_back(std::move(s));
+        };
+        out.push_back(weight_slot::vec(key("input_layernorm.weight"), {D}, L.attn_norm));
+        out.push_back(weight_slot::vec(key("post_attention_layernorm.weight"), {D}, L.mlp_norm));
+        mat("self_attn.q_proj.weight", nq, D, L.q);
+        mat("self_attn.k_proj.weight", nkv, D, L.k);
+        mat("self_attn.v_proj.weight", nkv, D, L.v);
+        mat("self_attn.o_proj.weight", D, nq, L.o);
+        mat("mlp.gate_proj.weight", F, D, L.gate);
+        mat("mlp.up_proj.weight", F, D, L.up);
+        mat("mlp.down_proj.weight", D, F, L.down);
+        if (t.attention_bias) {
+            out.push_back(weight_slot::vec(key("self_attn.q_proj.bias"), {nq}, L.q_bias));
+            out.push_back(weight_slot::vec(key("self_attn.k_proj.bias"), {nkv}, L.k_bias));
+            out.push_back(weight_slot::vec(key("self_attn.v_proj.bias"), {nkv}, L.v_bias));
+            out.push_back(weight_slot::vec(key("self_attn.o_proj.bias"), {D}, L.o_bias));
+        }
+        if (t.mlp_bias) {
+            out.push_back(weight_slot::vec(key("mlp.gate_proj.bias"), {F}, L.gate_bias));
+            out.push_back(weight_slot::vec(key("mlp.up_proj.bias"), {F}, L.up_bias));
+            out.push_back(weight_slot::vec(key("mlp.down_proj.bias"), {D}, L.down_bias));
+        }
+        L.use_rope = t.use_rope.empty() ? true : bool(t.use_rope[i]);
+    }
+}
+
+// ---- KV cache ----------------------------------------------------------------------------
 
 // Keys and values of every layer for up to `capacity` positions, stored as f32 (the
 // default: what the goldens check) or f16 (half the memory and the bytes each decoded
@@ -195,7 +266,7 @@ public:
         const std::int64_t Q = Hq * hd, F = cfg_.intermediate_size;
         const float eps = float(cfg_.rms_norm_eps);
         const std::int64_t pos0 = cache.n_past;
-        const kernels::to_f16_fn to_f16 = kernels::table_of(ctx.matmul).to_f16;
+        const kernels::to_f16_fn to_f16 = ctx.kt.to_f16;
         float* h = s.h.data();
         float* a = s.a.data();
         std::memcpy(h, embeds, std::size_t(n * D) * sizeof(float));

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdint>
 
-#include "../kernels/dispatch.hpp"
 #include "context.hpp"
 
 namespace smolvlm::nn {
@@ -20,15 +19,15 @@ inline float gelu_tanh(float x) {
 // Exact GELU (erf), for configs with hidden_act "gelu".
 inline float gelu_erf(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f)); }
 
-// SwiGLU: gate[i] = silu(gate[i]) * up[i]; gate, up: [n]. Through the kernel of the
-// ISA ctx.matmul belongs to (kernels::scalar::swiglu is the reference).
+// SwiGLU: gate[i] = silu(gate[i]) * up[i]; gate, up: [n]. Through the context's kernel
+// (kernels::scalar::swiglu is the reference).
 inline void swiglu(const context& ctx, float* gate, const float* up, std::int64_t n) {
-    const kernels::swiglu_fn f = kernels::table_of(ctx.matmul).swiglu;
+    const kernels::swiglu_fn f = ctx.kt.swiglu;
     parallel_for(ctx.pool, n, [&](std::int64_t b, std::int64_t e, int) { f(gate + b, up + b, e - b); }, 4096);
 }
 
 inline void gelu_tanh_inplace(const context& ctx, float* x, std::int64_t n) {
-    const kernels::gelu_fn f = kernels::table_of(ctx.matmul).gelu_tanh;
+    const kernels::gelu_fn f = ctx.kt.gelu_tanh;
     parallel_for(ctx.pool, n, [&](std::int64_t b, std::int64_t e, int) { f(x + b, e - b); }, 4096);
 }
 

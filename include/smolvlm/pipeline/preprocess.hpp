@@ -5,6 +5,10 @@
 // What SmolVLMImageProcessor.preprocess does to one image (and so what we do):
 //
 //   decoded uint8 image, native channels (1 = L, 2 = LA, 3 = RGB, 4 = RGBA)
+//     | convert_to_rgb, at the image's own size (transformers 5 does this first):
+//     |   alpha (LA, RGBA, or a tRNS key the decoder turned into alpha) composited
+//     |   over opaque white with Pillow's alpha_composite integers; L -> (v, v, v)
+//     |   (load_image convention instead: EXIF transpose, convert("RGB") drops alpha)
 //     | resize: longest side := size.longest_edge (also upscaling), other side
 //     |   int(long / aspect) made even; both sides capped at 4096          (PIL LANCZOS)
 //     | resize_for_vision_encoder: long side rounded UP to a multiple of
@@ -12,15 +16,14 @@
 //     | split: rows x cols tiles of max x max, row-major, then the whole
 //     |   image resized to max x max ("global image")                       (PIL LANCZOS)
 //     |   (do_image_splitting = false: just the max x max resize, 0 x 0 grid)
-//     | convert_to_rgb: each tile alpha-composited over opaque white (Pillow integers)
 //     | rescale: float32(v * rescale_factor), computed in double
 //     | normalize: (x - mean) / std in float32
 //     v pixel_values [n_tiles, 3, max, max] (channels first), mask all ones
 //
-// PIL details that matter: 1-channel images are handed to PIL as mode "P", so every
-// resize of a gray image is NEAREST; RGBA/LA resizes happen in premultiplied alpha
-// (see resample.hpp). The resize rules are in `plan_image` and tested on every case of
-// fixtures/_unit/resize_sizes.json.
+// Every resize is PIL LANCZOS on the 3-channel image (see resample.hpp). transformers 4.x
+// resized in the native mode (gray as "P" with NEAREST, RGBA premultiplied) and converted
+// after splitting; the goldens follow 5.x and so does this file. The resize rules are in
+// `plan_image` and tested on every case of fixtures/_unit/resize_sizes.json.
 //
 // Beside the exact mode there is a `token_budget` mode (a documented deviation): images
 // whose longest side is already <= size.longest_edge are not upscaled first, so a small
@@ -65,7 +68,7 @@ struct image_processor_config {
     bool has_video_sampling = false;
     double video_fps = 1.0;
     int video_max_frames = 64;
-    int video_longest_edge = 364;
+    int video_longest_edge = 4 * 364;  // first resize of a frame (see parse_image_processor_config)
 
     // <image> tokens per tile: (image_size / patch_size)^2 / scale_factor^2. From
     // processor_config.json "image_seq_len", else computed from the model config; 0 = unknown.
@@ -175,7 +178,6 @@ inline result<image_processor_config> parse_image_processor_config(const json_va
     if (const json_value* vs = p.find("video_sampling")) {
         if (!vs->is_object()) return status(errc::bad_format, "preprocessor config: video_sampling is not an object");
         c.has_video_sampling = true;
-        c.video_longest_edge = c.max_image_size;
         if (const json_value* f = vs->find("fps")) {
             if (!f->is_number() || !(f->as_number() > 0) || f->as_number() > 1000)
                 return status(errc::bad_format, "preprocessor config: video_sampling.fps is not in (0, 1000]");
@@ -184,6 +186,10 @@ inline result<image_processor_config> parse_image_processor_config(const json_va
         SMOLVLM_TRY(detail::cfg_int(vs->find("max_frames"), "video_sampling.max_frames", 1, 4096, c.video_max_frames));
         SMOLVLM_TRY(detail::cfg_longest_edge(*vs, "video_size", c.video_longest_edge));
     }
+    // SmolVLMVideoProcessor.__init__: with both `size` and `video_sampling` in the file,
+    // video_sampling.video_size is overwritten by `size`; without video_sampling the
+    // video processor uses `size` too.
+    if (p.find("size") || !c.has_video_sampling) c.video_longest_edge = c.longest_edge;
     if (processor && processor->is_object())
         SMOLVLM_TRY(detail::cfg_int(processor->find("image_seq_len"), "image_seq_len", 1, 1 << 20, c.image_seq_len));
     if (c.image_seq_len == 0 && model && model->is_object()) {
@@ -332,18 +338,18 @@ inline pixel_lut make_video_lut(const image_processor_config& cfg) {
 
 // What preprocessing keeps of one image beside its tiles (for tests and debugging).
 struct image_intermediates {
-    image resized_longest_edge;  // native channels
-    image resized_for_encoder;   // native channels
+    image resized_longest_edge;  // RGB
+    image resized_for_encoder;   // RGB
 };
 
 struct preprocess_options {
     resize_mode mode = resize_mode::exact;
     // transformers.image_utils.load_image convention: EXIF orientation applied and the
-    // image converted to RGB first (alpha dropped, gray replicated), so RGBA/LA/gray go
-    // through LANCZOS on RGB. Off = the processor fed the decoded image as is.
+    // image converted with convert("RGB") (alpha dropped, not composited). Off = the
+    // processor handed the decoded image (convert_to_rgb: alpha composited over white).
     bool load_image_convention = false;
     bool keep_intermediates = false;
-    resample_isa isa = resample_isa::best;
+    const kernels::kernel_table* kernels = nullptr;  // resize kernels (null: this CPU's best)
     thread_pool* pool = nullptr;
     std::size_t max_bytes = std::size_t(1) << 30;  // cap on any buffer built here
 };
@@ -365,23 +371,11 @@ struct processed_images {
 
 namespace detail {
 
-// Tile t of `src` (native channels) -> out [3, m, m] floats: composite on white (when the
-// image has alpha or one channel, as convert_to_rgb does), then the per-channel table.
-inline void write_tile(const image_view& src, int x0, int y0, int m, bool convert_rgb, const pixel_lut& lut,
-                       float* out) {
-    const int C = src.channels;
+// Tile (x0, y0) of the RGB image `src` -> out [3, m, m] floats through the per-channel table.
+inline void write_tile(const image_view& src, int x0, int y0, int m, const pixel_lut& lut, float* out) {
     const std::size_t plane = std::size_t(m) * std::size_t(m);
-    std::vector<std::uint8_t> rgb;
-    if (C != 3) rgb.resize(std::size_t(m) * 3);
     for (int y = 0; y < m; ++y) {
-        const std::uint8_t* in = src.row(y0 + y) + std::size_t(x0) * std::size_t(C);
-        const std::uint8_t* px = in;
-        if (C != 3) {
-            image_view row{in, m, 1, C, std::size_t(m) * std::size_t(C)};
-            if (convert_rgb) composite_on_white(row, rgb.data());
-            else convert_rgb_drop_alpha(row, rgb.data());
-            px = rgb.data();
-        }
+        const std::uint8_t* px = src.row(y0 + y) + std::size_t(x0) * 3;
         float* r = out + std::size_t(y) * std::size_t(m);
         float* g = r + plane;
         float* b = g + plane;
@@ -433,32 +427,34 @@ inline status preprocess_image_into(const image_view& input, const image_plan& p
                                     image_intermediates* keep = nullptr, int orientation = 1) {
     SMOLVLM_TRY(detail::check_view(input));
     resample_options ro;
-    ro.isa = opt.isa;
+    ro.kernels = opt.kernels;
     ro.pool = opt.pool;
     ro.max_bytes = opt.max_bytes;
 
+    // 1. RGB first, at the image's own size (transformers 5 order).
     image_view src = input;
     image oriented, rgb;
-    if (opt.load_image_convention) {
-        if (orientation >= 2 && orientation <= 8) {  // ImageOps.exif_transpose
-            oriented = apply_orientation(detail::copy_of(src), orientation);
-            src = oriented.view();
-        }
-        if (src.channels != 3) {
-            rgb.width = src.width;
-            rgb.height = src.height;
-            rgb.channels = 3;
-            rgb.pixels.resize(std::size_t(src.width) * std::size_t(src.height) * 3);
-            convert_rgb_drop_alpha(src, rgb.pixels.data());
-            src = rgb.view();
-        }
+    if (opt.load_image_convention && orientation >= 2 && orientation <= 8) {  // ImageOps.exif_transpose
+        oriented = apply_orientation(detail::copy_of(src), orientation);
+        src = oriented.view();
     }
     if (src.width != plan.width || src.height != plan.height)
         return status(errc::invalid_argument, "preprocess: plan does not match the image size");
-    if (src.channels != 3 && !cfg.do_convert_rgb)
-        return status::fmt(errc::unsupported, "preprocess: %d-channel image with do_convert_rgb = false", src.channels);
-    // HF hands PIL a 1-channel image as mode "P": PIL resizes P images with NEAREST.
-    const resample_filter f = src.channels == 1 ? resample_filter::nearest : cfg.resample;
+    if (src.channels != 3) {
+        if (!opt.load_image_convention && !cfg.do_convert_rgb)
+            return status::fmt(errc::unsupported, "preprocess: %d-channel image with do_convert_rgb = false", src.channels);
+        const std::size_t bytes = std::size_t(src.width) * std::size_t(src.height) * 3;
+        if (bytes > opt.max_bytes) return status(errc::no_memory, "preprocess: RGB copy exceeds the byte cap");
+        rgb.width = src.width;
+        rgb.height = src.height;
+        rgb.channels = 3;
+        rgb.pixels.resize(bytes);
+        // load_image: convert("RGB") drops alpha; the processor's convert_to_rgb composites.
+        if (opt.load_image_convention) convert_rgb_drop_alpha(src, rgb.pixels.data());
+        else composite_on_white(src, rgb.pixels.data());
+        src = rgb.view();
+    }
+    const resample_filter f = cfg.resample;
 
     image h1, h2, hg;
     image_view v1, v2, vg;
@@ -470,10 +466,9 @@ inline status preprocess_image_into(const image_view& input, const image_plan& p
     }
     const int m = cfg.max_image_size;
     const std::size_t tile_floats = std::size_t(3) * std::size_t(m) * std::size_t(m);
-    const bool convert = cfg.do_convert_rgb;
     if (plan.rows == 0 && plan.cols == 0) {
         if (v2.width != m || v2.height != m) return status(errc::invalid_argument, "preprocess: bad unsplit plan");
-        detail::write_tile(v2, 0, 0, m, convert, lut, out);
+        detail::write_tile(v2, 0, 0, m, lut, out);
         return status::ok();
     }
     if (v2.width != plan.cols * m || v2.height != plan.rows * m)
@@ -484,8 +479,8 @@ inline status preprocess_image_into(const image_view& input, const image_plan& p
     parallel_for(opt.pool, n_split + 1, [&](std::int64_t b, std::int64_t e, int) {
         for (std::int64_t t = b; t < e; ++t) {
             float* dst = out + std::size_t(t) * tile_floats;
-            if (t == n_split) detail::write_tile(vg, 0, 0, m, convert, lut, dst);
-            else detail::write_tile(v2, int(t % plan.cols) * m, int(t / plan.cols) * m, m, convert, lut, dst);
+            if (t == n_split) detail::write_tile(vg, 0, 0, m, lut, dst);
+            else detail::write_tile(v2, int(t % plan.cols) * m, int(t / plan.cols) * m, m, lut, dst);
         }
     });
     return status::ok();
@@ -631,11 +626,15 @@ inline result<image_plan> plan_video_frame(int width, int height, const image_pr
     return p;
 }
 
-// Sampled frames (RGB; gray/alpha frames are converted first) -> pixel_values
-// [1, n_frames, 3, m, m]. Resizes are PIL BICUBIC (the video processor replaces LANCZOS by
-// BICUBIC) and the normalisation is the fused (v - 127.5) / 127.5: this reproduces the
-// fixture's pixel_values exactly. (HF proper resizes with torchvision, whose float path
-// differs by up to 3/255 per value; see the tests.)
+// Sampled frames -> pixel_values [1, n_frames, 3, m, m], as SmolVLMVideoProcessor
+// (torchvision backend) computes them: frames as uint8 tensors; resize 1 to the video
+// longest edge, resize 2 to m x m, both torch's native uint8 antialiased kernel with the
+// processor's filter (LANCZOS: resample_rule::torch_aa, not PIL's arithmetic); the
+// normalisation is the fused (v - 127.5) / 127.5. Gray frames are replicated to RGB
+// (grayscale_to_rgb). Frames with alpha: an opaque alpha is dropped (as the processor
+// does); a transparent one is composited over white with Pillow's integer formula, where
+// transformers blends in float and resizes the float frame (a documented difference of at
+// most one uint8 step; files loaded as frames go through load_image, which drops alpha).
 inline result<processed_images> preprocess_video_frames(const image_view* frames, std::size_t n,
                                                         const image_processor_config& cfg,
                                                         const preprocess_options& opt = {}) {
@@ -656,9 +655,13 @@ inline result<processed_images> preprocess_video_frames(const image_view* frames
     SMOLVLM_TRY(r.pixel_attention_mask.resize(shape_t{1, std::int64_t(n), m, m}));
     std::memset(r.pixel_attention_mask.data(), 1, std::size_t(r.pixel_attention_mask.numel()));
     const pixel_lut lut = make_video_lut(cfg);
-    resample_filter f = cfg.resample == resample_filter::lanczos ? resample_filter::bicubic : cfg.resample;
+    const resample_filter f = cfg.resample;
+    if (f != resample_filter::lanczos && f != resample_filter::bicubic && f != resample_filter::bilinear)
+        return status::fmt(errc::unsupported, "video: resample filter %s is not supported for frames",
+                           resample_filter_name(f));
     resample_options ro;
-    ro.isa = opt.isa;
+    ro.kernels = opt.kernels;
+    ro.rule = resample_rule::torch_aa;
     ro.max_bytes = opt.max_bytes;
     if (opt.keep_intermediates) r.intermediates.resize(n);
     const std::size_t tile_floats = std::size_t(3) * std::size_t(m) * std::size_t(m);
@@ -688,7 +691,7 @@ inline result<processed_images> preprocess_video_frames(const image_view* frames
                 r.intermediates[std::size_t(i)].resized_longest_edge = h1.pixels.empty() ? detail::copy_of(v1) : h1;
                 r.intermediates[std::size_t(i)].resized_for_encoder = h2.pixels.empty() ? detail::copy_of(v2) : h2;
             }
-            detail::write_tile(v2, 0, 0, m, true, lut, r.pixel_values.data() + std::size_t(i) * tile_floats);
+            detail::write_tile(v2, 0, 0, m, lut, r.pixel_values.data() + std::size_t(i) * tile_floats);
         }
     });
     for (const status& s : errs) SMOLVLM_TRY(s);

@@ -29,7 +29,8 @@
 #include "../model/llama.hpp"
 #include "../nn/context.hpp"
 #include "../text/bpe.hpp"
-#include "model.hpp"
+#include "../model/family.hpp"
+#include "loader.hpp"
 #include "sampler.hpp"
 
 namespace smolvlm {
@@ -67,7 +68,7 @@ public:
     session(const model& m, const session_options& opt = {}, thread_pool* pool = nullptr)
         : m_(m), opt_(opt), dec_(m.config().text, m.weights().text) {
         ctx_.pool = pool;
-        ctx_.matmul = m.kernels().matmul;
+        ctx_.kt = m.kernels();
     }
 
     // Bytes a session with these options needs (KV cache + scratch + logits), on a pool of
@@ -155,6 +156,7 @@ public:
         pending_ = ids;
         cursor_ = p;
         image_rows_ = image_rows;
+        n_image_rows_ = n_image_rows;
         trace_ = trace;
         trace_inputs_.clear();
         if (trace) {
@@ -179,13 +181,9 @@ public:
         const token_id image_id = token_id(m_.config().image_token_id);
         const std::int64_t c0 = cursor_;
         const std::int64_t c1 = std::min({n, c0 + max_tokens, c0 + opt_.max_chunk});
-        SMOLVLM_TRY(embed_tokens(m_.weights().text, pending_.data() + c0, c1 - c0, embeds_.data()));
-        for (std::int64_t i = c0; i < c1; ++i) {
-            if (m_.config().has_vision && pending_[std::size_t(i)] == image_id) {
-                std::memcpy(embeds_.data() + (i - c0) * D, image_rows_ + img_row_ * D, std::size_t(D) * sizeof(float));
-                ++img_row_;
-            }
-        }
+        // The chunk's input embeddings, image-token rows spliced in (model/family.hpp).
+        SMOLVLM_TRY(embed_prompt(m_.weights().text, pending_.data() + c0, c1 - c0, m_.config().has_vision ? image_id : -1,
+                                 image_rows_, n_image_rows_, img_row_, embeds_.data()));
         if (trace_) trace_inputs_.insert(trace_inputs_.end(), embeds_.data(), embeds_.data() + (c1 - c0) * D);
         llama_trace chunk_trace;
         chunk_trace.capture_layers = trace_ && trace_->capture_layers;
@@ -290,7 +288,7 @@ private:
     bool cache_sync_pending_ = false;
     // prefill in progress
     std::vector<token_id> pending_;
-    std::int64_t cursor_ = 0, img_row_ = 0;
+    std::int64_t cursor_ = 0, img_row_ = 0, n_image_rows_ = 0;
     const float* image_rows_ = nullptr;
     llama_trace* trace_ = nullptr;
 };

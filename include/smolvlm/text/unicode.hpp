@@ -1,9 +1,11 @@
 // smolvlm/text/unicode.hpp — the Unicode pieces the tokenizer needs, and nothing more.
 //
+//   * general_category_of(cp): the Unicode general category (Lu, Ll, ..., Cn) from
+//     unicode_tables.hpp, generated from Unicode 16.0.0 (scripts/gen_unicode_tables.py): the
+//     version of Oniguruma 6.9.10, the regex engine the Rust `tokenizers` library runs its
+//     Split / ByteLevel patterns on, and of Rust's char::is_numeric (Digits pre-tokenizer).
 //   * char_class_of(cp): letter (\p{L}), number (\p{N}, = Rust char::is_numeric),
-//     space (White_Space, = regex \s) or other. Tables in unicode_tables.hpp are
-//     generated from Unicode 14.0.0 (scripts/gen_unicode_tables.py), the version of
-//     the Oniguruma regex engine the Rust `tokenizers` ByteLevel regex runs on.
+//     space (White_Space, = regex \s) or other. is_word_char(cp) is regex \w.
 //   * next_code_point: a lenient UTF-8 reader (an invalid byte reads as one
 //     "other" character, so bad input never crashes or loops).
 //   * The GPT-2 byte <-> unicode table of byte-level BPE: the 188 printable
@@ -14,6 +16,7 @@
 //     that holds back an incomplete character at the end.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -24,6 +27,13 @@
 namespace smolvlm {
 
 enum class char_class : std::uint8_t { other, letter, number, space };
+
+// Unicode general categories; the order of the generated table (Cn = unassigned).
+enum class general_category : std::uint8_t {
+    Cn, Lu, Ll, Lt, Lm, Lo, Mn, Mc, Me, Nd, Nl, No, Pc, Pd, Ps, Pe,
+    Pi, Pf, Po, Sm, Sc, Sk, So, Zs, Zl, Zp, Cc, Cf, Cs, Co
+};
+inline constexpr int k_general_category_count = 30;
 
 namespace detail {
 
@@ -37,6 +47,30 @@ inline bool in_ranges(std::uint32_t cp, const code_point_range (&table)[N]) {
     }
     return lo > 0 && cp <= table[lo - 1].last;
 }
+
+inline constexpr std::size_t k_gc_run_count = sizeof(k_gc_ranges) / sizeof(k_gc_ranges[0]);
+inline constexpr std::uint32_t k_gc_blocks = 0x110000 >> 8;
+
+// Index of the last run starting at or before cp (runs start at 0, so it exists).
+constexpr std::size_t gc_run_of(std::uint32_t cp, std::size_t lo, std::size_t hi) {
+    while (hi - lo > 1) {  // invariant: run lo starts <= cp, run hi (if < count) starts > cp
+        const std::size_t mid = (lo + hi) / 2;
+        if ((k_gc_ranges[mid] >> 5) <= cp) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+// For each 256-code-point block, the run holding its first code point: a lookup is then a
+// short search between two neighbouring entries (usually 1-3 runs).
+constexpr std::array<std::uint16_t, k_gc_blocks + 1> make_gc_block_index() {
+    std::array<std::uint16_t, k_gc_blocks + 1> idx{};
+    for (std::uint32_t b = 0; b < k_gc_blocks; ++b) idx[b] = std::uint16_t(gc_run_of(b << 8, 0, k_gc_run_count));
+    idx[k_gc_blocks] = std::uint16_t(k_gc_run_count - 1);
+    return idx;
+}
+inline constexpr std::array<std::uint16_t, k_gc_blocks + 1> k_gc_block_index = make_gc_block_index();
+static_assert(k_gc_run_count < 65536, "block index entries are 16-bit");
 
 // ASCII classes, precomputed: the common case costs one load.
 struct ascii_class_table {
@@ -58,12 +92,46 @@ inline constexpr std::uint32_t k_invalid_code_point = 0xFFFFFFFFu;
 
 }  // namespace detail
 
+// General category of a code point; Cn for unassigned ones and for values > U+10FFFF.
+inline general_category general_category_of(std::uint32_t cp) {
+    if (cp >= 0x110000) return general_category::Cn;
+    const std::uint32_t b = cp >> 8;
+    const std::size_t lo = detail::k_gc_block_index[b];
+    const std::size_t hi = b + 1 < detail::k_gc_blocks ? std::size_t(detail::k_gc_block_index[b + 1]) + 1
+                                                        : detail::k_gc_run_count;
+    return general_category(detail::k_gc_ranges[detail::gc_run_of(cp, lo, hi)] & 31u);
+}
+
+// White_Space property: Oniguruma and Rust regex \s, Rust char::is_whitespace.
+inline bool is_white_space(std::uint32_t cp) {
+    if (cp < 128) return detail::k_ascii_classes.c[cp] == char_class::space;
+    return detail::in_ranges(cp, detail::k_space_ranges);
+}
+
+inline bool is_letter_category(general_category g) { return g >= general_category::Lu && g <= general_category::Lo; }
+inline bool is_mark_category(general_category g) { return g >= general_category::Mn && g <= general_category::Me; }
+inline bool is_number_category(general_category g) { return g >= general_category::Nd && g <= general_category::No; }
+
+// Oniguruma's \w inside a class (its "Word" property): Alphabetic, M, Nd, Pc. A bare \w,
+// \W or \b also counts U+00B2 U+00B3 U+00B9 U+00BC..U+00BE (superscripts and fractions) as
+// word characters (Oniguruma answers code points < 256 from a Latin-1 ctype table there):
+// pass latin1_quirk = true for those. Rust's regex \w adds the join controls U+200C U+200D.
+inline bool is_word_char(std::uint32_t cp, bool latin1_quirk = false) {
+    if (cp < 128)
+        return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') || cp == '_';
+    if (latin1_quirk && (cp == 0xB2 || cp == 0xB3 || cp == 0xB9 || (cp >= 0xBC && cp <= 0xBE))) return true;
+    const general_category g = general_category_of(cp);
+    return is_letter_category(g) || is_mark_category(g) || g == general_category::Nd || g == general_category::Nl ||
+           g == general_category::Pc || detail::in_ranges(cp, detail::k_other_alpha_ranges);
+}
+
 inline char_class char_class_of(std::uint32_t cp) {
     if (cp < 128) return detail::k_ascii_classes.c[cp];
     if (cp > 0x10FFFF) return char_class::other;
-    if (detail::in_ranges(cp, detail::k_letter_ranges)) return char_class::letter;
-    if (detail::in_ranges(cp, detail::k_number_ranges)) return char_class::number;
-    if (detail::in_ranges(cp, detail::k_space_ranges)) return char_class::space;
+    const general_category g = general_category_of(cp);
+    if (is_letter_category(g)) return char_class::letter;
+    if (is_number_category(g)) return char_class::number;
+    if (is_white_space(cp)) return char_class::space;
     return char_class::other;
 }
 
