@@ -59,22 +59,7 @@ public:
     // prequantized directory, or a caller's buffer (see io/safetensors.hpp).
     static result<tensor_source> from_safetensors(safetensors_set set) {
         auto owned = std::make_shared<safetensors_set>(std::move(set));
-        tensor_source s;
-        s.kind_ = "safetensors";
-        for (std::size_t f = 0; f < owned->n_files(); ++f) {
-            const safetensors_file& file = owned->file(f);
-            for (const st_tensor& t : file.tensors()) {
-                source_tensor e;
-                e.name = t.name;
-                e.type = t.type;
-                e.shape = t.shape;
-                e.data = t.data;
-                e.nbytes = t.nbytes;
-                e.file = f;
-                SMOLVLM_TRY(s.add(std::move(e)));
-            }
-            s.metadata_.push_back(file.metadata());
-        }
+        SMOLVLM_ASSIGN_OR_RETURN(tensor_source s, view_of(*owned));
         s.mapped_ = owned->n_files() > 0 && owned->file(0).is_mapped();
         s.backing_ = std::move(owned);
         return s;

@@ -213,23 +213,23 @@ inline void attention_blocked(const context& ctx, const attention_shape& a, cons
 }
 
 // f32 / f16 planes read in place (the KV cache): keys/values [n_kv_heads, *, hd].
-inline void attention_blocked(const context& ctx, const attention_shape& a, const float* q, const float* k,
-                              const float* v, float* out, const attention_scratch& sc) {
+template <class T>
+inline void attention_blocked_planes(const context& ctx, const attention_shape& a, const float* q, const T* k,
+                                     const T* v, float* out, const attention_scratch& sc) {
     kv_planes kv;
-    kv.type = dtype::f32;
+    kv.type = sizeof(T) == sizeof(float) ? dtype::f32 : dtype::f16;
     kv.k = k;
     kv.v = v;
     kv.head_stride = a.kv_head_stride ? a.kv_head_stride : a.head_dim;
     attention_blocked(ctx, a, q, kv, out, sc);
 }
+inline void attention_blocked(const context& ctx, const attention_shape& a, const float* q, const float* k,
+                              const float* v, float* out, const attention_scratch& sc) {
+    attention_blocked_planes(ctx, a, q, k, v, out, sc);
+}
 inline void attention_blocked_f16(const context& ctx, const attention_shape& a, const float* q, const std::uint16_t* k,
                                   const std::uint16_t* v, float* out, const attention_scratch& sc) {
-    kv_planes kv;
-    kv.type = dtype::f16;
-    kv.k = k;
-    kv.v = v;
-    kv.head_stride = a.kv_head_stride ? a.kv_head_stride : a.head_dim;
-    attention_blocked(ctx, a, q, kv, out, sc);
+    attention_blocked_planes(ctx, a, q, k, v, out, sc);
 }
 
 // ---- keys and values of a sequence, as planes --------------------------------------------
