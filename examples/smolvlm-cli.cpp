@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,7 +57,7 @@ void usage(FILE* f) {
         "  --top-k K  --top-p P  --min-p P  --repeat-penalty R   sampling filters\n"
         "  -s SEED                 random seed\n"
         "  -t N                    threads (default: all cores)\n"
-        "  -c N                    context size in tokens (default: prompt + n, at least 4096)\n"
+        "  -c N                    context size in tokens (default: max(4096, prompt + n))\n"
         "  -ctk T  -ctv T          KV cache type, f32 (default, exact) or f16 (half the memory); K and V alike\n"
         "  --cache-type T          both at once\n"
         "  --ignore-eos            generate exactly -n tokens\n"
@@ -435,11 +436,14 @@ int main(int argc, char** argv) {
     loaded_media media;
     load_media(refs, media);
 
-    const std::int64_t n_ctx = a.n_ctx > 0 ? a.n_ctx : std::int64_t(4096) + a.gen.max_new_tokens;
+    // The KV cache holds -c tokens, by default max(4096, first prompt + -n): the session is
+    // sized once the first prompt has been tokenized (it allocates nothing before its first
+    // prefill, so replacing it then costs nothing).
     session_options so;
-    so.n_ctx = n_ctx;
+    so.n_ctx = a.n_ctx > 0 ? a.n_ctx : 4096;
     so.kv_type = a.cache_k == "f16" ? dtype::f16 : dtype::f32;
-    session s(m, so, &pool);
+    std::unique_ptr<session> sp(new session(m, so, &pool));
+    bool ctx_sized = a.n_ctx > 0;
     image_feature_cache cache;
     prompt_options po;
     po.chat.system_prompt = a.system;
@@ -449,16 +453,27 @@ int main(int argc, char** argv) {
 
     auto run_turn = [&](const std::vector<chat_message>& conv, std::vector<token_id>& out_ids, std::string& out_text,
                         prepared_prompt*& pp_out, prompt_job& job) {
-        status st = job.begin(m, s.context(), conv, media.inputs.data(), media.inputs.size(), po, &cache);
-        if (!st) fail(st.message());
-        st = job.finish();
+        status st = job.begin(m, sp->context(), conv, media.inputs.data(), media.inputs.size(), po, &cache);
         if (!st) fail(st.message());
         prepared_prompt& pp = job.prompt();
         pp_out = &pp;
         if (a.verbose) std::fprintf(stderr, "--- prompt (%zu tokens) ---\n%s\n---\n", pp.ids.size(), pp.expanded_text.c_str());
-        if (std::int64_t(pp.ids.size()) + a.gen.max_new_tokens > n_ctx)
-            fail("the prompt (" + std::to_string(pp.ids.size()) + " tokens) and -n do not fit the context (-c " +
-                 std::to_string(n_ctx) + ")");
+        // begin() preprocessed and tokenized: the prompt's length, image tokens included, is
+        // known before the expensive part (encoding the tiles), so check the context now.
+        const std::int64_t need = std::int64_t(pp.ids.size()) + a.gen.max_new_tokens;
+        if (!ctx_sized) {
+            if (need > so.n_ctx) {
+                so.n_ctx = need;
+                sp.reset(new session(m, so, &pool));
+            }
+            ctx_sized = true;
+        }
+        if (need > so.n_ctx)
+            fail("the prompt (" + std::to_string(pp.ids.size()) + " tokens) and -n " +
+                 std::to_string(a.gen.max_new_tokens) + " do not fit the context (-c " + std::to_string(so.n_ctx) + ")");
+        st = job.finish();
+        if (!st) fail(st.message());
+        session& s = *sp;
         llama_trace trace;
         trace.capture_layers = !a.dump_file.empty();
         st = s.prefill(pp.ids, pp.features.data(), pp.n_image_tokens, a.dump_file.empty() ? nullptr : &trace);
@@ -486,7 +501,7 @@ int main(int argc, char** argv) {
             print_ids("output_ids", out_ids);
         }
         std::fflush(stdout);
-        print_timings(a, rt, *pp, s);
+        print_timings(a, rt, *pp, *sp);
         return 0;
     }
 
@@ -519,7 +534,7 @@ int main(int argc, char** argv) {
             print_ids("prompt_ids", pp->ids);
             print_ids("output_ids", out_ids);
         }
-        print_timings(a, rt, *pp, s);
+        print_timings(a, rt, *pp, *sp);
         chat_message reply;
         reply.role = "assistant";
         // The template adds its own space after "Assistant:"; the model's reply starts with one.

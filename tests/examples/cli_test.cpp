@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -211,6 +212,72 @@ TEST_CASE("cli fails cleanly with one error line", "[examples][cli]") {
         CHECK(r.err.rfind("error: ", 0) != std::string::npos);
         CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     }
+}
+
+TEST_CASE("cli names a bad image file once in its error", "[examples][cli]") {
+    const std::string& m = tiny_model("tiny");
+    const std::string bad_img = smolvlm_test::temp_dir() + "/trunc.png";
+    {
+        std::FILE* f = std::fopen(bad_img.c_str(), "wb");
+        std::fputs("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", f);
+        std::fclose(f);
+    }
+    for (const std::string& flags : {"--image '" + bad_img + "' -p hi", std::string("--image /nonexistent/trunc.png -p hi")}) {
+        run_result r = run("-m '" + m + "' " + flags);
+        INFO(r.err);
+        CHECK(r.rc == 1);
+        std::size_t n = 0;
+        for (std::size_t p = r.err.find("trunc.png"); p != std::string::npos; p = r.err.find("trunc.png", p + 1)) ++n;
+        CHECK(n == 1);
+    }
+    // The same through --messages (the path resolved against the JSON file's folder).
+    const std::string msgs = smolvlm_test::temp_dir() + "/trunc_msgs.json";
+    {
+        std::FILE* f = std::fopen(msgs.c_str(), "wb");
+        std::fputs("[{\"role\":\"user\",\"content\":[{\"type\":\"image\",\"path\":\"trunc.png\"}]}]", f);
+        std::fclose(f);
+    }
+    run_result r = run("-m '" + m + "' --messages '" + msgs + "'");
+    INFO(r.err);
+    CHECK(r.rc == 1);
+    CHECK(r.err.find("trunc.png") == r.err.rfind("trunc.png"));
+}
+
+TEST_CASE("cli context: checked before the tiles are encoded; default max(4096, prompt + n)", "[examples][cli]") {
+    const std::string& m = tiny_model("tiny");
+    const std::string img = write_ppm(70, 45);
+    // -c 1 with an image: the error counts the image tokens (5 tiles x 4) with the text: the check
+    // runs once the prompt is tokenized (prompt_job::begin), before the tiles are encoded.
+    run_result r = run("-m '" + m + "' --image '" + img + "' -p hi -n 4 -c 1 --json-timings");
+    INFO(r.err);
+    CHECK(r.rc == 1);
+    CHECK(r.err.rfind("error: the prompt (", 0) == 0);
+    CHECK(r.err.find("do not fit the context (-c 1)") != std::string::npos);
+    const long n_prompt = std::strtol(r.err.c_str() + std::strlen("error: the prompt ("), nullptr, 10);
+    CHECK(n_prompt > 20);
+    // An explicit -c that fits runs.
+    run_result ok = run("-m '" + m + "' --image '" + img + "' -p hi -n 2 --ignore-eos -c " + std::to_string(n_prompt + 2));
+    INFO(ok.err);
+    CHECK(ok.rc == 0);
+    run_result over = run("-m '" + m + "' --image '" + img + "' -p hi -n 3 --ignore-eos -c " + std::to_string(n_prompt + 2));
+    CHECK(over.rc == 1);
+    // No -c: a prompt longer than 4096 tokens gets a context of prompt + n (it used to be 4096 + n).
+    const std::string& t = tiny_model("tiny-text");
+    const std::string long_prompt = smolvlm_test::temp_dir() + "/long_prompt.txt";
+    {
+        std::string text;
+        for (int i = 0; i < 5000; ++i) text += " the";
+        std::FILE* f = std::fopen(long_prompt.c_str(), "wb");
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+    }
+    run_result big = run("-m '" + t + "' -f '" + long_prompt + "' -n 2 --ignore-eos --json-timings");
+    INFO(big.err);
+    REQUIRE(big.rc == 0);
+    const std::size_t pt = big.err.find("\"prompt_tokens\":");
+    REQUIRE(pt != std::string::npos);
+    CHECK(std::strtol(big.err.c_str() + pt + 16, nullptr, 10) > 5000);
+    CHECK(big.err.find("\"gen_tokens\":2") != std::string::npos);
 }
 
 #endif

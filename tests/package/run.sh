@@ -7,7 +7,9 @@
 #   4. Meson subproject: dependency('smolvlm')                     (meson/)
 #   5. pkg-config --cflags smolvlm against the installed smolvlm.pc, then a build with it.
 # Each consumer compiles tests/package/main.cpp with -Werror -fno-exceptions -fno-rtti and runs it.
-set -euo pipefail
+# Each is one test case: a failure is reported and the others still run; the last line is
+# "package tests: P passed, F failed, K skipped", and the exit status is non-zero if any failed.
+set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 out="${1:?usage: tests/package/run.sh OUTDIR}"
@@ -18,34 +20,53 @@ prefix="$out/prefix"
 rm -rf "$prefix" "$out/lib" "$out/fp" "$out/sub" "$out/meson-src" "$out/meson"
 
 pass=0
-ok() { echo "  ok: $*"; pass=$((pass + 1)); }
+fail=0
+skip=0
+# consumer LABEL FUNCTION: one test case; a failing step fails the case, the others still run.
+consumer() {
+  local label="$1" rc
+  shift
+  ( set -e; "$@" )  # not in an `if`: errexit would be off inside
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    echo "  ok: $label"
+    pass=$((pass + 1))
+  else
+    echo "  FAILED: $label"
+    fail=$((fail + 1))
+  fi
+}
 
-echo "-- install to $prefix"
-cmake -S "$root" -B "$out/lib" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_INSTALL_PREFIX="$prefix" \
-  -DSMOLVLM_BUILD_TESTS=OFF -DSMOLVLM_BUILD_EXAMPLES=OFF -DSMOLVLM_BUILD_BENCH=OFF >/dev/null
-cmake --install "$out/lib" >/dev/null
-for f in include/smolvlm.hpp include/smolvlm/core/status.hpp share/cmake/smolvlm/smolvlmConfig.cmake \
-         share/cmake/smolvlm/smolvlmConfigVersion.cmake share/cmake/smolvlm/smolvlmTargets.cmake \
-         share/pkgconfig/smolvlm.pc; do
-  [ -f "$prefix/$f" ] || { echo "error: $f is not installed" >&2; exit 1; }
-done
-extra="$(cd "$prefix" && find . -type f ! -path './include/*' ! -path './share/cmake/smolvlm/*' ! -path './share/pkgconfig/*' ! -path './bin/*')"
-[ -z "$extra" ] || { echo "error: unexpected installed files: $extra" >&2; exit 1; }
-ok "install tree ($(find "$prefix/include" -name '*.hpp' | wc -l) headers)"
+install_tree() {
+  echo "-- install to $prefix"
+  cmake -S "$root" -B "$out/lib" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DSMOLVLM_BUILD_TESTS=OFF -DSMOLVLM_BUILD_EXAMPLES=OFF -DSMOLVLM_BUILD_BENCH=OFF >/dev/null
+  cmake --install "$out/lib" >/dev/null
+  for f in include/smolvlm.hpp include/smolvlm/core/status.hpp share/cmake/smolvlm/smolvlmConfig.cmake \
+           share/cmake/smolvlm/smolvlmConfigVersion.cmake share/cmake/smolvlm/smolvlmTargets.cmake \
+           share/pkgconfig/smolvlm.pc; do
+    [ -f "$prefix/$f" ] || { echo "error: $f is not installed" >&2; return 1; }
+  done
+  extra="$(cd "$prefix" && find . -type f ! -path './include/*' ! -path './share/cmake/smolvlm/*' ! -path './share/pkgconfig/*' ! -path './bin/*')"
+  [ -z "$extra" ] || { echo "error: unexpected installed files: $extra" >&2; return 1; }
+  echo "  $(find "$prefix/include" -name '*.hpp' | wc -l) headers installed"
+}
 
-echo "-- find_package"
-cmake -S "$here/find_package" -B "$out/fp" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
-cmake --build "$out/fp"
-"$out/fp/consumer"
-ok "find_package(smolvlm CONFIG REQUIRED)"
+find_package_consumer() {
+  echo "-- find_package"
+  cmake -S "$here/find_package" -B "$out/fp" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  cmake --build "$out/fp"
+  "$out/fp/consumer"
+}
 
-echo "-- add_subdirectory"
-cmake -S "$here/add_subdirectory" -B "$out/sub" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DSMOLVLM_SOURCE="$root" >/dev/null
-cmake --build "$out/sub"
-"$out/sub/consumer"
-ok "add_subdirectory"
+add_subdirectory_consumer() {
+  echo "-- add_subdirectory"
+  cmake -S "$here/add_subdirectory" -B "$out/sub" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DSMOLVLM_SOURCE="$root" >/dev/null
+  cmake --build "$out/sub"
+  "$out/sub/consumer"
+}
 
-if command -v meson >/dev/null 2>&1; then
+meson_consumer() {
   echo "-- meson subproject"
   mkdir -p "$out/meson-src/subprojects"
   cp "$here/meson/meson.build" "$here/main.cpp" "$out/meson-src/"
@@ -53,25 +74,45 @@ if command -v meson >/dev/null 2>&1; then
   CXX="$CXX" meson setup "$out/meson" "$out/meson-src" >/dev/null
   meson compile -C "$out/meson"
   "$out/meson/consumer"
-  ok "meson subproject dependency('smolvlm')"
+}
+
+pkg_config_consumer() {
+  echo "-- pkg-config"
+  local cflags libs
+  cflags="$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags smolvlm)"
+  libs="$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --libs smolvlm)"
+  echo "  cflags: $cflags"
+  case " $cflags " in
+    *" -I$prefix/include "*) ;;
+    *) echo "error: pkg-config --cflags smolvlm does not point at $prefix/include" >&2; return 1 ;;
+  esac
+  [ "$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --modversion smolvlm)" = \
+    "$(sed -n 's/^#define SMOLVLM_VERSION_STRING "\(.*\)"/\1/p' "$root/include/smolvlm/version.hpp")" ] ||
+    { echo "error: smolvlm.pc version differs from version.hpp" >&2; return 1; }
+  # shellcheck disable=SC2086
+  "$CXX" $cflags -Wall -Wextra -Werror -fno-exceptions -fno-rtti "$here/main.cpp" -o "$out/pkgconfig-consumer" $libs
+  "$out/pkgconfig-consumer"
+}
+
+consumer "install tree" install_tree
+if [ -f "$prefix/share/cmake/smolvlm/smolvlmConfig.cmake" ]; then
+  consumer "find_package(smolvlm CONFIG REQUIRED)" find_package_consumer
+else
+  echo "  FAILED: find_package (nothing installed)"; fail=$((fail + 1))
+fi
+consumer "add_subdirectory" add_subdirectory_consumer
+if command -v meson >/dev/null 2>&1; then
+  consumer "meson subproject dependency('smolvlm')" meson_consumer
 else
   echo "  skipped: meson not installed"
+  skip=1
+fi
+if [ -f "$prefix/share/pkgconfig/smolvlm.pc" ]; then
+  consumer "pkg-config --cflags/--libs smolvlm" pkg_config_consumer
+else
+  echo "  FAILED: pkg-config (nothing installed)"; fail=$((fail + 1))
 fi
 
-echo "-- pkg-config"
-cflags="$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags smolvlm)"
-libs="$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --libs smolvlm)"
-echo "  cflags: $cflags"
-case " $cflags " in
-  *" -I$prefix/include "*) ;;
-  *) echo "error: pkg-config --cflags smolvlm does not point at $prefix/include" >&2; exit 1 ;;
-esac
-[ "$(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --modversion smolvlm)" = \
-  "$(sed -n 's/^#define SMOLVLM_VERSION_STRING "\(.*\)"/\1/p' "$root/include/smolvlm/version.hpp")" ] ||
-  { echo "error: smolvlm.pc version differs from version.hpp" >&2; exit 1; }
-# shellcheck disable=SC2086
-"$CXX" $cflags -Wall -Wextra -Werror -fno-exceptions -fno-rtti "$here/main.cpp" -o "$out/pkgconfig-consumer" $libs
-"$out/pkgconfig-consumer"
-ok "pkg-config --cflags/--libs smolvlm"
-
-echo "package tests: $pass passed"
+# One line for scripts/test.sh: each consumer is one test case.
+echo "package tests: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
