@@ -156,8 +156,9 @@ if [ "${SMOLVLM_TEST_QUICK:-0}" != 1 ]; then
     # Accuracy statistics of q8/q4 over every fixture (teacher-forced runs of all 6 fixture
     # models, 4 weight formats each): the quantized kernels, the loader's conversion and the
     # decoder run sanitized in [kernels], [quant], the session tests and the CLI tests.
-    "~q8 / q4 accuracy on every fixture vs native, and q4 vs llama.cpp Q4_0"
-    "~q8 keeps all 16 greedy tokens of every fixture (issue requirement)"
+    # (Catch2 test specs: a comma would mean "or", so long names are cut with a *.)
+    "~q8 / q4 accuracy on every fixture*"
+    "~q8 keeps all 16 greedy tokens of every fixture*"
   )
   rm -rf "$out/meson"
   CXX=clang++ timed "meson/clang+asan: configure" meson setup "$out/meson" --buildtype=debugoptimized -Dbench=false \

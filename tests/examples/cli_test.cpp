@@ -2,8 +2,10 @@
 // smolvlm-cli from the outside, on models the test generates itself with make-random-model
 // (so this runs without ../shared): exit codes, --ids, --dump shapes, determinism, multi-turn
 // chat, and clean errors for bad input.
+#include <smolvlm/io/json.hpp>
 #include <smolvlm/io/safetensors.hpp>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -278,6 +280,40 @@ TEST_CASE("cli context: checked before the tiles are encoded; default max(4096, 
     REQUIRE(pt != std::string::npos);
     CHECK(std::strtol(big.err.c_str() + pt + 16, nullptr, 10) > 5000);
     CHECK(big.err.find("\"gen_tokens\":2") != std::string::npos);
+}
+
+TEST_CASE("make-random-model: a full vocabulary decodes every generated id; the test picture", "[examples][cli]") {
+    // The real shapes get a generated tokenizer with the model's vocabulary size, so a random
+    // model's output shows as word pieces (with the old ~400-id tokenizer, ids above it printed
+    // nothing). --vocab gives the tiny text shape SmolVLM's 49280 ids the same way.
+    const std::string d = smolvlm_test::temp_dir() + "/model_tiny_text_49280";
+    const std::string mk = std::string("'") + SMOLVLM_MAKE_RANDOM_MODEL_PATH + "' ";
+    REQUIRE(std::system((mk + "'" + d + "' --shape tiny-text --vocab 49280 --seed 5 > /dev/null").c_str()) == 0);
+    auto tj = parse_json(smolvlm_test::read_file(d + "/tokenizer.json"));
+    REQUIRE(tj.is_ok());
+    const json_value* model = tj->find("model");
+    REQUIRE(model);
+    CHECK(model->find("vocab")->size() == 49280);  // ids 0..49279, the special tokens included
+    CHECK(smolvlm_test::read_file(d + "/config.json").find("\"vocab_size\":49280") != std::string::npos);
+    run_result r = run("-m '" + d + "' -p 'Describe the picture.' -n 24 --ignore-eos --temp 1 -s 3 --ids");
+    INFO(r.err);
+    REQUIRE(r.rc == 0);
+    const std::vector<long> out = ids_after(r.out, "output_ids");
+    REQUIRE(out.size() == 24);
+    for (long id : out) CHECK((id >= 0 && id < 49280));
+    const std::string text = r.out.substr(0, r.out.find("prompt_ids:"));
+    CHECK(std::count_if(text.begin(), text.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }) >= 24);
+
+    const std::string pic = smolvlm_test::temp_dir() + "/demo_picture.ppm";
+    REQUIRE(std::system((mk + "--picture '" + pic + "'").c_str()) == 0);
+    const std::string px = smolvlm_test::read_file(pic);
+    const std::string head = "P6\n640 480\n255\n";
+    CHECK(px.compare(0, head.size(), head) == 0);
+    CHECK(px.size() == head.size() + 640 * 480 * 3);
+    run_result v = run("-m '" + tiny_model("tiny") + "' --image '" + pic + "' -p hi -n 2 --ignore-eos --json-timings");
+    INFO(v.err);
+    CHECK(v.rc == 0);
+    CHECK(v.err.find("\"n_tiles\":5") != std::string::npos);  // 4:3 -> 2x2 tiles of 32 px + the global one
 }
 
 #endif
