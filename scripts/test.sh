@@ -68,22 +68,33 @@ total_fail=0
 total_skip=0
 step_label=""
 step_t0=0
+step_c0=0
 # step LABEL: start a step (and close the previous one with its time).
 end_step() {
   [ -n "$step_label" ] || return 0
-  report+=("$(printf '%-50s %5ss' "$step_label (step total)" $(($(date +%s) - step_t0)))")
+  report+=("$(printf '%-50s %5ss  (cpu %5ss)' "$step_label (step total)" $(($(date +%s) - step_t0)) $(($(cpu_used) - step_c0)))")
   step_label=""
 }
-step() { end_step; step_label="$1"; step_t0=$(date +%s); echo; echo "== $*"; }
-# timed LABEL CMD...: run a command, remember how long it took.
+step() { end_step; step_label="$1"; step_t0=$(date +%s); step_c0=$(cpu_used); echo; echo "== $*"; }
+# cpu_used: CPU seconds (user + sys) of this shell's finished children so far. Wall times depend
+# on what else the machine runs; CPU time does not (on 2 idle cores, wall ~ CPU / 2).
+clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_used() {  # cutime + cstime of this shell ($$ is this shell in a $(...) too), fields 16-17 of stat
+  local st
+  read -r -a st </proc/$$/stat
+  echo $(( (st[15] + st[16]) / clk_tck ))
+}
+# timed LABEL CMD...: run a command, remember how long it took (wall and CPU).
 timed() {
-  local label="$1" s e rc
+  local label="$1" s e rc c0 c1
   shift
   s=$(date +%s)
+  c0=$(cpu_used)
   "$@"
   rc=$?
   e=$(date +%s)
-  report+=("$(printf '  %-48s %5ss%s' "$label" $((e - s)) "$([ $rc -eq 0 ] || echo '  FAILED')")")
+  c1=$(cpu_used)
+  report+=("$(printf '  %-48s %5ss  (cpu %5ss)%s' "$label" $((e - s)) $((c1 - c0)) "$([ $rc -eq 0 ] || echo '  FAILED')")")
   [ $rc -eq 0 ] || failed+=("$label")
   return $rc
 }
@@ -198,7 +209,7 @@ end_step
 echo
 echo "== summary"
 printf '%s\n' "${report[@]}"
-echo "  total: $(( $(date +%s) - t0 )) s"
+echo "  total: $(( $(date +%s) - t0 )) s wall, $(cpu_used) s CPU (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%s\n' "${counts[@]}"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "FAILED: ${failed[*]}"
