@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <smolvlm/core/cpu.hpp>
 #include <smolvlm/io/decode.hpp>
+#include <smolvlm/kernels/dispatch.hpp>
+#include <smolvlm/pipeline/preprocess.hpp>
 
 #ifndef SMOLVLM_SHARED_DIR
 #define SMOLVLM_SHARED_DIR "../shared"
@@ -161,3 +164,43 @@ void BM_decode_env_jpeg(benchmark::State& state) {
     state.counters["Mpx"] = double(out_bytes) / 3e6;
 }
 BENCHMARK(BM_decode_env_jpeg)->Unit(benchmark::kMillisecond);
+
+// Decode + SmolVLM preprocessing (the SmolVLM-256M processor: longest edge 2048, 512 px
+// tiles -> 13 tiles for a 4:3 photo) of the file in $SMOLVLM_BENCH_JPEG / $SMOLVLM_BENCH_PNG,
+// on one thread: what a picture costs before the vision tower. scripts/bench_images.sh runs
+// it beside djpeg and Pillow on the same files.
+void decode_preprocess_env(benchmark::State& state, const char* var) {
+    const char* path = std::getenv(var);
+    std::vector<std::uint8_t> data = path ? read_all(path) : std::vector<std::uint8_t>();
+    if (data.empty()) {
+        state.SkipWithError((std::string("set ") + var + " to an image file").c_str());
+        return;
+    }
+    smolvlm::image_limits lim;
+    lim.max_pixels = std::int64_t(1) << 28;
+    lim.max_width = lim.max_height = 65500;
+    smolvlm::image_processor_config cfg;
+    cfg.longest_edge = 2048;
+    cfg.max_image_size = 512;
+    smolvlm::preprocess_options opt;
+    const smolvlm::kernels::kernel_table kt = smolvlm::kernels::select_kernels(smolvlm::detect_cpu());
+    opt.kernels = &kt;
+    int tiles = 0;
+    for (auto _ : state) {
+        auto r = smolvlm::decode_image(data.data(), data.size(), lim);
+        if (!r) {
+            state.SkipWithError(r.error().message());
+            return;
+        }
+        auto p = smolvlm::preprocess_images(&r.value(), 1, cfg, opt);
+        if (!p) {
+            state.SkipWithError(p.error().message());
+            return;
+        }
+        tiles = p->total_tiles();
+        benchmark::DoNotOptimize(p->pixel_values.data());
+    }
+    state.counters["tiles"] = tiles;
+}
+BENCHMARK_CAPTURE(decode_preprocess_env, jpeg, "SMOLVLM_BENCH_JPEG")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(decode_preprocess_env, png, "SMOLVLM_BENCH_PNG")->Unit(benchmark::kMillisecond);

@@ -34,7 +34,7 @@ struct cli_args {
     weight_format format = weight_format::native;
     kernels::isa isa = kernels::isa::best;
     resize_mode mode = resize_mode::exact;
-    std::string cache_k = "f32", cache_v = "f32";  // KV cache storage (-ctk / -ctv)
+    std::string cache_k = "auto", cache_v = "auto";  // KV cache storage (-ctk / -ctv)
 };
 
 [[noreturn]] void fail(const std::string& msg) {
@@ -58,7 +58,8 @@ void usage(FILE* f) {
         "  -s SEED                 random seed\n"
         "  -t N                    threads (default: all cores)\n"
         "  -c N                    context size in tokens (default: max(4096, prompt + n))\n"
-        "  -ctk T  -ctv T          KV cache type, f32 (default, exact) or f16 (half the memory); K and V alike\n"
+        "  -ctk T  -ctv T          KV cache type: auto (default: f16 for q8/q4 weights, f32 otherwise), f32\n"
+        "                          (exact: what the goldens check) or f16 (half the memory); K and V alike\n"
         "  --cache-type T          both at once\n"
         "  --ignore-eos            generate exactly -n tokens\n"
         "  --ids                   print prompt_ids: and output_ids: lines after the text\n"
@@ -156,7 +157,7 @@ cli_args parse_args(int argc, char** argv) {
     if (a.threads < 0 || a.threads > 1024) fail("-t must be between 0 and 1024");
     if (a.n_ctx < 0) fail("-c must be >= 0");
     for (const std::string* t : {&a.cache_k, &a.cache_v})
-        if (*t != "f32" && *t != "f16") fail("KV cache type '" + *t + "': want f32 or f16");
+        if (*t != "auto" && *t != "f32" && *t != "f16") fail("KV cache type '" + *t + "': want auto, f32 or f16");
     if (a.cache_k != a.cache_v) fail("-ctk and -ctv must name the same type (keys and values are stored alike)");
     if (!a.messages_file.empty() && (!a.prompt.empty() || !a.images.empty() || !a.prompt_file.empty()))
         fail("--messages cannot be combined with -p, -f or --image");
@@ -441,7 +442,10 @@ int main(int argc, char** argv) {
     // prefill, so replacing it then costs nothing).
     session_options so;
     so.n_ctx = a.n_ctx > 0 ? a.n_ctx : 4096;
-    so.kv_type = a.cache_k == "f16" ? dtype::f16 : dtype::f32;
+    // auto: a quantized model's error dwarfs f16's rounding of K and V, and f16 halves the bytes
+    // each decoded token reads from the cache; native weights keep the exact f32 cache.
+    const bool quantized = m.format() == weight_format::q8 || m.format() == weight_format::q4;
+    so.kv_type = a.cache_k == "f16" || (a.cache_k == "auto" && quantized) ? dtype::f16 : dtype::f32;
     std::unique_ptr<session> sp(new session(m, so, &pool));
     bool ctx_sized = a.n_ctx > 0;
     image_feature_cache cache;

@@ -245,3 +245,49 @@ TEST_CASE("dense GEMM path (packed panels, n >= 8) matches scalar on panel and t
     }
     CHECK(checked == int(host_isas().size()) * 3 * 3 * 3 * 3);
 }
+
+TEST_CASE("matmul_multi gives exactly the results of separate matmul calls, every host ISA", "[kernels][matmul]") {
+    // q, k, v-like (different row counts, shared input), gate/up-like, a mixed list (falls
+    // back to one call each), decode (n = 1) and prefill (n = 37) sizes, with and without bias.
+    thread_pool pool(2);
+    const std::int64_t cols = 96;
+    for (isa i : host_isas()) {
+        const kernel_table kt = select_kernels(detect_cpu(), i);
+        INFO("isa " << isa_name(i));
+        for (dtype t : {dtype::q4, dtype::q8, dtype::f32}) {
+            for (std::int64_t n : {1, 3, 37}) {
+                const std::int64_t rows[3] = {40, 17, 33};
+                std::vector<std::vector<float>> wf;
+                std::vector<packed_weight> pw;
+                std::vector<weight_matrix> ws;
+                for (int k = 0; k < 3; ++k) {
+                    wf.push_back(gaussian(std::size_t(rows[k] * cols), unsigned(100 + k)));
+                    auto p = pack_weight(wf.back().data(), dtype::f32, rows[k], cols, t, nullptr, &kt);
+                    REQUIRE(p.is_ok());
+                    pw.push_back(std::move(p.value()));
+                    ws.push_back(pw.back().matrix());
+                }
+                if (t == dtype::q8) {  // and a mixed list: q8, q8, f32
+                    auto p = pack_weight(wf[2].data(), dtype::f32, rows[2], cols, dtype::f32);
+                    REQUIRE(p.is_ok());
+                    pw.push_back(std::move(p.value()));
+                    ws[2] = pw.back().matrix();
+                }
+                const std::vector<float> x = gaussian(std::size_t(n * cols), 7);
+                const std::vector<float> bias = gaussian(64, 9);
+                std::vector<std::vector<float>> sep(3), multi(3);
+                for (int k = 0; k < 3; ++k) {
+                    sep[std::size_t(k)].assign(std::size_t(n * rows[k]), 0.0f);
+                    multi[std::size_t(k)].assign(std::size_t(n * rows[k]), -1.0f);
+                    kt.matmul(ws[std::size_t(k)], x.data(), n, sep[std::size_t(k)].data(), k == 1 ? bias.data() : nullptr,
+                              &pool);
+                }
+                float* const ys[3] = {multi[0].data(), multi[1].data(), multi[2].data()};
+                const float* const bs[3] = {nullptr, bias.data(), nullptr};
+                kt.matmul_multi(ws.data(), 3, x.data(), n, ys, bs, &pool);
+                INFO("dtype " << dtype_name(t) << " n " << n);
+                for (int k = 0; k < 3; ++k) CHECK(multi[std::size_t(k)] == sep[std::size_t(k)]);
+            }
+        }
+    }
+}

@@ -338,6 +338,12 @@ inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float
         dense_dispatch(w, x, n, y, bias, pool);
 }
 
+inline void matmul_multi(const weight_matrix* ws, int count, const float* x, std::int64_t n, float* const* ys,
+                         const float* const* biases, thread_pool* pool) {
+    detail::matmul_multi_with<&quantize_act_row, &q_panels<dot_smull, true>, &q_panels<dot_smull, false>, 8, 0, &matmul>(
+        ws, count, x, n, ys, biases, pool);
+}
+
 }  // namespace neon
 
 namespace neon_dotprod {
@@ -437,6 +443,12 @@ inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float
         detail::q_matmul(w, x, n, y, bias, pool, 0, &quantize_act_row, &q_panels<false>);
     else
         neon::dense_dispatch(w, x, n, y, bias, pool);
+}
+
+inline void matmul_multi(const weight_matrix* ws, int count, const float* x, std::int64_t n, float* const* ys,
+                         const float* const* biases, thread_pool* pool) {
+    detail::matmul_multi_with<&quantize_act_row, &q_panels<true>, &q_panels<false>, 8, 0, &matmul>(ws, count, x, n, ys,
+                                                                                                  biases, pool);
 }
 
 }  // namespace neon_dotprod

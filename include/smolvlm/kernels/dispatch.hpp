@@ -39,6 +39,7 @@ inline const char* isa_name(isa i) {
 
 struct kernel_table {
     matmul_fn matmul = &scalar::matmul;  // y[n, rows] = x[n, cols] · W^T (+bias), every weight dtype
+    matmul_multi_fn matmul_multi = &scalar::matmul_multi;  // several weights sharing one input, one region
     dot_fn dot = &scalar::dot;           // sum a[i]*b[i]
     axpy_fn axpy = &scalar::axpy;        // y += a*x
     attend_fn attend = &scalar::attend;  // one attention query over a KV range
@@ -92,6 +93,10 @@ inline kernel_table table_for(isa i) {
                        : i == isa::avx_vnni ? &avx_vnni::matmul
                        : i == isa::avx512   ? &avx512::matmul
                                             : &avx512_vnni::matmul;
+            k.matmul_multi = i == isa::avx2       ? &avx2::matmul_multi
+                             : i == isa::avx_vnni ? &avx_vnni::matmul_multi
+                             : i == isa::avx512   ? &avx512::matmul_multi
+                                                  : &avx512_vnni::matmul_multi;
             k.dot = &avx2::dot;
             k.axpy = &avx2::axpy;
             // (the ISA templates instantiated for f32 / f16 keys and values)
@@ -116,6 +121,7 @@ inline kernel_table table_for(isa i) {
         case isa::neon:
         case isa::neon_dotprod:
             k.matmul = i == isa::neon ? &neon::matmul : &neon_dotprod::matmul;
+            k.matmul_multi = i == isa::neon ? &neon::matmul_multi : &neon_dotprod::matmul_multi;
             k.dot = &neon::dot;
             k.axpy = &neon::axpy;
             k.softmax = &neon::softmax;

@@ -31,6 +31,10 @@ struct weight_matrix {
 
 using matmul_fn = void (*)(const weight_matrix& w, const float* x, std::int64_t n, float* y,
                            const float* bias, thread_pool* pool);
+// ys[i] = x · ws[i]^T (+ biases[i]) for up to 8 weights sharing the input x (q, k, v;
+// gate, up): the same results as `count` matmul calls, in one parallel region.
+using matmul_multi_fn = void (*)(const weight_matrix* ws, int count, const float* x, std::int64_t n,
+                                 float* const* ys, const float* const* biases, thread_pool* pool);
 
 // ---- shared driver for the int8/int4 kernels ------------------------------------------
 
@@ -66,14 +70,20 @@ inline void quantize_acts(q_act_fn quant, const float* x, std::int64_t n, std::i
         body(0, n, 0);
 }
 
-// y[n, rows] = x[n, cols] · W^T (+bias) for q8/q4 panel weights. Decode-sized calls use
-// a stack buffer (no allocation); bigger ones allocate once, and if that fails fall back
-// to token chunks through the stack buffer.
-inline void q_matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
-                     thread_pool* pool, int offset, q_act_fn quant, q_panels_fn panels) {
-    const std::int64_t cols = w.cols, nb = cols / k_group;
+// ys[i][n, ws[i].rows] = x[n, cols] · Wi^T (+biases[i]) for `count` q8/q4 panel weights of
+// the same type and cols sharing one input (q, k, v; gate, up): the activations are
+// quantized once and the panels of every weight are split over the threads in ONE
+// parallel region. Decode-sized calls use a stack buffer (no allocation); bigger ones
+// allocate once, and if that fails fall back to token chunks through the stack buffer.
+inline void q_matmul_multi(const weight_matrix* ws, int count, const float* x, std::int64_t n, float* const* ys,
+                           const float* const* biases, thread_pool* pool, int offset, q_act_fn quant,
+                           q_panels_fn panels) {
+    const std::int64_t cols = ws[0].cols, nb = cols / k_group;
     const std::int64_t bytes_per_token = cols + nb * 8;
-    auto run = [&](const float* xc, std::int64_t nc, float* yc, unsigned char* buf) {
+    std::int64_t first[8 + 1];  // panel offsets of the weights in the combined range
+    first[0] = 0;
+    for (int i = 0; i < count; ++i) first[i + 1] = first[i] + panel_count(ws[i].rows);
+    auto run = [&](const float* xc, std::int64_t nc, std::int64_t t0, unsigned char* buf) {
         quantized_acts a;
         auto* q = reinterpret_cast<std::int8_t*>(buf);
         auto* d = reinterpret_cast<float*>(buf + nc * cols);
@@ -83,31 +93,61 @@ inline void q_matmul(const weight_matrix& w, const float* x, std::int64_t n, flo
         a.d = d;
         a.s = s;
         a.nb = nb;
-        parallel_for(pool, panel_count(w.rows), [&](std::int64_t p0, std::int64_t p1, int) {
-            panels(w, a, nc, yc, bias, p0, p1);
+        parallel_for(pool, first[count], [&](std::int64_t p0, std::int64_t p1, int) {
+            for (int i = 0; i < count; ++i) {
+                const std::int64_t b = p0 > first[i] ? p0 : first[i], e = p1 < first[i + 1] ? p1 : first[i + 1];
+                if (b < e) panels(ws[i], a, nc, ys[i] + t0 * ws[i].rows, biases ? biases[i] : nullptr, b - first[i],
+                                  e - first[i]);
+            }
         });
     };
     alignas(64) unsigned char stack_buf[16384];
     const std::int64_t stack_tokens = std::int64_t(sizeof(stack_buf)) / bytes_per_token;
     if (n <= stack_tokens) {
-        run(x, n, y, stack_buf);
+        run(x, n, 0, stack_buf);
         return;
     }
     void* heap = SMOLVLM_MALLOC(std::size_t(n * bytes_per_token), k_alignment);
     if (heap) {
-        run(x, n, y, static_cast<unsigned char*>(heap));
+        run(x, n, 0, static_cast<unsigned char*>(heap));
         SMOLVLM_FREE(heap);
         return;
     }
     if (stack_tokens == 0) {  // cannot even hold one token: out of memory, report zeros
-        std::memset(y, 0, std::size_t(n * w.rows) * sizeof(float));
+        for (int i = 0; i < count; ++i) std::memset(ys[i], 0, std::size_t(n * ws[i].rows) * sizeof(float));
         return;
     }
     // The token chunks write y rows [t0, t0 + nc): y is [n, rows], so chunks stay contiguous.
     for (std::int64_t t0 = 0; t0 < n; t0 += stack_tokens) {
         const std::int64_t nc = n - t0 < stack_tokens ? n - t0 : stack_tokens;
-        run(x + t0 * cols, nc, y + t0 * w.rows, stack_buf);
+        run(x + t0 * cols, nc, t0, stack_buf);
     }
+}
+
+inline void q_matmul(const weight_matrix& w, const float* x, std::int64_t n, float* y, const float* bias,
+                     thread_pool* pool, int offset, q_act_fn quant, q_panels_fn panels) {
+    float* const ys[1] = {y};
+    const float* const bs[1] = {bias};
+    q_matmul_multi(&w, 1, x, n, ys, bs, pool, offset, quant, panels);
+}
+
+// Several weights sharing one input through an ISA's kernels: one q_matmul_multi when they
+// are all q4 (or all q8) with the same cols, else one `single` call each.
+//   Quant / P4 / P8 / O4 / O8: the ISA's activation quantizer, q4 and q8 panel kernels and
+//   activation offsets (what its matmul passes to q_matmul).
+template <q_act_fn Quant, q_panels_fn P4, q_panels_fn P8, int O4, int O8, matmul_fn Single>
+inline void matmul_multi_with(const weight_matrix* ws, int count, const float* x, std::int64_t n, float* const* ys,
+                              const float* const* biases, thread_pool* pool) {
+    bool same = count >= 1 && count <= 8 && (ws[0].type == dtype::q4 || ws[0].type == dtype::q8);
+    for (int i = 1; i < count && same; ++i) same = ws[i].type == ws[0].type && ws[i].cols == ws[0].cols;
+    if (!same) {
+        for (int i = 0; i < count; ++i) Single(ws[i], x, n, ys[i], biases ? biases[i] : nullptr, pool);
+        return;
+    }
+    if (ws[0].type == dtype::q4)
+        q_matmul_multi(ws, count, x, n, ys, biases, pool, O4, Quant, P4);
+    else
+        q_matmul_multi(ws, count, x, n, ys, biases, pool, O8, Quant, P8);
 }
 
 }  // namespace detail
@@ -167,6 +207,12 @@ inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float
             }
         }
     });
+}
+
+// Several weights sharing one input (see matmul_multi_fn).
+inline void matmul_multi(const weight_matrix* ws, int count, const float* x, std::int64_t n, float* const* ys,
+                         const float* const* biases, thread_pool* pool) {
+    detail::matmul_multi_with<&quantize_act_row, &q_panels, &q_panels, 8, 0, &matmul>(ws, count, x, n, ys, biases, pool);
 }
 
 }  // namespace scalar

@@ -521,6 +521,11 @@ inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float
         dense_dispatch(w, x, n, y, bias, pool);
 }
 
+inline void matmul_multi(const weight_matrix* ws, int count, const float* x, std::int64_t n, float* const* ys,
+                         const float* const* biases, thread_pool* pool) {
+    detail::matmul_multi_with<&quantize_act_row, &q_panels<true>, &q_panels<false>, 8, 0, &matmul>(ws, count, x, n, ys,
+                                                                                                  biases, pool);
+}
 }  // namespace avx2
 
 // ---- AVX-VNNI: VEX vpdpbusd on ymm (u8 x s8, 4 products per lane, one instruction) ---
@@ -613,6 +618,11 @@ inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float
         avx2::dense_dispatch(w, x, n, y, bias, pool);
 }
 
+inline void matmul_multi(const weight_matrix* ws, int count, const float* x, std::int64_t n, float* const* ys,
+                         const float* const* biases, thread_pool* pool) {
+    detail::matmul_multi_with<&avx2::quantize_act_row, &q_panels<true>, &q_panels<false>, 8, 128, &matmul>(
+        ws, count, x, n, ys, biases, pool);
+}
 }  // namespace avx_vnni
 }  // namespace smolvlm::kernels
 

@@ -765,6 +765,12 @@ inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float
         dense_dispatch(w, x, n, y, bias, pool);
 }
 
+inline void matmul_multi(const weight_matrix* ws, int count, const float* x, std::int64_t n, float* const* ys,
+                         const float* const* biases, thread_pool* pool) {
+    detail::matmul_multi_with<&quantize_act_row, &q_panels<true>, &q_panels<false>, 8, 0, &matmul>(ws, count, x, n, ys,
+                                                                                                  biases, pool);
+}
+
 }  // namespace avx512
 
 // ---- AVX-512 VNNI: vpdpbusd does u8 x s8, 4 products per 32-bit lane, in one step ----
@@ -867,6 +873,12 @@ inline void matmul(const weight_matrix& w, const float* x, std::int64_t n, float
         detail::q_matmul(w, x, n, y, bias, pool, 128, &avx512::quantize_act_row, &q_panels<false>);
     else
         avx512::dense_dispatch(w, x, n, y, bias, pool);
+}
+
+inline void matmul_multi(const weight_matrix* ws, int count, const float* x, std::int64_t n, float* const* ys,
+                         const float* const* biases, thread_pool* pool) {
+    detail::matmul_multi_with<&avx512::quantize_act_row, &q_panels<true>, &q_panels<false>, 8, 128, &matmul>(
+        ws, count, x, n, ys, biases, pool);
 }
 
 }  // namespace avx512_vnni

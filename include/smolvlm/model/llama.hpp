@@ -276,9 +276,12 @@ public:
             const llama_layer_weights& L = w_.layers[l];
             // --- self attention ---                                  LlamaAttention.forward
             nn::rms_norm(ctx, h, a, L.attn_norm.data(), n, D, eps);    // a = input_layernorm(h)
-            nn::linear(ctx, L.q, a, n, s.q.data(), bias(L.q_bias));     // q: [n, Hq, hd]
-            nn::linear(ctx, L.k, a, n, s.k.data(), bias(L.k_bias));     // k: [n, Hkv, hd]
-            nn::linear(ctx, L.v, a, n, s.v.data(), bias(L.v_bias));     // v: [n, Hkv, hd]
+            {   // q: [n, Hq, hd], k, v: [n, Hkv, hd] — one pass over a for the three projections
+                const kernels::weight_matrix qkv[3] = {L.q, L.k, L.v};
+                float* const out[3] = {s.q.data(), s.k.data(), s.v.data()};
+                const float* const b[3] = {bias(L.q_bias), bias(L.k_bias), bias(L.v_bias)};
+                nn::linear_multi(ctx, qkv, 3, a, n, out, b);
+            }
             if (L.use_rope) {
                 rope_.apply(s.q.data(), n, Hq, pos0);
                 rope_.apply(s.k.data(), n, Hkv, pos0);
@@ -316,8 +319,12 @@ public:
             nn::add_inplace(h, a, n * D);                               // h = h + attn
             // --- MLP ---                                               LlamaMLP.forward
             nn::rms_norm(ctx, h, a, L.mlp_norm.data(), n, D, eps);     // a = post_attention_layernorm(h)
-            nn::linear(ctx, L.gate, a, n, s.gate.data(), bias(L.gate_bias));  // [n, F]
-            nn::linear(ctx, L.up, a, n, s.up.data(), bias(L.up_bias));        // [n, F]
+            {   // gate, up: [n, F]
+                const kernels::weight_matrix gu[2] = {L.gate, L.up};
+                float* const out[2] = {s.gate.data(), s.up.data()};
+                const float* const b[2] = {bias(L.gate_bias), bias(L.up_bias)};
+                nn::linear_multi(ctx, gu, 2, a, n, out, b);
+            }
             nn::swiglu(ctx, s.gate.data(), s.up.data(), n * F);        // silu(gate) * up
             nn::linear(ctx, L.down, s.gate.data(), n, a, bias(L.down_bias));  // [n, D]
             nn::add_inplace(h, a, n * D);                               // h = h + mlp

@@ -14,4 +14,12 @@ inline void linear(const context& ctx, const kernels::weight_matrix& w, const fl
     ctx.kt.matmul(w, x, n, y, bias, ctx.pool);
 }
 
+// Several nn.Linear sharing the input x (q, k, v; gate, up), up to 8: ys[i] = x Wi^T (+ bi).
+// The same results as separate linear calls; quantized weights run in one parallel region
+// with the activations quantized once.
+inline void linear_multi(const context& ctx, const kernels::weight_matrix* ws, int count, const float* x,
+                         std::int64_t n, float* const* ys, const float* const* biases = nullptr) {
+    ctx.kt.matmul_multi(ws, count, x, n, ys, biases, ctx.pool);
+}
+
 }  // namespace smolvlm::nn
