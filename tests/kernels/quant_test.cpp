@@ -234,12 +234,16 @@ TEST_CASE("round_even matches nearbyint, ties to even, and stays defined on huge
 
 #include <smolvlm/kernels/dispatch.hpp>
 
-TEST_CASE("avx512 q4 weight quantizer is bit-identical to the scalar twin", "[kernels][quant]") {
+TEST_CASE("every host ISA's q4 weight quantizer is bit-identical to the scalar twin", "[kernels][quant]") {
 #if SMOLVLM_SIMD_X86
-    if (!isa_supported(detect_cpu(), isa::avx512)) {
-        WARN("skipped: no AVX-512 on this CPU");
-        return;
-    }
+    // The kernel table's q4_row for each ISA this CPU runs (AVX2: avx2::quantize_row_q4,
+    // 8 groups per step; AVX-512: 16).
+    std::vector<q4_row_fn> twins;
+    for (isa i : {isa::avx2, isa::avx512})
+        if (isa_supported(detect_cpu(), i)) twins.push_back(select_kernels(detect_cpu(), i).q4_row);
+    REQUIRE(!twins.empty());
+    for (q4_row_fn twin : twins) {
+    REQUIRE(twin != &quantize_row_q4);  // a real twin, not the scalar one again
     // Gaussian weights of three magnitudes, and the ends: all-zero groups, a huge outlier,
     // infinities, NaN, values whose scales are f16 subnormals or round to f16 zero, ties
     // (exact multiples of a scale) and a row whose group count is not a multiple of 16.
@@ -259,7 +263,7 @@ TEST_CASE("avx512 q4 weight quantizer is bit-identical to the scalar twin", "[ke
     for (const std::size_t len : {n, std::size_t(32), std::size_t(15 * 32), std::size_t(17 * 32)}) {
         std::vector<block_q4> a(len / 32), b(len / 32);
         quantize_row_q4(w.data(), a.data(), std::int64_t(len));
-        avx512::quantize_row_q4(w.data(), b.data(), std::int64_t(len));
+        twin(w.data(), b.data(), std::int64_t(len));
         std::size_t differ = 0;
         for (std::size_t g = 0; g < len / 32; ++g) {
             if (std::memcmp(&a[g], &b[g], sizeof(block_q4)) == 0) continue;
@@ -268,6 +272,7 @@ TEST_CASE("avx512 q4 weight quantizer is bit-identical to the scalar twin", "[ke
         }
         INFO("length " << len);
         CHECK(differ == 0);  // every block bit-identical
+    }
     }
 #endif
 }

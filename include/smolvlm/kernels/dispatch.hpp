@@ -15,6 +15,7 @@
 #include "resample.hpp"
 #include "vec.hpp"
 #include "x86_avx2.hpp"
+#include "x86_avx2_quantize.hpp"
 #include "x86_avx2_resample.hpp"
 #include "x86_avx512.hpp"
 #include "arm_neon.hpp"
@@ -111,6 +112,8 @@ inline kernel_table table_for(isa i) {
             if (wide) {  // (bit-identical to the scalar quantizers, 16 groups at once)
                 k.q4_row = &avx512::quantize_row_q4;
                 k.q8_row = &avx512::quantize_row_q8;
+            } else {     // (8 groups at once)
+                k.q4_row = &avx2::quantize_row_q4;
             }
             k.resample_h = &avx2::resample_h;
             k.resample_v = &avx2::resample_v;
