@@ -372,6 +372,8 @@ void dump_add(safetensors_writer& w, const std::string& name, const shape_t& s, 
 
 struct run_timing {
     double load_ms = 0.0;
+    std::size_t decode_weight_bytes = 0;  // weight bytes the matmuls read per decoded token
+    std::size_t kv_cache_bytes = 0;       // the session's KV cache
 };
 
 void print_timings(const cli_args& a, const run_timing& rt, const prepared_prompt& pp, const session& s) {
@@ -385,10 +387,12 @@ void print_timings(const cli_args& a, const run_timing& rt, const prepared_promp
                      "{\"load_ms\":%.2f,\"n_images\":%d,\"n_videos\":%d,\"n_tiles\":%d,\"n_tiles_cached\":%d,"
                      "\"preprocess_ms\":%.2f,\"image_encode_ms\":%.2f,\"image_encode_ms_per_tile\":%.2f,"
                      "\"prompt_tokens\":%lld,\"prefill_tokens\":%lld,\"prefill_ms\":%.2f,\"prefill_tok_s\":%.2f,"
-                     "\"ttft_ms\":%.2f,\"gen_tokens\":%lld,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"peak_rss_mb\":%.1f}\n",
+                     "\"ttft_ms\":%.2f,\"gen_tokens\":%lld,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"peak_rss_mb\":%.1f,"
+                     "\"decode_weight_bytes\":%zu,\"kv_cache_bytes\":%zu}\n",
                      rt.load_ms, pp.n_images, pp.n_videos, pp.n_tiles, pp.n_tiles_cached, pp.preprocess_ms, pp.encode_ms,
                      per_tile, (long long)g.prompt_tokens, (long long)g.prefill_tokens, g.prefill_ms, prefill_tps, ttft,
-                     (long long)g.gen_tokens, g.decode_ms, decode_tps, peak_rss_mb());
+                     (long long)g.gen_tokens, g.decode_ms, decode_tps, peak_rss_mb(), rt.decode_weight_bytes,
+                     rt.kv_cache_bytes);
     } else {
         std::fprintf(stderr, "\n--- timings ---\nload:        %8.1f ms\n", rt.load_ms);
         if (pp.n_tiles > 0)
@@ -514,6 +518,8 @@ int main(int argc, char** argv) {
     so.n_ctx = n_ctx;
     so.kv_type = a.cache_k == "f16" ? dtype::f16 : dtype::f32;
     session s(m, so, &pool);
+    rt.decode_weight_bytes = m.decode_weight_bytes();
+    rt.kv_cache_bytes = kv_cache::bytes_needed(m.config().text, so.n_ctx, so.kv_type);
     image_feature_cache cache;
     prompt_options po;
     po.chat.system_prompt = a.system;

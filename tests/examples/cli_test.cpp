@@ -306,8 +306,31 @@ TEST_CASE("cli SmolLM3: -cnv keeps the replies as the template expects", "[examp
     CHECK(computed < prompt_tokens / 2);  // the first turn's prefix comes from the cache
 }
 
+namespace {
+
+// A copy of model dir `from` in `to` whose file `name` has `what` replaced by `with`.
+std::string altered_model(const std::string& from, const std::string& to, const std::string& name,
+                          const std::string& what, const std::string& with) {
+    REQUIRE(std::system(("rm -rf '" + to + "' && cp -r '" + from + "' '" + to + "'").c_str()) == 0);
+    std::string text = smolvlm_test::read_file(to + "/" + name);
+    const std::size_t at = text.find(what);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, what.size(), with);
+    std::FILE* f = std::fopen((to + "/" + name).c_str(), "wb");
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+    return to;
+}
+
+}  // namespace
+
 TEST_CASE("cli SmolLM3: bad input gives one error line", "[examples][cli][smollm3]") {
     const std::string& m = tiny_model("tiny-smollm3");
+    const std::string tmp = smolvlm_test::temp_dir();
+    const std::string short_nope = altered_model(m, tmp + "/model_bad_nope", "config.json", "\"no_rope_layers\":[1,1,1,0]",
+                                                 "\"no_rope_layers\":[1,1,1]");
+    const std::string nfkc = altered_model(m, tmp + "/model_bad_tok", "tokenizer.json", "\"normalizer\":null",
+                                           "\"normalizer\":{\"type\":\"NFKC\"}");
     const std::string bad_utf8 = write_text_file("bad_utf8.txt", "caf\xC3 au lait");
     const std::string bad_role = write_text_file("bad_role.json", R"([{"role":"narrator","content":"x"}])");
     const std::string bad_tools = write_text_file("bad_tools.json", R"({"tools":{"a":1},"messages":[{"role":"user","content":"x"}]})");
@@ -324,6 +347,8 @@ TEST_CASE("cli SmolLM3: bad input gives one error line", "[examples][cli][smollm
         "-m '" + m + "' -p hi --color maybe",                                                //
         "-m '" + m + "' --messages '" + bad_role + "'",                                      // unknown role
         "-m '" + m + "' --messages '" + bad_tools + "'",                                     // tools not a list
+        "-m '" + short_nope + "' -p hi",                                                     // no_rope_layers too short
+        "-m '" + nfkc + "' -p hi",                                                           // unsupported normalizer
     };
     for (const std::string& args : bad) {
         run_result r = run(args);
