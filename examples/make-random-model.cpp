@@ -1,10 +1,15 @@
 // make-random-model — writes a complete Hugging Face style model directory with random
 // weights, real tensor names and (unless told otherwise) a small tokenizer of its own.
 //
-//   make-random-model OUT_DIR [--shape tiny|tiny-text|smolvlm-256m|smolvlm-500m|smolvlm-2.2b|
-//                              smollm2-135m|siglip-b16-512] [--seed N] [--dtype bf16|f32]
+//   make-random-model OUT_DIR [--shape tiny|tiny-text|tiny-smollm3|smolvlm-256m|smolvlm-500m|smolvlm-2.2b|
+//                              smollm2-135m|smollm3-3b|siglip-b16-512] [--seed N] [--dtype bf16|f32]
 //                              [--tokenizer-from DIR] [--tie|--untie] [--vocab N]
 //   make-random-model --picture FILE.ppm        (the demo's 640x480 test picture)
+//
+// The smollm3 shapes write a SmolLM3 config (model_type smollm3, NoPE every 4th layer as
+// SmolLM3-3B: no_rope_layers and no_rope_layer_interval, rope_theta 5e6) and a stand-in
+// chat_template.jinja that names the SmolLM3 template (the engine renders it in C++); their
+// own tokenizer has <think> / </think> (not special) beside the ChatML tokens.
 //
 // Used by the tests (the `tiny` shapes, so the suite stands alone without ../shared) and by
 // scripts/bench.sh (real SmolVLM shapes; random weights run at the same speed as real ones).
@@ -48,7 +53,11 @@ const shape_preset k_presets[] = {
     {"smolvlm-500m", true, 960, 32, 15, 5, 2560, 49280, 100000.0, 768, 12, 12, 3072, 16, 512, 4, 2048, false},
     {"smolvlm-2.2b", true, 2048, 24, 32, 32, 8192, 49280, 273768.0, 1152, 27, 16, 4304, 14, 384, 3, 1536, false},
     {"smollm2-135m", false, 576, 30, 9, 3, 1536, 49152, 100000.0, 0, 0, 0, 0, 0, 0, 0, 0, true},
+    {"tiny-smollm3", false, 32, 4, 4, 2, 64, 0, 5000000.0, 0, 0, 0, 0, 0, 0, 0, 0, true},
+    {"smollm3-3b", false, 2048, 36, 16, 4, 11008, 128256, 5000000.0, 0, 0, 0, 0, 0, 0, 0, 0, true},
 };
+
+bool is_smollm3(const shape_preset& p) { return std::strstr(p.name, "smollm3") != nullptr; }
 
 // xorshift64*: fast uniform numbers for weights.
 struct rng64 {
@@ -109,11 +118,19 @@ const char* const k_suffixes[] = {"s", "ed", "ing", "er", "ly", "tion", "ment", 
 // ids); otherwise it grows to exactly target_ids ids (e.g. 49280, SmolVLM's vocabulary), so
 // every id a model of that shape can produce decodes to text. Returns tokenizer.json text
 // and the number of ids.
-std::string make_tokenizer_json(std::int64_t target_ids, std::int64_t* n_ids, std::vector<std::string>* specials_out) {
+// With `thinking` (SmolLM3 shapes), <think> and </think> follow the specials as added tokens
+// that are not special (decoded as text).
+std::string make_tokenizer_json(std::int64_t target_ids, std::int64_t* n_ids, std::vector<std::string>* specials_out,
+                                bool thinking = false) {
     std::vector<std::string> specials = {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<end_of_utterance>",
                                          "<fake_token_around_image>", "<image>", "<global-img>"};
     for (int r = 1; r <= 6; ++r)
         for (int c = 1; c <= 6; ++c) specials.push_back("<row_" + std::to_string(r) + "_col_" + std::to_string(c) + ">");
+    const std::size_t n_special = specials.size();
+    if (thinking) {  // SmolLM3's reasoning markers: added tokens, not special (decoded as text)
+        specials.push_back("<think>");
+        specials.push_back("</think>");
+    }
     auto sym = [](std::uint8_t b) {
         std::string o;
         detail::utf8_append(o, byte_to_unicode(b));
@@ -182,7 +199,8 @@ std::string make_tokenizer_json(std::int64_t target_ids, std::int64_t* n_ids, st
     for (std::size_t i = 0; i < specials.size(); ++i) {
         if (i) j += ",";
         j += "{\"id\":" + std::to_string(i) + ",\"content\":" + json_str(specials[i]) +
-             ",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true}";
+             ",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":" +
+             (i < n_special ? "true" : "false") + "}";
     }
     j += "],\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":["
          "{\"type\":\"Digits\",\"individual_digits\":true},"
@@ -244,6 +262,12 @@ bool write_picture(const std::string& path) {
         }
     return write_text(path, px);
 }
+
+// Stand-in for SmolLM3-3B's chat_template.jinja: the engine renders that template in C++ and
+// recognises it by these words (text/chat_template.hpp); the Hub's Jinja text is not copied.
+const char* k_smollm3_template_stub =
+    "{#- SmolLM3 chat template (stand-in written by make-random-model): Reasoning Mode /think or /no_think, "
+    "## Metadata, ## Custom Instructions, <|im_start|> / <|im_end|> turns; see smolvlm's text/chat_template.hpp -#}\n";
 
 int usage() {
     std::fprintf(stderr,
@@ -340,10 +364,15 @@ int main(int argc, char** argv) {
         auto c = read_text_file(path_join(tok_from, "tokenizer_config.json").c_str());
         tok_cfg = c ? c.value() : std::string("{}");
     } else {
-        tok_json = make_tokenizer_json(vocab_opt ? vocab_opt : p->vocab, &n_tok_ids, &specials);
-        tok_cfg = "{\"eos_token\":\"<end_of_utterance>\",\"bos_token\":\"<|im_start|>\",\"model_max_length\":8192";
-        if (!p->vision) tok_cfg += std::string(",\"chat_template\":") + json_str(k_chatml_template);
-        tok_cfg += "}";
+        tok_json = make_tokenizer_json(vocab_opt ? vocab_opt : p->vocab, &n_tok_ids, &specials, is_smollm3(*p));
+        if (is_smollm3(*p)) {
+            tok_cfg = "{\"eos_token\":\"<|im_end|>\",\"bos_token\":null,\"pad_token\":\"<|im_end|>\","
+                      "\"model_max_length\":131072}";
+        } else {
+            tok_cfg = "{\"eos_token\":\"<end_of_utterance>\",\"bos_token\":\"<|im_start|>\",\"model_max_length\":8192";
+            if (!p->vision) tok_cfg += std::string(",\"chat_template\":") + json_str(k_chatml_template);
+            tok_cfg += "}";
+        }
     }
     std::int64_t vocab = vocab_opt ? vocab_opt : p->vocab ? p->vocab : ((n_tok_ids + 63) / 64) * 64;
     if (vocab < n_tok_ids) vocab = n_tok_ids;
@@ -362,13 +391,15 @@ int main(int argc, char** argv) {
     const std::int64_t hd = p->hidden / p->heads;
 
     // --- config.json ---
-    std::string text_cfg = "{\"model_type\":\"llama\",\"hidden_size\":" + std::to_string(p->hidden) +
+    std::string text_cfg = std::string("{\"model_type\":\"") + (is_smollm3(*p) ? "smollm3" : "llama") +
+                           "\",\"hidden_size\":" + std::to_string(p->hidden) +
                            ",\"intermediate_size\":" + std::to_string(p->ffn) +
                            ",\"num_hidden_layers\":" + std::to_string(p->layers) +
                            ",\"num_attention_heads\":" + std::to_string(p->heads) +
                            ",\"num_key_value_heads\":" + std::to_string(p->kv_heads) +
                            ",\"head_dim\":" + std::to_string(hd) + ",\"rms_norm_eps\":1e-05,\"rope_theta\":" +
-                           std::to_string(p->rope_theta) + ",\"max_position_embeddings\":8192,\"vocab_size\":" +
+                           std::to_string(p->rope_theta) + ",\"max_position_embeddings\":" +
+                           (is_smollm3(*p) ? "65536" : "8192") + ",\"vocab_size\":" +
                            std::to_string(vocab) + ",\"hidden_act\":\"silu\",\"tie_word_embeddings\":" +
                            (tied ? "true" : "false");
     std::string cfg;
@@ -386,13 +417,26 @@ int main(int argc, char** argv) {
               std::to_string(p->v_heads) + ",\"patch_size\":" + std::to_string(p->patch) + ",\"image_size\":" +
               std::to_string(p->image) + ",\"max_image_size\":{\"longest_edge\":" + std::to_string(p->image) +
               "},\"size\":{\"longest_edge\":" + std::to_string(p->longest_edge) + "}}}";
+    } else if (is_smollm3(*p)) {
+        const token_id im_end = tk_check.special_ids().im_end;
+        std::string nope;
+        for (std::int64_t l = 0; l < p->layers; ++l) nope += std::string(l ? "," : "") + ((l + 1) % 4 ? "1" : "0");
+        cfg = text_cfg + ",\"architectures\":[\"SmolLM3ForCausalLM\"],\"no_rope_layer_interval\":4,\"no_rope_layers\":[" +
+              nope + "],\"rope_scaling\":null,\"use_sliding_window\":false,\"sliding_window\":null," +
+              "\"bos_token_id\":null,\"eos_token_id\":" + std::to_string(im_end >= 0 ? im_end : 2) +
+              ",\"pad_token_id\":" + std::to_string(im_end >= 0 ? im_end : 2) + "}";
     } else {
         cfg = text_cfg + ",\"architectures\":[\"LlamaForCausalLM\"],\"bos_token_id\":1,\"eos_token_id\":2}";
     }
     std::string gen = "{\"bos_token_id\":1,\"eos_token_id\":" + std::to_string(eou >= 0 ? eou : 2) + ",\"pad_token_id\":2}";
+    if (is_smollm3(*p)) {
+        const token_id im_end = tk_check.special_ids().im_end;
+        gen = "{\"eos_token_id\":" + std::to_string(im_end >= 0 ? im_end : 2) + "}";
+    }
     bool ok = write_text(path_join(out, "config.json"), cfg) && write_text(path_join(out, "generation_config.json"), gen) &&
               write_text(path_join(out, "tokenizer.json"), tok_json) &&
               write_text(path_join(out, "tokenizer_config.json"), tok_cfg);
+    if (is_smollm3(*p)) ok = ok && write_text(path_join(out, "chat_template.jinja"), k_smollm3_template_stub);
     if (p->vision) {
         const std::int64_t seq = (p->image / p->patch) * (p->image / p->patch) / (p->scale * p->scale);
         ok = ok && write_text(path_join(out, "chat_template.json"), "{\"chat_template\":" + json_str(k_smolvlm_chat_template) + "}");

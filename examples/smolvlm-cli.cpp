@@ -4,12 +4,20 @@
 //               [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [-s SEED]
 //               [-t THREADS] [-c CTX] [--ignore-eos] [--ids] [--dump FILE.safetensors] [--json-timings] [-cnv]
 //               [--dtype native|f32|bf16|q8|q4] [--isa NAME] [--image-mode exact|budget] [--load-image] [-f FILE] [-v]
+//               [--date YYYY-MM-DD] [--chat-template-kwargs JSON] [--think | --no-think] [--color auto|always|never]
 //
 // Text streams to stdout (flushed per token); the timing summary and errors go to stderr.
 // Exit code 1 with one line "error: ..." for any failure.
+//
+// Reasoning models (SmolLM3): the thinking part of a reply, <think> ... </think>, is streamed
+// as it comes; on a terminal (--color auto) it is shown dim, tags included, so it stands apart
+// from the answer; into a pipe or file it passes through as plain text with its tags. -cnv
+// keeps each reply verbatim as the assistant turn (the SmolLM3 template keeps a think block in
+// /think mode and adds the empty one itself in /no_think mode).
 #include <smolvlm.hpp>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -35,6 +43,9 @@ struct cli_args {
     kernels::isa isa = kernels::isa::best;
     resize_mode mode = resize_mode::exact;
     std::string cache_k = "auto", cache_v = "auto";  // KV cache storage (-ctk / -ctv)
+    std::string date;                     // --date YYYY-MM-DD, as the template prints it ("07 December 2026")
+    json_value template_kwargs;           // --chat-template-kwargs (a JSON object) + --think / --no-think
+    int color = -1;                       // --color: -1 auto (a terminal), 0 never, 1 always
 };
 
 [[noreturn]] void fail(const std::string& msg) {
@@ -70,7 +81,17 @@ void usage(FILE* f) {
         "  --isa NAME              force kernels: scalar, avx2, avx-vnni, avx512, avx512-vnni, neon, neon-dotprod\n"
         "  --image-mode M          exact (as the reference) or budget (no upscaling of small images)\n"
         "  --load-image            convert images to RGB and apply EXIF orientation first (HF load_image)\n"
-        "  -v                      print the expanded prompt to stderr\n");
+        "  -v                      print the expanded prompt to stderr\n"
+        "  --date YYYY-MM-DD       the date chat templates print (SmolLM3's \"Today Date\"; default: today)\n"
+        "  --chat-template-kwargs J  template variables as a JSON object, e.g. '{\"enable_thinking\": false}'\n"
+        "                          (SmolLM3: enable_thinking, xml_tools, python_tools, tools)\n"
+        "  --think, --no-think     shorthands for enable_thinking true / false (a /think or /no_think in the\n"
+        "                          system prompt still wins, as in the template)\n"
+        "  --color WHEN            auto (default), always or never: show a reply's thinking part\n"
+        "                          (<think> ... </think>) dim on a terminal; otherwise it is printed as is\n"
+        "--messages FILE: a JSON list of {\"role\": system|user|assistant|tool, \"content\": string or list of\n"
+        "  parts}, or {\"messages\": [...], \"tools\": [...]}. SmolLM3's template, like transformers, renders\n"
+        "  list content as an empty string: give its content as strings.\n");
 }
 
 double to_d(const char* s, const char* flag) {
@@ -78,6 +99,16 @@ double to_d(const char* s, const char* flag) {
     const double v = std::strtod(s, &end);
     if (!end || *end) fail(std::string("bad number for ") + flag + ": '" + s + "'");
     return v;
+}
+
+// o[key] = v (replacing a member of that name).
+void json_set(json_value& o, const std::string& key, json_value v) {
+    for (auto& m : o.members_mut())
+        if (m.first == key) {
+            m.second = std::move(v);
+            return;
+        }
+    o.members_mut().emplace_back(key, std::move(v));
 }
 
 long long to_i(const char* s, const char* flag) {
@@ -124,6 +155,32 @@ cli_args parse_args(int argc, char** argv) {
         else if (f == "-cnv" || f == "--conversation") a.interactive = true;
         else if (f == "-v" || f == "--verbose") a.verbose = true;
         else if (f == "--load-image") a.load_image = true;
+        else if (f == "--date") {
+            auto d = parse_template_date(val());
+            if (!d) fail(std::string("--date: ") + d.error().message());
+            a.date = d.value();
+        } else if (f == "--chat-template-kwargs") {
+            const char* v = val();
+            auto j = parse_json(v);
+            if (!j) fail(std::string("--chat-template-kwargs: ") + j.error().message());
+            if (!j->is_object()) fail("--chat-template-kwargs must be a JSON object, e.g. '{\"enable_thinking\": false}'");
+            if (j->has_duplicate_keys()) fail("--chat-template-kwargs: repeated keys");
+            // keys given before (--think / --no-think) stay unless this object sets them
+            json_value merged = j.value();
+            if (a.template_kwargs.is_object())
+                for (const auto& kv : a.template_kwargs.members())
+                    if (!merged.find(kv.first)) json_set(merged, kv.first, kv.second);
+            a.template_kwargs = std::move(merged);
+        } else if (f == "--think" || f == "--no-think") {
+            if (!a.template_kwargs.is_object()) a.template_kwargs = json_value::make_object();
+            json_set(a.template_kwargs, "enable_thinking", json_value::make_bool(f == "--think"));
+        } else if (f == "--color") {
+            const std::string v = val();
+            if (v == "auto") a.color = -1;
+            else if (v == "always" || v == "on") a.color = 1;
+            else if (v == "never" || v == "off") a.color = 0;
+            else fail("--color must be auto, always or never");
+        }
         else if (f == "--dtype") {
             auto r = parse_weight_format(val());
             if (!r) fail(r.error().message());
@@ -179,25 +236,41 @@ struct media_ref {
 
 std::string resolve(const std::string& base, const std::string& p) { return p.empty() || p[0] == '/' ? p : path_join(base, p); }
 
-// Parse Hugging Face chat messages JSON.
-void parse_messages(const std::string& file, std::vector<chat_message>& msgs, std::vector<media_ref>& media) {
+// Parse Hugging Face chat messages JSON: a list of messages, or {"messages": [...],
+// "tools": [...]} (tools: apply_chat_template's tools). A message's content is a string, a
+// list of parts, or null / absent (an assistant turn that only calls tools).
+void parse_messages(const std::string& file, std::vector<chat_message>& msgs, std::vector<media_ref>& media,
+                    json_value* tools) {
     auto text = read_text_file(file.c_str(), std::size_t(64) << 20);
     if (!text) fail(text.error().message());
     auto doc = parse_json(text.value());
     if (!doc) fail(file + ": " + doc.error().message());
     const std::string base = path_dirname(file);
     const json_value* arr = &doc.value();
-    if (arr->is_object() && arr->find("messages")) arr = arr->find("messages");
+    if (arr->is_object()) {
+        if (const json_value* t = arr->find("tools"); t && !t->is_null()) {
+            if (!t->is_array()) fail(file + ": \"tools\" must be a list");
+            *tools = *t;
+        }
+        arr = arr->find("messages");
+        if (!arr) fail(file + ": an object needs \"messages\"");
+    }
     if (!arr->is_array() || arr->size() == 0) fail(file + ": expected a non-empty list of messages");
     for (const json_value& m : arr->items()) {
         const json_value* role = m.find("role");
         const json_value* content = m.find("content");
-        if (!role || !role->is_string() || !content) fail(file + ": every message needs a role and content");
+        if (!m.is_object() || !role || !role->is_string()) fail(file + ": every message needs a \"role\" string");
+        const std::string& r = role->as_string();
+        if (r != "system" && r != "user" && r != "assistant" && r != "tool")
+            fail(file + ": role '" + r + "' is not one of system, user, assistant, tool");
         chat_message cm;
-        cm.role = role->as_string();
-        if (content->is_string()) {
+        cm.role = r;
+        if (!content || content->is_null()) {
+            // no content: renders as an empty string
+        } else if (content->is_string()) {
             cm.content.push_back(chat_part::make_text(content->as_string()));
         } else if (content->is_array()) {
+            cm.content_is_list = true;
             for (const json_value& part : content->items()) {
                 const json_value* type = part.find("type");
                 if (!type || !type->is_string()) fail(file + ": a content item has no type");
@@ -244,7 +317,7 @@ void parse_messages(const std::string& file, std::vector<chat_message>& msgs, st
                 }
             }
         } else {
-            fail(file + ": content must be a string or a list");
+            fail(file + ": content must be a string, a list of parts or null");
         }
         msgs.push_back(std::move(cm));
     }
@@ -301,6 +374,8 @@ void dump_add(safetensors_writer& w, const std::string& name, const shape_t& s, 
 
 struct run_timing {
     double load_ms = 0.0;
+    std::size_t decode_weight_bytes = 0;  // weight bytes the matmuls read per decoded token
+    std::size_t kv_cache_bytes = 0;       // the session's KV cache
 };
 
 void print_timings(const cli_args& a, const run_timing& rt, const prepared_prompt& pp, const session& s) {
@@ -314,10 +389,12 @@ void print_timings(const cli_args& a, const run_timing& rt, const prepared_promp
                      "{\"load_ms\":%.2f,\"n_images\":%d,\"n_videos\":%d,\"n_tiles\":%d,\"n_tiles_cached\":%d,"
                      "\"preprocess_ms\":%.2f,\"image_encode_ms\":%.2f,\"image_encode_ms_per_tile\":%.2f,"
                      "\"prompt_tokens\":%lld,\"prefill_tokens\":%lld,\"prefill_ms\":%.2f,\"prefill_tok_s\":%.2f,"
-                     "\"ttft_ms\":%.2f,\"gen_tokens\":%lld,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"peak_rss_mb\":%.1f}\n",
+                     "\"ttft_ms\":%.2f,\"gen_tokens\":%lld,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"peak_rss_mb\":%.1f,"
+                     "\"decode_weight_bytes\":%zu,\"kv_cache_bytes\":%zu}\n",
                      rt.load_ms, pp.n_images, pp.n_videos, pp.n_tiles, pp.n_tiles_cached, pp.preprocess_ms, pp.encode_ms,
                      per_tile, (long long)g.prompt_tokens, (long long)g.prefill_tokens, g.prefill_ms, prefill_tps, ttft,
-                     (long long)g.gen_tokens, g.decode_ms, decode_tps, peak_rss_mb());
+                     (long long)g.gen_tokens, g.decode_ms, decode_tps, peak_rss_mb(), rt.decode_weight_bytes,
+                     rt.kv_cache_bytes);
     } else {
         std::fprintf(stderr, "\n--- timings ---\nload:        %8.1f ms\n", rt.load_ms);
         if (pp.n_tiles > 0)
@@ -402,8 +479,9 @@ int main(int argc, char** argv) {
     // ---- the conversation ----
     std::vector<chat_message> msgs;
     std::vector<media_ref> refs;
+    json_value tools;
     if (!a.messages_file.empty()) {
-        parse_messages(a.messages_file, msgs, refs);
+        parse_messages(a.messages_file, msgs, refs, &tools);
     } else {
         std::string text = a.prompt;
         if (!a.prompt_file.empty()) {
@@ -448,9 +526,23 @@ int main(int argc, char** argv) {
     so.kv_type = a.cache_k == "f16" || (a.cache_k == "auto" && quantized) ? dtype::f16 : dtype::f32;
     std::unique_ptr<session> sp(new session(m, so, &pool));
     bool ctx_sized = a.n_ctx > 0;
+    rt.decode_weight_bytes = m.decode_weight_bytes();
     image_feature_cache cache;
     prompt_options po;
     po.chat.system_prompt = a.system;
+    po.chat.today_date = a.date;  // empty: today
+    po.chat.kwargs = a.template_kwargs;
+    po.chat.tools = tools;
+    if (m.chat_kind() == chat_template_kind::smollm3)
+        for (const chat_message& cm : msgs)
+            if (cm.content_is_list && !cm.content.empty()) {
+                std::fprintf(stderr, "warning: SmolLM3's chat template renders list content as an empty string (as "
+                                     "transformers does): give message content as strings\n");
+                break;
+            }
+    // The thinking part of a reply (<think> ... </think>) is shown dim on a terminal.
+    const bool color = a.color == 1 || (a.color < 0 && isatty(STDOUT_FILENO));
+    const token_id think_open = m.tok().token_to_id("<think>"), think_close = m.tok().token_to_id("</think>");
     po.mode = a.mode;
     po.load_image_convention = a.load_image;
     po.keep_traces = !a.dump_file.empty();
@@ -478,17 +570,36 @@ int main(int argc, char** argv) {
         st = job.finish();
         if (!st) fail(st.message());
         session& s = *sp;
+        rt.kv_cache_bytes = kv_cache::bytes_needed(m.config().text, so.n_ctx, so.kv_type);
+        static bool warned = false;
+        const text_config& tc = m.config().text;
+        if (!warned && tc.rope_scaling.type == nn::rope_type::plain &&
+            std::int64_t(pp.ids.size()) + a.gen.max_new_tokens > tc.max_position_embeddings) {
+            std::fprintf(stderr, "warning: prompt + -n exceed the model's max_position_embeddings (%lld): quality may "
+                                 "drop\n", (long long)tc.max_position_embeddings);
+            warned = true;
+        }
         llama_trace trace;
         trace.capture_layers = !a.dump_file.empty();
         st = s.prefill(pp.ids, pp.features.data(), pp.n_image_tokens, a.dump_file.empty() ? nullptr : &trace);
         if (!st) fail(st.message());
         std::vector<float> logits_last = s.logits();
-        st = s.generate(a.gen, [&](token_id, std::string_view piece) {
+        bool thinking = false;
+        st = s.generate(a.gen, [&](token_id id, std::string_view piece) {
             out_text += piece;
+            if (color && id >= 0 && id == think_open && !thinking) {
+                std::fputs("\x1b[2m", stdout);  // dim
+                thinking = true;
+            }
             std::fwrite(piece.data(), 1, piece.size(), stdout);
+            if (color && thinking && id >= 0 && id == think_close) {
+                std::fputs("\x1b[0m", stdout);
+                thinking = false;
+            }
             std::fflush(stdout);
             return true;
         }, &out_ids);
+        if (thinking) std::fputs("\x1b[0m", stdout);  // a reply cut off while thinking
         if (!st) fail(st.message());
         if (!a.dump_file.empty()) write_dump(a.dump_file, m, pp, s, trace, logits_last, out_ids);
     };

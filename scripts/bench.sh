@@ -24,6 +24,19 @@
 # measured in one run, never an absolute figure against one taken on another day; the
 # script prints the load average before and after so a noisy run can be recognised.
 # Defaults: shapes 256m + 500m; --all adds 2.2b (slow: ~1 GB of q4 weights per token).
+#
+# SmolLM3-3B (--shapes smollm3-3b, or --smollm3 to add it): a random-weight model at the real
+# shape (36 layers, hidden 2048, 16/4 heads, FFN 11008, vocab 128256, tied, NoPE every 4th
+# layer; the real SmolLM3 tokenizer when ../shared has it), prequantized once with
+# smolvlm-quantize (q4, q8: loads by mmap in milliseconds), then per format and thread count:
+# prefill of a 512-token prompt and decode of 128 tokens after it (median of N), the fraction
+# of the DRAM bound (weight bytes per token x tok/s / DRAM_GBS_1 or DRAM_GBS_2, default
+# ANCHORS.md's 32.5 / 63.5 GB/s) and peak RSS of a ~3.9k-token prompt in a 4096 context
+# against weights + KV cache. With LLAMA_CPP_DIR (a llama.cpp checkout with build/bin), the
+# same weights are converted by its convert_hf_to_gguf.py (PYTHON, default /work/venv/bin/python
+# or python3), quantized by llama-quantize to Q4_0 / Q8_0, and `llama-bench -p 512 -n 128
+# -d 0,512 -t T` runs in the same loop: pp512 from depth 0 and tg128 at depth 512 are printed
+# beside ours with the ratio.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +50,7 @@ vision=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --all) shapes="256m 500m 2.2b" ;;
+        --smollm3) shapes="$shapes smollm3-3b" ;;
         --shapes) shapes="$2"; shift ;;
         --dtypes) dtypes="$2"; shift ;;
         --threads) threads="$2"; shift ;;
@@ -44,7 +58,7 @@ while [ $# -gt 0 ]; do
         --gen) gen="$2"; shift ;;
         --no-vision) vision=0 ;;
         --build) build="$2"; shift ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -61,12 +75,19 @@ else
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSMOLVLM_BUILD_TESTS=OFF \
         -DSMOLVLM_BUILD_BENCH=OFF >/dev/null
 fi
-cmake --build "$build" --target smolvlm-cli make-random-model -- -j"${JOBS:-2}" | tail -1
+cmake --build "$build" --target smolvlm-cli make-random-model smolvlm-quantize -- -j"${JOBS:-2}" | tail -1
 cli="$build/examples/smolvlm-cli"
 mk="$build/examples/make-random-model"
 
 tok_from=()
 [ -f "$shared/models/SmolVLM-256M-Instruct/tokenizer.json" ] && tok_from=(--tokenizer-from "$shared/models/SmolVLM-256M-Instruct")
+
+smollm3=0
+vlm_shapes=""
+for s in $shapes; do
+    if [ "$s" = smollm3-3b ]; then smollm3=1; else vlm_shapes="$vlm_shapes $s"; fi
+done
+shapes="$vlm_shapes"
 
 model_dir() { echo "$cache/smolvlm-$1"; }
 for s in $shapes; do
@@ -173,4 +194,93 @@ results="$cache/results-$(date +%Y%m%d-%H%M%S).txt"
         echo " q4/q8 towers run attention on int8 too; issue target: q4, 2 threads, <= 600 ms)"
     fi
 } | tee "$results"
+
+# ---- SmolLM3-3B beside llama.cpp ------------------------------------------------------------
+if [ "$smollm3" = 1 ]; then
+    quant="$build/examples/smolvlm-quantize"
+    m3="$cache/smollm3-3b"
+    if [ ! -f "$m3/model.safetensors" ]; then
+        tok3=()
+        if [ -f "$shared/fixtures/_unit/smollm3_tokenizer.json" ] && [ -f "$shared/models/SmolLM3-3B/tokenizer_config.json" ]; then
+            mkdir -p "$cache/smollm3-tok"
+            cp "$shared/fixtures/_unit/smollm3_tokenizer.json" "$cache/smollm3-tok/tokenizer.json"
+            cp "$shared/models/SmolLM3-3B/tokenizer_config.json" "$cache/smollm3-tok/tokenizer_config.json"
+            chmod u+w "$cache/smollm3-tok/"*
+            tok3=(--tokenizer-from "$cache/smollm3-tok")
+        fi
+        echo "== generating random-weight model smollm3-3b in $m3 (~6 GB bf16)"
+        "$mk" "$m3" --shape smollm3-3b --seed 1 "${tok3[@]}" >/dev/null
+    fi
+    for f in $dtypes; do
+        if [ ! -f "$m3-$f/model.safetensors" ]; then
+            echo "== prequantizing smollm3-3b as $f"
+            "$quant" "$m3" "$m3-$f" --dtype "$f" -t 2 >/dev/null
+        fi
+    done
+    # A ~3.9k-token prompt for the 4k-context memory run.
+    prompt4k="$cache/prompt4k.txt"
+    [ -f "$prompt4k" ] || for i in 1 2 3 4 5 6 7; do cat "$prompt"; done > "$prompt4k"
+
+    llama_bin="${LLAMA_CPP_DIR:+$LLAMA_CPP_DIR/build/bin}"
+    py="${PYTHON:-$( [ -x /work/venv/bin/python ] && echo /work/venv/bin/python || echo python3)}"
+    if [ -n "$llama_bin" ]; then
+        if [ ! -x "$llama_bin/llama-bench" ] || [ ! -x "$llama_bin/llama-quantize" ]; then
+            echo "bench.sh: $llama_bin has no llama-bench / llama-quantize" >&2; llama_bin=""
+        elif [ ! -f "$cache/smollm3-3b-f16.gguf" ]; then
+            echo "== converting smollm3-3b to GGUF with llama.cpp's convert_hf_to_gguf.py"
+            "$py" "$LLAMA_CPP_DIR/convert_hf_to_gguf.py" "$m3" --outtype f16 --outfile "$cache/smollm3-3b-f16.gguf" >/dev/null 2>&1 ||
+                { echo "bench.sh: conversion failed" >&2; llama_bin=""; }
+        fi
+        if [ -n "$llama_bin" ]; then
+            for f in $dtypes; do
+                g="$cache/smollm3-3b-$f.gguf"; lq=$([ "$f" = q4 ] && echo Q4_0 || echo Q8_0)
+                [ -f "$g" ] || "$llama_bin/llama-quantize" "$cache/smollm3-3b-f16.gguf" "$g" "$lq" >/dev/null 2>&1
+            done
+        fi
+    fi
+    # llama-bench -o csv: the avg_ts of the row with n_prompt / n_gen / n_depth.
+    lb_field() {  # csv n_prompt n_gen n_depth -> avg_ts
+        awk -F, -v p="$2" -v g="$3" -v d="$4" 'NR == 1 { for (i = 1; i <= NF; i++) { gsub(/"/, "", $i); c[$i] = i }; next }
+            { gsub(/"/, ""); if ($c["n_prompt"] == p && $c["n_gen"] == g && $c["n_depth"] == d) print $c["avg_ts"] }' "$1" | head -1
+    }
+    bw() { [ "$1" = 1 ] && echo "${DRAM_GBS_1:-32.5}e9" || echo "${DRAM_GBS_2:-63.5}e9"; }
+    res3="$cache/results-smollm3-$(date +%Y%m%d-%H%M%S).txt"
+    {
+        echo
+        echo "SmolLM3-3B (random weights, prequantized; llama.cpp: llama-bench -p 512 -n 128 -d 0,512, pp at depth 0, tg at depth 512)"
+        printf '%-4s %2s | %9s %9s %6s | %9s %9s %6s %6s | %8s %9s %6s\n' fmt t "pp tok/s" "llama" ratio \
+            "tg tok/s" "llama" ratio "DRAM%" "RSS MB" "w+KV MB" "RSS/"
+        for f in $dtypes; do
+            for t in $threads; do
+                pp=(); tg=(); lpp=(); ltg=(); wb=0
+                for r in $(seq 1 "$runs"); do
+                    j="$("$cli" -m "$m3-$f" -f "$prompt" -n "$gen" --ignore-eos --json-timings -t "$t" -c 4096 \
+                           --date 2026-12-07 2>&1 >/dev/null | grep '^{' | tail -1)"
+                    pp+=("$(echo "$j" | field prefill_tok_s)"); tg+=("$(echo "$j" | field decode_tok_s)")
+                    wb="$(echo "$j" | field decode_weight_bytes)"
+                    if [ -n "$llama_bin" ] && [ -f "$cache/smollm3-3b-$f.gguf" ]; then
+                        "$llama_bin/llama-bench" -m "$cache/smollm3-3b-$f.gguf" -p 512 -n 128 -d 0,512 -t "$t" -r 1 -o csv \
+                            > "$cache/llama-bench.csv" 2>/dev/null || true
+                        lpp+=("$(lb_field "$cache/llama-bench.csv" 512 0 0)"); ltg+=("$(lb_field "$cache/llama-bench.csv" 0 128 512)")
+                    fi
+                done
+                mpp="$(printf '%s\n' "${pp[@]}" | median)"; mtg="$(printf '%s\n' "${tg[@]}" | median)"
+                lp="-"; lt="-"
+                [ "${#lpp[@]}" -gt 0 ] && lp="$(printf '%s\n' "${lpp[@]}" | grep . | median)" && lt="$(printf '%s\n' "${ltg[@]}" | grep . | median)"
+                frac="$(awk -v b="$wb" -v r="$mtg" -v bw="$(bw "$t")" 'BEGIN { printf "%.0f%%", 100 * b * r / bw }')"
+                # Peak RSS with a 4096-token context nearly full (~3.9k prompt + 64 generated).
+                j4="$("$cli" -m "$m3-$f" -f "$prompt4k" -n 64 --ignore-eos --json-timings -t "$t" -c 4096 \
+                        --date 2026-12-07 2>&1 >/dev/null | grep '^{' | tail -1)"
+                rss="$(echo "$j4" | field peak_rss_mb)"
+                wkv="$(awk -v w="$(echo "$j4" | field decode_weight_bytes)" -v k="$(echo "$j4" | field kv_cache_bytes)" \
+                        'BEGIN { printf "%.0f", (w + k) / 1048576 }')"
+                printf '%-4s %2s | %9.1f %9s %6s | %9.1f %9s %6s %6s | %8.0f %9s %6s\n' "$f" "$t" "$mpp" "$lp" \
+                    "$(ratio "$mpp" "$lp")" "$mtg" "$lt" "$(ratio "$mtg" "$lt")" "$frac" "$rss" "$wkv" "$(ratio "$rss" "$wkv")"
+            done
+        done
+        echo "(ratios: ours / llama.cpp; DRAM% = weight bytes per token x tok/s / DRAM bandwidth; RSS/ = peak RSS at a"
+        echo " 4096-token context / (weights read per token + KV cache); targets: tg >= 1.3x Q4_0 and >= 80% DRAM, pp >= 2x,"
+        echo " RSS/ <= 1.15)"
+    } | tee "$res3"
+fi
 echo "== machine load after: $(cut -d' ' -f1-3 /proc/loadavg)   (saved to $results)"

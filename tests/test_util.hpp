@@ -2,6 +2,9 @@
 // "skipped" when they are absent (Catch2 v2 has no SKIP: we WARN and return).
 #pragma once
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -32,6 +35,23 @@ inline std::string fixtures_dir() { return shared_dir() + "/fixtures"; }
 inline std::vector<std::string> fixture_cases() {
     return {"idefics3_f32_rgb_split",   "idefics3_bf16_rgba_tall", "smolvlm_bf16_multi_image",
             "smolvlm_bf16_video",       "idefics3_bf16_text_only", "smolvlm_bf16_nosplit"};
+}
+
+// Every case folder of fixtures_dir() (a golden.json and a model/config.json), sorted: the
+// SmolVLM cases above and those of the other families (README-*.md).
+inline std::vector<std::string> all_fixture_cases() {
+    std::vector<std::string> out;
+    if (DIR* d = opendir(fixtures_dir().c_str())) {
+        while (const dirent* e = readdir(d)) {
+            const std::string name = e->d_name;
+            if (name.empty() || name[0] == '.' || name[0] == '_') continue;
+            const std::string dir = fixtures_dir() + "/" + name;
+            if (path_exists(dir + "/golden.json") && path_exists(dir + "/model/config.json")) out.push_back(name);
+        }
+        closedir(d);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 inline std::string read_file(const std::string& p) {

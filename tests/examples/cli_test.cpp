@@ -43,8 +43,9 @@ run_result run(const std::string& args, const std::string& input = "") {
 }
 
 const std::string& tiny_model(const char* shape) {
-    static std::string dirs[2];
-    std::string& d = dirs[std::string(shape) == "tiny" ? 0 : 1];
+    static std::string dirs[3];
+    const std::string sh = shape;
+    std::string& d = dirs[sh == "tiny" ? 0 : sh == "tiny-text" ? 1 : 2];
     if (d.empty()) {
         d = smolvlm_test::temp_dir() + "/model_" + shape;
         const std::string cmd = std::string("'") + SMOLVLM_MAKE_RANDOM_MODEL_PATH + "' '" + d + "' --shape " + shape +
@@ -314,6 +315,149 @@ TEST_CASE("make-random-model: a full vocabulary decodes every generated id; the 
     INFO(v.err);
     CHECK(v.rc == 0);
     CHECK(v.err.find("\"n_tiles\":5") != std::string::npos);  // 4:3 -> 2x2 tiles of 32 px + the global one
+namespace {
+
+std::string write_text_file(const std::string& name, const std::string& text) {
+    const std::string p = smolvlm_test::temp_dir() + "/" + name;
+    std::FILE* f = std::fopen(p.c_str(), "wb");
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+    return p;
+}
+
+std::size_t count_of(const std::string& s, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("cli SmolLM3: --date, --no-think / --think, --chat-template-kwargs, tool turns", "[examples][cli][smollm3]") {
+    const std::string& m = tiny_model("tiny-smollm3");
+    const std::string base = "-m '" + m + "' -p 'Hello the cat' -n 2 --ignore-eos --ids -v --date 2026-12-07";
+    run_result think = run(base);
+    INFO(think.err);
+    REQUIRE(think.rc == 0);
+    CHECK(think.err.find("Today Date: 07 December 2026\nReasoning Mode: /think\n") != std::string::npos);
+    CHECK(think.err.find("<|im_start|>assistant\n\n---") != std::string::npos);  // nothing after the prompt
+    run_result no = run(base + " --no-think");
+    REQUIRE(no.rc == 0);
+    CHECK(no.err.find("Reasoning Mode: /no_think\n") != std::string::npos);
+    CHECK(no.err.find("<|im_start|>assistant\n<think>\n\n</think>\n\n---") != std::string::npos);
+    run_result kw = run(base + " --chat-template-kwargs '{\"enable_thinking\": false}'");
+    REQUIRE(kw.rc == 0);
+    CHECK(ids_after(kw.out, "prompt_ids") == ids_after(no.out, "prompt_ids"));
+    run_result both = run(base + " --chat-template-kwargs '{\"enable_thinking\": false}' --think");  // later flag wins
+    REQUIRE(both.rc == 0);
+    CHECK(ids_after(both.out, "prompt_ids") == ids_after(think.out, "prompt_ids"));
+    run_result sys = run(base + " -sys 'Be short. /no_think'");  // the system prompt's flag wins over the kwarg
+    REQUIRE(sys.rc == 0);
+    CHECK(sys.err.find("Reasoning Mode: /no_think\n\n## Custom Instructions\n\nBe short.\n\n") != std::string::npos);
+
+    // Tool turns and tools from a messages file; the tool result is a user turn.
+    const std::string msgs = write_text_file(
+        "smollm3_tools.json",
+        R"({"tools":[{"name":"get_time","parameters":{"tz":"string"}}],"messages":[)"
+        R"({"role":"user","content":"Time?"},{"role":"assistant","content":null},)"
+        R"({"role":"tool","content":"12:00"},{"role":"user","content":[{"type":"text","text":"dropped"}]}]})");
+    run_result t = run("-m '" + m + "' --messages '" + msgs + "' -n 1 -v --no-think --date 2026-12-07");
+    INFO(t.err);
+    REQUIRE(t.rc == 0);
+    CHECK(t.err.find("<tools>\n{'name': 'get_time', 'parameters': {'tz': 'string'}}\n</tools>") != std::string::npos);
+    CHECK(t.err.find("\n\n<|im_end|>\n<|im_start|>user\nTime?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n"
+                     "<|im_end|>\n<|im_start|>user\n12:00<|im_end|>\n<|im_start|>user\n<|im_end|>\n") != std::string::npos);
+    CHECK(t.err.find("warning: SmolLM3's chat template renders list content as an empty string") != std::string::npos);
+}
+
+TEST_CASE("cli SmolLM3: the thinking part is marked on a terminal, plain in a pipe", "[examples][cli][smollm3]") {
+    const std::string& m = tiny_model("tiny-smollm3");
+    // A near-uniform sampler over the ~380 ids of the tiny vocabulary meets <think> and
+    // </think> within a few thousand tokens (fixed seed: deterministic).
+    const std::string args = "-m '" + m + "' -p 'Hi' -n 3000 --ignore-eos --temp 1000 -s 11";
+    run_result plain = run(args), color = run(args + " --color always");
+    INFO(plain.err);
+    REQUIRE(plain.rc == 0);
+    REQUIRE(color.rc == 0);
+    REQUIRE(plain.out.find("<think>") != std::string::npos);
+    CHECK(plain.out.find("\x1b[") == std::string::npos);  // not a terminal: no escape codes
+    CHECK(color.out.find("\x1b[2m<think>") != std::string::npos);
+    CHECK(count_of(color.out, "\x1b[2m") == count_of(color.out, "\x1b[0m"));
+    std::string stripped = color.out;  // the same text once the marks are removed
+    for (const char* mark : {"\x1b[2m", "\x1b[0m"})
+        for (std::size_t p = stripped.find(mark); p != std::string::npos; p = stripped.find(mark)) stripped.erase(p, 4);
+    CHECK(stripped == plain.out);
+}
+
+TEST_CASE("cli SmolLM3: -cnv keeps the replies as the template expects", "[examples][cli][smollm3]") {
+    const std::string& m = tiny_model("tiny-smollm3");
+    run_result c = run("-m '" + m + "' -cnv --no-think -n 4 --ignore-eos -v --json-timings --date 2026-12-07",
+                       "Hi the dog\nAnd the cat?\n\n");
+    INFO(c.err);
+    REQUIRE(c.rc == 0);
+    const std::size_t second = c.err.rfind("--- prompt");
+    REQUIRE(second != std::string::npos);
+    const std::string p2 = c.err.substr(second);
+    // The first reply is an assistant turn with the empty think block the template adds in
+    // /no_think mode, then the second question and the generation prompt.
+    CHECK(count_of(p2, "<|im_start|>assistant\n<think>\n\n</think>\n") == 2);
+    CHECK(p2.find("<|im_end|>\n<|im_start|>user\nAnd the cat?<|im_end|>\n") != std::string::npos);
+    const long prompt_tokens = std::strtol(c.err.c_str() + c.err.rfind("\"prompt_tokens\":") + 16, nullptr, 10);
+    const long computed = std::strtol(c.err.c_str() + c.err.rfind("\"prefill_tokens\":") + 17, nullptr, 10);
+    CHECK(computed < prompt_tokens / 2);  // the first turn's prefix comes from the cache
+}
+
+namespace {
+
+// A copy of model dir `from` in `to` whose file `name` has `what` replaced by `with`.
+std::string altered_model(const std::string& from, const std::string& to, const std::string& name,
+                          const std::string& what, const std::string& with) {
+    REQUIRE(std::system(("rm -rf '" + to + "' && cp -r '" + from + "' '" + to + "'").c_str()) == 0);
+    std::string text = smolvlm_test::read_file(to + "/" + name);
+    const std::size_t at = text.find(what);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, what.size(), with);
+    std::FILE* f = std::fopen((to + "/" + name).c_str(), "wb");
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+    return to;
+}
+
+}  // namespace
+
+TEST_CASE("cli SmolLM3: bad input gives one error line", "[examples][cli][smollm3]") {
+    const std::string& m = tiny_model("tiny-smollm3");
+    const std::string tmp = smolvlm_test::temp_dir();
+    const std::string short_nope = altered_model(m, tmp + "/model_bad_nope", "config.json", "\"no_rope_layers\":[1,1,1,0]",
+                                                 "\"no_rope_layers\":[1,1,1]");
+    const std::string nfkc = altered_model(m, tmp + "/model_bad_tok", "tokenizer.json", "\"normalizer\":null",
+                                           "\"normalizer\":{\"type\":\"NFKC\"}");
+    const std::string bad_utf8 = write_text_file("bad_utf8.txt", "caf\xC3 au lait");
+    const std::string bad_role = write_text_file("bad_role.json", R"([{"role":"narrator","content":"x"}])");
+    const std::string bad_tools = write_text_file("bad_tools.json", R"({"tools":{"a":1},"messages":[{"role":"user","content":"x"}]})");
+    const std::string long_prompt = write_text_file("long.txt", std::string(3000, 'a') + " the cat");
+    const std::vector<std::string> bad = {
+        "-m '" + m + "' -f '" + bad_utf8 + "' -n 1",                                         // invalid UTF-8
+        "-m '" + m + "' -f '" + long_prompt + "' -n 1 -c 64",                                // longer than the context
+        "-m '" + m + "' -p hi --chat-template-kwargs '{\"enable_thinking\": \"false\"}'",     // wrong kwarg type
+        "-m '" + m + "' -p hi --chat-template-kwargs '{\"xml_tools\": \"x\"}'",               //
+        "-m '" + m + "' -p hi --chat-template-kwargs '[1]'",                                 // not an object
+        "-m '" + m + "' -p hi --chat-template-kwargs '{'",                                   // not JSON
+        "-m '" + m + "' -p hi --date 2026-02-30",                                            // not a date
+        "-m '" + m + "' -p hi --date today",                                                 //
+        "-m '" + m + "' -p hi --color maybe",                                                //
+        "-m '" + m + "' --messages '" + bad_role + "'",                                      // unknown role
+        "-m '" + m + "' --messages '" + bad_tools + "'",                                     // tools not a list
+        "-m '" + short_nope + "' -p hi",                                                     // no_rope_layers too short
+        "-m '" + nfkc + "' -p hi",                                                           // unsupported normalizer
+    };
+    for (const std::string& args : bad) {
+        run_result r = run(args);
+        INFO("args: " << args << "\nstderr: " << r.err);
+        CHECK(r.rc == 1);
+        CHECK(r.err.rfind("error: ", 0) != std::string::npos);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
 }
 
 #endif

@@ -403,7 +403,7 @@ TEST_CASE("malformed config: heads and shapes that do not divide", "[model][malf
 
 TEST_CASE("malformed config: valid but unsupported", "[model][malformed]") {
     CHECK_REJECTED(parse(llama_config(R"(,"hidden_act":"gelu")")), errc::unsupported, "hidden_act 'gelu'");
-    CHECK_REJECTED(parse(llama_config(R"(,"rope_scaling":{"type":"linear","factor":2.0})")), errc::unsupported,
+    CHECK_REJECTED(parse(llama_config(R"(,"rope_scaling":{"type":"longrope","factor":2.0})")), errc::unsupported,
                    "rope_scaling");
     CHECK_REJECTED(parse(vlm_config("", R"(,"hidden_act":"relu")")), errc::unsupported, "vision hidden_act 'relu'");
     CHECK_REJECTED(parse(vlm_config("", R"(,"num_channels":1)")), errc::unsupported, "num_channels");

@@ -201,3 +201,130 @@ TEST_CASE("chat template: date formatting and detection from model folders", "[t
     CHECK(std::string(k4.error().message()).find("chat template") != std::string::npos);
     CHECK_FALSE(smolvlm::detect_chat_template("{{ messages }}").is_ok());
 }
+
+namespace {
+
+// Hugging Face messages (as in tests/text/data/smollm3_template_cases.json) -> chat_message:
+// string content, list content (content_is_list), missing / null content.
+std::vector<chat_message> hf_messages(const smolvlm::json_value& arr) {
+    std::vector<chat_message> out;
+    for (const auto& m : arr.items()) {
+        chat_message msg;
+        msg.role = m.find("role")->as_string();
+        const smolvlm::json_value* c = m.find("content");
+        if (c && c->is_string()) {
+            msg.content.push_back(chat_part::make_text(c->as_string()));
+        } else if (c && c->is_array()) {
+            msg.content_is_list = true;
+            for (const auto& p : c->items())
+                if (p.find("type")->as_string() == "text") msg.content.push_back(chat_part::make_text(p.find("text")->as_string()));
+        }
+        out.push_back(std::move(msg));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("chat template: SmolLM3 matches transformers on every generated case", "[text][chat]") {
+    const std::string path = std::string(SMOLVLM_SOURCE_DIR) + "/tests/text/data/smollm3_template_cases.json";
+    REQUIRE(smolvlm_test::path_exists(path));
+    auto doc = smolvlm::parse_json(smolvlm_test::read_file(path));
+    REQUIRE(doc.is_ok());
+    int n = 0, n_err = 0;
+    for (const auto& c : doc.value().find("cases")->items()) {
+        INFO("case " << c.find("name")->as_string());
+        chat_options o;
+        o.add_generation_prompt = c.find("add_generation_prompt")->as_bool();
+        auto date = smolvlm::parse_template_date(c.find("date")->as_string());
+        REQUIRE(date.is_ok());
+        o.today_date = date.value();
+        if (const auto* kw = c.find("kwargs")) o.kwargs = *kw;
+        if (const auto* t = c.find("tools")) o.tools = *t;
+        auto r = render_chat(chat_template_kind::smollm3, hf_messages(*c.find("messages")), o);
+        if (const auto* e = c.find("expected")) {
+            INFO((r.is_ok() ? std::string() : r.error().message()));
+            REQUIRE(r.is_ok());
+            CHECK(r.value() == e->as_string());
+        } else {
+            CHECK_FALSE(r.is_ok());  // transformers raised: we refuse too
+            ++n_err;
+        }
+        ++n;
+    }
+    CHECK(n > 250);
+    CHECK(n_err == 2);
+}
+
+TEST_CASE("chat template: SmolLM3 fixtures render byte-identical chat_template_text", "[text][chat]") {
+    for (const char* name : {"smollm3_bf16_chat", "smollm3_f32_think"}) {
+        const std::string dir = smolvlm_test::fixtures_dir() + "/" + name;
+        SMOLVLM_REQUIRE_SHARED(dir + "/golden.json");
+        INFO("fixture " << name);
+        auto kind = smolvlm::load_chat_template_kind(dir + "/model");
+        REQUIRE(kind.is_ok());
+        CHECK(kind.value() == chat_template_kind::smollm3);
+        auto g = smolvlm::parse_json(smolvlm_test::read_file(dir + "/golden.json"));
+        REQUIRE(g.is_ok());
+        chat_options o;
+        o.add_generation_prompt = g.value().find("add_generation_prompt")->as_bool();
+        o.kwargs = *g.value().find("chat_template_kwargs");
+        auto date = smolvlm::parse_template_date(g.value().find("date")->as_string());
+        REQUIRE(date.is_ok());
+        o.today_date = date.value();
+        auto r = render_chat(kind.value(), hf_messages(*g.value().find("messages")), o);
+        REQUIRE(r.is_ok());
+        CHECK(r.value() == g.value().find("chat_template_text")->as_string());
+    }
+}
+
+TEST_CASE("chat template: SmolLM3 kwargs of the wrong type, bad dates, invalid UTF-8", "[text][chat]") {
+    const std::vector<chat_message> hi = {chat_message::make("user", "Hi")};
+    auto with = [&](const char* kwargs_json) {
+        chat_options o;
+        o.today_date = "01 January 2026";
+        o.kwargs = smolvlm::parse_json(kwargs_json).value();
+        return render_chat(chat_template_kind::smollm3, hi, o);
+    };
+    for (const char* bad : {R"({"enable_thinking": "false"})", R"({"enable_thinking": 0})", R"({"enable_thinking": null})",
+                            R"({"xml_tools": "a tool"})", R"({"python_tools": {"name": "x"}})", R"({"tools": 3})",
+                            R"({"custom_instructions": 1})", R"(["enable_thinking"])"}) {
+        INFO(bad);
+        auto r = with(bad);
+        REQUIRE_FALSE(r.is_ok());
+        CHECK(r.error().code() == smolvlm::errc::invalid_argument);
+    }
+    auto r = with(R"({"enable_thinking": "false"})");
+    CHECK(std::string(r.error().message()).find("enable_thinking must be true or false") != std::string::npos);
+    CHECK(with(R"({"enable_thinking": false, "unknown": [1]})").is_ok());
+    CHECK(with(R"({"xml_tools": null})").is_ok());
+
+    CHECK(smolvlm::parse_template_date("2026-12-07").value() == "07 December 2026");
+    CHECK(smolvlm::parse_template_date("2024-02-29").value() == "29 February 2024");
+    for (const char* bad : {"2023-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "26-12-07", "2026/12/07",
+                            "2026-12-7", "0000-01-01", "2026-12-07 "})
+        CHECK_FALSE(smolvlm::parse_template_date(bad).is_ok());
+
+    for (chat_template_kind k : {chat_template_kind::smollm3, chat_template_kind::chatml, chat_template_kind::smolvlm}) {
+        auto bad = render_chat(k, {chat_message::make("user", "caf\xC3")});
+        REQUIRE_FALSE(bad.is_ok());
+        CHECK(std::string(bad.error().message()).find("not valid UTF-8") != std::string::npos);
+    }
+    CHECK_FALSE(render_chat(chat_template_kind::smollm3, {}).is_ok());
+}
+
+TEST_CASE("chat template: Python str() of tool values", "[text][chat]") {
+    auto py = [](const char* json) {
+        std::string out;
+        smolvlm::detail::py_str(out, smolvlm::parse_json(json).value());
+        return out;
+    };
+    CHECK(py(R"({"a": 1, "b": [true, false, null], "c": "it's", "d": "x\"y", "e": "it's \"both\""})") ==
+          R"({'a': 1, 'b': [True, False, None], 'c': "it's", 'd': 'x"y', 'e': 'it\'s "both"'})");
+    CHECK(py(R"([1.0, 0.5, 1e-5, 0.0001, 1e16, 1.5e16, 1e15, 123456789.0, -0.0, 0.1, 2.5e-7, 1e100, 5e-324])") ==
+          "[1.0, 0.5, 1e-05, 0.0001, 1e+16, 1.5e+16, 1000000000000000.0, 123456789.0, -0.0, 0.1, 2.5e-07, 1e+100, 5e-324]");
+    CHECK(py(R"(["tab\t nl\n cr\r bs\\ \u0001 \u007f \u00ad \u200b \u00e9 \ud83d\ude42 \u3000"])") ==
+          "['tab\\t nl\\n cr\\r bs\\\\ \\x01 \\x7f \\xad \\u200b \xC3\xA9 \xF0\x9F\x99\x82 \\u3000']");
+    CHECK(py(R"("top-level string")") == "top-level string");
+    CHECK(py(R"({"k": 1, "j": 2, "k": 3})") == "{'k': 3, 'j': 2}");
+}

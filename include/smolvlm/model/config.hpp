@@ -18,6 +18,7 @@
 #include "../core/status.hpp"
 #include "../io/file.hpp"
 #include "../io/json.hpp"
+#include "../nn/rope.hpp"
 
 namespace smolvlm {
 
@@ -46,11 +47,13 @@ struct text_config {
     std::int64_t max_position_embeddings = 2048;
     double rms_norm_eps = 1e-6;
     double rope_theta = 10000.0;
+    nn::rope_scaling rope_scaling;          // rope_scaling / rope_parameters (default: plain RoPE)
     std::string hidden_act = "silu";
     bool attention_bias = false;
     bool mlp_bias = false;
     bool tie_word_embeddings = false;  // for VLMs the top-level flag decides (model_config)
-    // SmolLM3: use_rope[i] == false for the layers that skip RoPE (NoPE layers).
+    // use_rope[i] == false for the layers that skip RoPE (SmolLM3's NoPE layers; the family
+    // reader fills it, all true otherwise).
     std::vector<bool> use_rope;
     std::int64_t no_rope_layer_interval = 0;
     std::int64_t bos_token_id = -1, eos_token_id = -1, pad_token_id = -1;
@@ -180,7 +183,112 @@ inline constexpr std::int64_t k_max_layers = 1024;
 inline constexpr std::int64_t k_max_vocab = std::int64_t(1) << 24;
 inline constexpr std::int64_t k_max_heads = 1024;
 
-inline status read_text_config(const json_value* obj, const char* where, text_config& t) {
+// A number key of a rope_scaling object: absent / null leave `out`; range-checked.
+inline status rope_number(const json_value& o, const char* key, double& out, double lo, double hi, bool required,
+                          const char* type, const char* where) {
+    const json_value* v = o.find(key);
+    if (!v || v->is_null()) {
+        if (required) return status::fmt(errc::bad_format, "%s: rope_scaling of type %s needs \"%s\"", where, type, key);
+        return status::ok();
+    }
+    if (!v->is_number() || !(v->as_number() >= lo && v->as_number() <= hi))
+        return status::fmt(errc::bad_format, "%s: rope_scaling.%s must be a number in [%g, %g]", where, key, lo, hi);
+    out = v->as_number();
+    return status::ok();
+}
+
+// rope_scaling (transformers 4) or rope_parameters (transformers 5) into t.rope_scaling and
+// t.rope_theta, as RotaryEmbeddingConfigMixin standardizes them: a non-empty rope_scaling wins
+// over rope_parameters; "type" is an old name of "rope_type"; the dict's rope_theta wins over
+// the top-level one; original_max_position_embeddings defaults to max_position_embeddings (a
+// top-level original_max_position_embeddings wins, as Phi-3 keeps it there).
+inline status read_rope_scaling(const config_reader& r, const char* where, text_config& t) {
+    const json_value* rs = r.get("rope_scaling");
+    const json_value* rp = r.get("rope_parameters");
+    for (const json_value* v : {rs, rp})
+        if (v && !v->is_null() && !v->is_object())
+            return status::fmt(errc::bad_format, "%s: %s must be an object or null", where,
+                               v == rs ? "rope_scaling" : "rope_parameters");
+    const json_value* o = (rs && rs->is_object() && rs->size() > 0) ? rs : (rp && rp->is_object() ? rp : nullptr);
+    t.rope_scaling = nn::rope_scaling();
+    if (!o || o->size() == 0) return status::ok();
+    if (o->has_duplicate_keys()) return status::fmt(errc::bad_format, "%s: repeated keys in rope_scaling", where);
+    for (const char* nested : {"full_attention", "sliding_attention"})
+        if (o->find(nested))
+            return status::fmt(errc::unsupported, "%s: rope_scaling per layer type is not supported", where);
+    const json_value* ty = o->find("rope_type");
+    if (!ty || ty->is_null()) ty = o->find("type");
+    std::string type = "default";
+    if (ty && !ty->is_null()) {
+        if (!ty->is_string()) return status::fmt(errc::bad_format, "%s: rope_scaling.rope_type must be a string", where);
+        type = ty->as_string();
+    }
+    nn::rope_scaling& sc = t.rope_scaling;
+    if (type == "default") sc.type = nn::rope_type::plain;
+    else if (type == "linear") sc.type = nn::rope_type::linear;
+    else if (type == "dynamic") sc.type = nn::rope_type::dynamic;
+    else if (type == "yarn") sc.type = nn::rope_type::yarn;
+    else if (type == "llama3") sc.type = nn::rope_type::llama3;
+    else
+        return status::fmt(errc::unsupported,
+                           "%s: rope_scaling rope_type '%.32s' is not supported (default, linear, dynamic, yarn, llama3)",
+                           where, type.c_str());
+    SMOLVLM_TRY(rope_number(*o, "rope_theta", t.rope_theta, 1e-3, 1e12, false, type.c_str(), where));
+    double partial = 1.0;
+    SMOLVLM_TRY(rope_number(*o, "partial_rotary_factor", partial, 0.0, 1.0, false, type.c_str(), where));
+    if (partial != 1.0) return status::fmt(errc::unsupported, "%s: partial_rotary_factor is not supported", where);
+    const char* tn = type.c_str();
+    if (sc.type == nn::rope_type::plain) return status::ok();
+    const bool factor_may_be_null = sc.type == nn::rope_type::yarn;  // then max_position_embeddings / original
+    const json_value* fv = o->find("factor");
+    if (!fv || (fv->is_null() && !factor_may_be_null))
+        return status::fmt(errc::bad_format, "%s: rope_scaling of type %s needs \"factor\"", where, tn);
+    if (!fv->is_null()) SMOLVLM_TRY(rope_number(*o, "factor", sc.factor, 1e-6, 1e6, true, tn, where));
+    if (sc.type == nn::rope_type::yarn || sc.type == nn::rope_type::llama3) {
+        double orig = double(t.max_position_embeddings);
+        const json_value* top = r.get("original_max_position_embeddings");
+        const json_value* ov = top && !top->is_null() ? top : o->find("original_max_position_embeddings");
+        if (ov && !ov->is_null()) {
+            if (!ov->is_integer() || ov->as_int() < 1 || ov->as_int() > (std::int64_t(1) << 30))
+                return status::fmt(errc::bad_format, "%s: original_max_position_embeddings must be a positive integer", where);
+            orig = double(ov->as_int());
+        }
+        sc.original_max_position_embeddings = std::int64_t(orig);
+        if (fv->is_null()) sc.factor = double(t.max_position_embeddings) / orig;
+    }
+    if (sc.type == nn::rope_type::yarn) {
+        if (const json_value* af = o->find("attention_factor"); af && !af->is_null()) {
+            SMOLVLM_TRY(rope_number(*o, "attention_factor", sc.attention_factor, 0.0, 1e3, true, tn, where));
+            sc.has_attention_factor = true;
+        }
+        double bf = 0.0, bs = 0.0;  // `beta_fast or 32`, `beta_slow or 1`: 0 and null mean the default
+        SMOLVLM_TRY(rope_number(*o, "beta_fast", bf, -1e6, 1e6, false, tn, where));
+        SMOLVLM_TRY(rope_number(*o, "beta_slow", bs, -1e6, 1e6, false, tn, where));
+        sc.beta_fast = bf != 0.0 ? bf : 32.0;
+        sc.beta_slow = bs != 0.0 ? bs : 1.0;
+        if (!(sc.beta_fast > 0.0 && sc.beta_slow > 0.0))
+            return status::fmt(errc::bad_format, "%s: rope_scaling beta_fast and beta_slow must be positive", where);
+        SMOLVLM_TRY(rope_number(*o, "mscale", sc.mscale, 0.0, 1e3, false, tn, where));
+        SMOLVLM_TRY(rope_number(*o, "mscale_all_dim", sc.mscale_all_dim, 0.0, 1e3, false, tn, where));
+        if (const json_value* tr = o->find("truncate"); tr && !tr->is_null()) {
+            if (!tr->is_bool()) return status::fmt(errc::bad_format, "%s: rope_scaling.truncate must be true or false", where);
+            sc.truncate = tr->as_bool();
+        }
+    }
+    if (sc.type == nn::rope_type::llama3) {
+        SMOLVLM_TRY(rope_number(*o, "low_freq_factor", sc.low_freq_factor, 1e-6, 1e6, true, tn, where));
+        SMOLVLM_TRY(rope_number(*o, "high_freq_factor", sc.high_freq_factor, 1e-6, 1e6, true, tn, where));
+        if (!(sc.high_freq_factor > sc.low_freq_factor))
+            return status::fmt(errc::bad_format, "%s: rope_scaling needs high_freq_factor > low_freq_factor", where);
+    }
+    return status::ok();
+}
+
+// The Llama-style keys every decoder config has. default_kv_heads: num_key_value_heads when
+// the key is absent (0: num_attention_heads, LlamaConfig's rule; SmolLM3Config says 4); a
+// null value always means num_attention_heads.
+inline status read_text_config(const json_value* obj, const char* where, text_config& t,
+                               std::int64_t default_kv_heads = 0) {
     config_reader r(obj, where);
     r.str("model_type", t.model_type);
     r.i64("vocab_size", t.vocab_size, 1, k_max_vocab);
@@ -188,7 +296,8 @@ inline status read_text_config(const json_value* obj, const char* where, text_co
     r.i64("intermediate_size", t.intermediate_size, 1, 4 * k_max_hidden);
     r.i64("num_hidden_layers", t.num_hidden_layers, 1, k_max_layers);
     r.i64("num_attention_heads", t.num_attention_heads, 1, k_max_heads);
-    t.num_key_value_heads = t.num_attention_heads;
+    const json_value* kvh = r.get("num_key_value_heads");
+    t.num_key_value_heads = (!kvh && default_kv_heads > 0) ? default_kv_heads : t.num_attention_heads;
     r.i64("num_key_value_heads", t.num_key_value_heads, 1, k_max_heads);
     t.head_dim = t.hidden_size / t.num_attention_heads;
     r.i64("head_dim", t.head_dim, 1, k_max_hidden);
@@ -216,32 +325,13 @@ inline status read_text_config(const json_value* obj, const char* where, text_co
     if (t.hidden_act != "silu")
         return status::fmt(errc::unsupported, "%s: hidden_act '%.32s' is not supported (silu only)", where,
                            t.hidden_act.c_str());
-    if (const json_value* rs = r.get("rope_scaling"); rs && !rs->is_null())
-        return status::fmt(errc::unsupported, "%s: rope_scaling is not supported", where);
+    SMOLVLM_TRY(read_rope_scaling(r, where, t));
     if (t.num_attention_heads % t.num_key_value_heads != 0)
         return status::fmt(errc::bad_format, "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld",
                            where, (long long)t.num_attention_heads, (long long)t.num_key_value_heads);
     if (t.head_dim % 2 != 0) return status::fmt(errc::bad_format, "%s: head_dim must be even for RoPE", where);
 
     t.use_rope.assign(std::size_t(t.num_hidden_layers), true);
-    if (t.model_type == "smollm3") {
-        r.i64("no_rope_layer_interval", t.no_rope_layer_interval, 0, k_max_layers);
-        SMOLVLM_TRY(r.error());
-        // no_rope_layers[i] == 1 means layer i uses RoPE; 0 means it does not.
-        if (const json_value* nr = r.get("no_rope_layers"); nr && nr->is_array()) {
-            if (nr->size() != std::size_t(t.num_hidden_layers))
-                return status::fmt(errc::bad_format, "%s: no_rope_layers has %zu entries for %lld layers", where,
-                                   nr->size(), (long long)t.num_hidden_layers);
-            for (std::size_t i = 0; i < nr->size(); ++i) {
-                if (!nr->items()[i].is_integer())
-                    return status::fmt(errc::bad_format, "%s: no_rope_layers must hold integers", where);
-                t.use_rope[i] = nr->items()[i].as_int() != 0;
-            }
-        } else if (t.no_rope_layer_interval > 0) {
-            for (std::int64_t i = 0; i < t.num_hidden_layers; ++i)
-                t.use_rope[std::size_t(i)] = ((i + 1) % t.no_rope_layer_interval) != 0;
-        }
-    }
     return status::ok();
 }
 

@@ -8,7 +8,7 @@
 //   h = embeds                                          // [n, D]
 //   for each layer:                                     // LlamaDecoderLayer
 //       a = rms_norm(h) ; q,k,v = a Wq, a Wk, a Wv      // q: [n, Hq, hd], k/v: [n, Hkv, hd]
-//       rope(q, k) unless the layer is NoPE (SmolLM3)
+//       rope(q, k) unless the layer is NoPE (SmolLM3)         // nn/rope.hpp (+ rope_scaling)
 //       cache k, v ; o = attention(q, K, V, causal)     // o: [n, Hq*hd]
 //       h = h + o Wo
 //       m = rms_norm(h) ; h = h + down(silu(m Wg) * (m Wu))
@@ -196,6 +196,7 @@ struct llama_scratch {
     tensor<float> h, a, q, k, v, o, gate, up;
     tensor<float> attn;              // nn::attention_scratch memory (empty: per-query attention only)
     nn::attention_scratch attn_view;
+    std::vector<float> rope_freq;    // [hd/2]: a chunk's RoPE frequencies when they vary with length
 
     static std::size_t bytes_needed(const text_config& t, std::int64_t n, std::int64_t max_kv = 0, int threads = 1) {
         const std::size_t D = std::size_t(t.hidden_size), Q = std::size_t(t.num_attention_heads * t.head_dim),
@@ -225,6 +226,7 @@ struct llama_scratch {
         SMOLVLM_TRY(o.resize({n, Q}));
         SMOLVLM_TRY(gate.resize({n, F}));
         SMOLVLM_TRY(up.resize({n, F}));
+        rope_freq.assign(std::size_t(t.head_dim / 2), 0.0f);
         return status::ok();
     }
 };
@@ -248,7 +250,8 @@ inline constexpr std::int64_t k_blocked_attention_min = 16;
 
 class llama_decoder {
 public:
-    llama_decoder(const text_config& cfg, const text_weights& w) : cfg_(cfg), w_(w), rope_(cfg.head_dim, cfg.rope_theta) {}
+    llama_decoder(const text_config& cfg, const text_weights& w)
+        : cfg_(cfg), w_(w), rope_(cfg.head_dim, cfg.rope_theta, cfg.rope_scaling, cfg.max_position_embeddings) {}
 
     const text_config& config() const { return cfg_; }
 
@@ -270,6 +273,13 @@ public:
         float* h = s.h.data();
         float* a = s.a.data();
         std::memcpy(h, embeds, std::size_t(n * D) * sizeof(float));
+        // RoPE frequencies for this chunk (dynamic NTK: they depend on the sequence length).
+        const float* freq = rope_.inv_freq.data();
+        if (rope_.varies_with_length()) {
+            if (s.rope_freq.size() != rope_.inv_freq.size()) s.rope_freq.assign(rope_.inv_freq.size(), 0.0f);
+            rope_.frequencies_for(pos0 + n, s.rope_freq.data());
+            freq = s.rope_freq.data();
+        }
         if (trace && trace->capture_layers) trace->layer_outputs.clear();
 
         for (std::size_t l = 0; l < w_.layers.size(); ++l) {
@@ -282,9 +292,9 @@ public:
                 const float* const b[3] = {bias(L.q_bias), bias(L.k_bias), bias(L.v_bias)};
                 nn::linear_multi(ctx, qkv, 3, a, n, out, b);
             }
-            if (L.use_rope) {
-                rope_.apply(s.q.data(), n, Hq, pos0);
-                rope_.apply(s.k.data(), n, Hkv, pos0);
+            if (L.use_rope) {                                           // NoPE layers skip this
+                rope_.apply(s.q.data(), n, Hq, pos0, freq);
+                rope_.apply(s.k.data(), n, Hkv, pos0, freq);
             }
             cache.put(l, pos0, n, s.k.data(), s.v.data(), to_f16);      // append to the cache
             nn::attention_shape as;
@@ -346,7 +356,7 @@ private:
 
     const text_config& cfg_;
     const text_weights& w_;
-    nn::rope_table rope_;
+    nn::rope_table rope_;  // inv_freq, YaRN's cos/sin scaling
 };
 
 }  // namespace smolvlm
