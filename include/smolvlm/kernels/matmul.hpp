@@ -27,6 +27,10 @@ struct weight_matrix {
     const void* scales = nullptr; // q8/q4: f16 [panels, cols/32, 16] (quant.hpp)
     std::int64_t rows = 0;        // out_features
     std::int64_t cols = 0;        // in_features
+    // >= 0: `data` holds rows of ggml blocks of this type (io/ggml_type.hpp), as a GGUF
+    // stores them; no matmul reads such a matrix — the loader repacks it first
+    // (kernels/ggml_repack.hpp), embeddings decode single rows (kernels/ggml_blocks.hpp).
+    std::int32_t ggml = -1;
 };
 
 using matmul_fn = void (*)(const weight_matrix& w, const float* x, std::int64_t n, float* y,
