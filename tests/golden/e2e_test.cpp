@@ -65,6 +65,8 @@ std::string messages_json(const json_value& golden, const std::string& dir) {
     return out + "]";
 }
 
+std::vector<std::int64_t> ids_line(const std::string& out, const std::string& label);
+
 std::vector<std::int64_t> ids_line(const std::string& out, const std::string& label) {
     std::vector<std::int64_t> ids;
     const std::size_t p = out.find("\n" + label + ":");
@@ -75,16 +77,14 @@ std::vector<std::int64_t> ids_line(const std::string& out, const std::string& la
     return ids;
 }
 
-}  // namespace
-
-TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
-    for (const std::string& c : smolvlm_test::fixture_cases()) {
+// One fixture through smolvlm-cli, the model given by `model_args` ("-m DIR" or a GGUF pair).
+void run_fixture(const std::string& c, const std::string& model_args, const std::string& tag) {
         const std::string dir = smolvlm_test::fixtures_dir() + "/" + c;
         SMOLVLM_REQUIRE_SHARED(dir + "/golden.json");
-        INFO("fixture " << c);
+        INFO("fixture " << c << " " << tag);
         auto meta = parse_json(smolvlm_test::read_file(dir + "/golden.json"));
         REQUIRE(meta.is_ok());
-        const std::string tmp = smolvlm_test::temp_dir() + "/e2e_" + c;
+        const std::string tmp = smolvlm_test::temp_dir() + "/e2e_" + c + tag;
         {
             std::FILE* f = std::fopen((tmp + ".json").c_str(), "wb");
             REQUIRE(f);
@@ -92,7 +92,7 @@ TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
             std::fwrite(j.data(), 1, j.size(), f);
             std::fclose(f);
         }
-        const std::string cmd = std::string("'") + SMOLVLM_CLI_PATH + "' -m '" + dir + "/model' --messages '" + tmp +
+        const std::string cmd = std::string("'") + SMOLVLM_CLI_PATH + "' " + model_args + " --messages '" + tmp +
                                 ".json' -n 16 --temp 0 --ignore-eos --ids -t 2 --dump '" + tmp + ".safetensors' > '" +
                                 tmp + ".out' 2> '" + tmp + ".err'";
         const int rc = std::system(cmd.c_str());
@@ -147,10 +147,24 @@ TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
             REQUIRE(a.size() == b.size());
             float err = 0.0f;
             for (std::size_t i = 0; i < a.size(); ++i) err = std::max(err, std::fabs(a[i] - b[i]));
-            WARN(c << " " << kv.first << ": max abs err " << err << " (atol " << atol->as_number() << ")");
+            WARN(c << tag << " " << kv.first << ": max abs err " << err << " (atol " << atol->as_number() << ")");
             CHECK(err <= atol->as_number());
         }
-    }
+}
+
+}  // namespace
+
+TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
+    for (const std::string& c : smolvlm_test::fixture_cases())
+        run_fixture(c, "-m '" + smolvlm_test::fixtures_dir() + "/" + c + "/model'", "");
+}
+
+// The same golden through the GGUF pair llama.cpp's converter made of the fixture (lossless
+// f32: ../shared/fixtures/gguf/README.md): same prompt ids, same greedy ids, stages within atol.
+TEST_CASE("idefics3_f32_rgb_split end to end through its GGUF pair", "[golden][e2e][gguf]") {
+    const std::string g = smolvlm_test::fixtures_dir() + "/gguf/idefics3_f32_rgb_split";
+    SMOLVLM_REQUIRE_SHARED(g + "/text-f32.gguf");
+    run_fixture("idefics3_f32_rgb_split", "-m '" + g + "/text-f32.gguf' --mmproj '" + g + "/mmproj-f32.gguf'", "_gguf");
 }
 
 #endif  // SMOLVLM_CLI_PATH
