@@ -22,9 +22,11 @@
 // (tokenizer.chat_template) and, for a VLM, the image processor settings come from the
 // metadata alone. Block-quantized weights are handled per ggml type (`gguf_target`):
 //   native : Q4_0 -> q4 and Q8_0 / Q5_0 / IQ4_NL -> q8, repacked without changing a value;
-//            Q4_1, Q5_1 and the K-quants (no exact engine format) requantized to q8, whose
-//            error is small beside theirs (docs/gguf.md has the measurements); F32/F16/BF16
-//            used in place as safetensors tensors are.
+//            Q4_1 -> q4 and Q5_1 -> q8 with per-group offsets (weight_matrix::group_offsets:
+//            the codes and scales as stored, the minimum added per group), also exact;
+//            the K-quants (no exact engine format) requantized to q8, whose error is small
+//            beside theirs (docs/gguf.md has the measurements); F32/F16/BF16 used in place
+//            as safetensors tensors are.
 //   f32    : every block dequantized bit-exactly (ggml's own values; what the goldens check)
 //   bf16 / q8 / q4 : as for safetensors, from the dequantized rows (Q4_0 -> q4 and the q8
 //            repacks above stay exact).
@@ -141,10 +143,12 @@ inline dtype gguf_target(weight_format f, ggml_type g, std::int64_t cols, bool i
         case weight_format::f32: t = dtype::f32; break;
         case weight_format::bf16: t = dtype::bf16; break;
         case weight_format::q8: t = dtype::q8; break;
-        case weight_format::q4: t = is_lm_head && g != ggml_type::q4_0 ? dtype::q8 : dtype::q4; break;
+        case weight_format::q4:
+            t = is_lm_head && g != ggml_type::q4_0 && g != ggml_type::q4_1 ? dtype::q8 : dtype::q4;
+            break;
         case weight_format::native: {
             const dtype exact = kernels::smallest_exact_engine_type(g);
-            t = exact == dtype::f32 ? dtype::q8 : exact;
+            t = g == ggml_type::q4_1 ? dtype::q4 : exact == dtype::f32 ? dtype::q8 : exact;  // Q5_1: q8 + offsets
             break;
         }
     }
@@ -473,6 +477,7 @@ private:
     // Weight bytes streamed per decoded token: the slots marked per_token (text layers, lm_head).
     void count_decode_bytes(const kernels::weight_matrix& m, const weight_slot& slot) {
         if (!slot.per_token) return;
+        if (m.group_offsets) decode_bytes_ += std::size_t(m.rows * (m.cols / 32)) * 4;
         if (m.type == dtype::q8)
             decode_bytes_ += kernels::panel_q8_bytes(m.rows, m.cols) + kernels::panel_scale_count(m.rows, m.cols) * 2;
         else if (m.type == dtype::q4)
@@ -481,12 +486,34 @@ private:
             decode_bytes_ += std::size_t(m.rows * m.cols) * dtype_size(m.type);
     }
 
+    // The mapped bytes a linear slot was bound to in place (null when copied, or not mapped).
+    const source_tensor* mapped_source(const weight_slot& slot, const kernels::weight_matrix& m) const {
+        if (!src_.is_mapped()) return nullptr;
+        const source_tensor* t = src_.find(src_.naming() == tensor_naming::gguf ? slot.gguf_name : slot.name);
+        return t && t->data == m.data ? t : nullptr;
+    }
+
     // Repack every linear layer into the requested format. Packed tensors are only
     // accepted from a file that declares them (stored_quant_format).
+    //
+    // Bounded memory: converting tensor by tensor, the mapped source pages of each converted
+    // tensor are released right after (release_mapped_pages) unless a slot still reads them
+    // in place (an embedding that is also the tied head), so peak RSS stays near the
+    // converted weights + the largest tensor + scratch instead of file + converted copy.
     status convert_weights(thread_pool* pool) {
+        std::vector<const void*> in_place;  // matrices read from the mapping after loading
+        for (const weight_slot& s : w_.slots)
+            if (s.matrix && !s.linear && s.matrix->data) in_place.push_back(s.matrix->data);
+        auto release = [&](const source_tensor* t) {
+            if (!t) return;
+            for (const void* p : in_place)
+                if (p == t->data) return;
+            release_mapped_pages(t->data, t->nbytes);
+        };
         return for_each_linear([&](const weight_slot& slot, kernels::weight_matrix& m) {
             const std::string& name = slot.name;
             const bool head = slot.is_lm_head;
+            const source_tensor* mapped = mapped_source(slot, m);
             if (m.type == dtype::q8 || m.type == dtype::q4)
                 return status::fmt(errc::bad_format, "'%.100s' is stored as packed %s panels but the file has no "
                                    "smolvlm.quant metadata", name.c_str(), dtype_name(m.type));
@@ -495,16 +522,20 @@ private:
                 const dtype target = detail::gguf_target(fmt_, g, m.cols, head);
                 SMOLVLM_ASSIGN_OR_RETURN(kernels::packed_weight p,
                                          kernels::pack_ggml_weight(m.data, g, m.rows, m.cols, target, pool, &kt_));
+                const bool copied = p.owns_memory();
                 m = p.matrix();
                 owned_bytes_ += p.owned_bytes();
                 packed_.push_back(std::move(p));
+                if (copied) release(mapped);
             } else if (fmt_ != weight_format::native) {
                 const dtype target = detail::format_target(fmt_, m.type, m.cols, head);
                 SMOLVLM_ASSIGN_OR_RETURN(kernels::packed_weight p,
                                          kernels::pack_weight(m.data, m.type, m.rows, m.cols, target, pool, &kt_));
+                const bool copied = p.owns_memory();
                 m = p.matrix();
                 owned_bytes_ += p.owned_bytes();
                 packed_.push_back(std::move(p));
+                if (copied) release(mapped);
             }
             count_decode_bytes(m, slot);
             return status::ok();
