@@ -3,7 +3,7 @@
 // is there ($SMOLVLM_SMOLLM2_GGUF, else BUILD/models/SmolLM2-135M-Instruct.Q4_1.gguf), prints
 // "skipped" otherwise.
 //   - the GGUF tokenizer equals the model's tokenizer.json (../shared/models) on varied text;
-//   - it chats: "What is the capital of France?" -> an answer naming Paris;
+//   - it chats (native weights): three questions, answers naming Paris, Shakespeare, 4;
 //   - greedy continuations of fixed prompts (tests/data/smollm2_q4_1_reference.json) against
 //     transformers on the dequantized weights (scripts/gguf_reference.py) and llama.cpp on the
 //     same file: same prompt ids; with --dtype f32 the first 32 ids equal transformers'; the
@@ -139,19 +139,24 @@ TEST_CASE("SmolLM2-135M Q4_1 GGUF: chats and agrees with transformers and llama.
             table += buf;
         }
         table += "\n";
-        if (f == weight_format::native) {  // it chats: a coherent answer
-            const std::vector<token_id> ids = chat_ids(**m, "What is the capital of France?");
-            session s(**m);
-            REQUIRE(s.prefill(ids).is_ok());
-            generate_options g;
-            g.max_new_tokens = 24;
-            std::string text;
-            REQUIRE(s.generate(g, [&](token_id, std::string_view piece) {
-                        text += piece;
-                        return true;
-                    }).is_ok());
-            INFO(text);
-            CHECK(text.find("Paris") != std::string::npos);
+        if (f == weight_format::native) {  // it chats: coherent answers
+            const char* qa[][2] = {{"What is the capital of France? Answer in one word.", "Paris"},
+                                   {"Who wrote Romeo and Juliet?", "Shakespeare"},
+                                   {"What is 2 + 2?", "4"}};
+            for (const auto& x : qa) {
+                const std::vector<token_id> ids = chat_ids(**m, x[0]);
+                session s(**m);
+                REQUIRE(s.prefill(ids).is_ok());
+                generate_options g;
+                g.max_new_tokens = 24;
+                std::string text;
+                REQUIRE(s.generate(g, [&](token_id, std::string_view piece) {
+                            text += piece;
+                            return true;
+                        }).is_ok());
+                INFO(x[0] << " -> " << text);
+                CHECK(text.find(x[1]) != std::string::npos);
+            }
         }
     }
     WARN(table);
