@@ -1,6 +1,6 @@
 // smolvlm-cli — describe images or chat with a SmolVLM / SmolLM model, llama.cpp style.
 //
-//   smolvlm-cli -m MODEL_DIR [-p PROMPT] [--image FILE]... [--messages FILE.json] [-sys TEXT]
+//   smolvlm-cli -m MODEL_DIR|MODEL.gguf [--mmproj MMPROJ.gguf] [--raw-prompt [--bos]] [-p PROMPT] [--image FILE]... [--messages FILE.json] [-sys TEXT]
 //               [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [-s SEED]
 //               [-t THREADS] [-c CTX] [--ignore-eos] [--ids] [--dump FILE.safetensors] [--json-timings] [-cnv]
 //               [--dtype native|f32|bf16|q8|q4] [--isa NAME] [--image-mode exact|budget] [--load-image] [-f FILE] [-v]
@@ -33,7 +33,8 @@ using namespace smolvlm;
 namespace {
 
 struct cli_args {
-    std::string model_dir, prompt, system, messages_file, dump_file, prompt_file;
+    std::string model_dir, mmproj, prompt, system, messages_file, dump_file, prompt_file;
+    bool raw_prompt = false, add_bos = false;
     std::vector<std::string> images;
     generate_options gen;
     int threads = 0;
@@ -56,8 +57,11 @@ struct cli_args {
 
 void usage(FILE* f) {
     std::fprintf(f,
-        "usage: smolvlm-cli -m MODEL_DIR [options]\n"
-        "  -m DIR                  model directory (config.json, model.safetensors, tokenizer.json, ...)\n"
+        "usage: smolvlm-cli -m MODEL_DIR|MODEL.gguf [options]\n"
+        "  -m DIR|FILE.gguf        model directory (config.json, model.safetensors, tokenizer.json, ...) or a GGUF file\n"
+        "  --mmproj FILE.gguf      the vision file of a GGUF pair (SmolVLM: -m text.gguf --mmproj mmproj.gguf)\n"
+        "  --raw-prompt            tokenize -p / -f as it is: special tokens recognised, no chat template, no BOS\n"
+        "  --bos                   with --raw-prompt: put the tokenizer's BOS first\n"
         "  -p TEXT                 prompt (one user turn: images first, then the text)\n"
         "  -f FILE                 read the prompt from a file\n"
         "  --image FILE            image (PNG, JPEG, BMP, GIF, WebP, PPM/PGM); repeatable\n"
@@ -131,6 +135,9 @@ cli_args parse_args(int argc, char** argv) {
             usage(stdout);
             std::exit(0);
         } else if (f == "-m" || f == "--model") a.model_dir = val();
+        else if (f == "--mmproj") a.mmproj = val();
+        else if (f == "--raw-prompt") a.raw_prompt = true;
+        else if (f == "--bos") a.add_bos = true;
         else if (f == "-p" || f == "--prompt") a.prompt = val();
         else if (f == "-f" || f == "--file") a.prompt_file = val();
         else if (f == "--image") a.images.push_back(val());
@@ -218,6 +225,9 @@ cli_args parse_args(int argc, char** argv) {
     if (a.cache_k != a.cache_v) fail("-ctk and -ctv must name the same type (keys and values are stored alike)");
     if (!a.messages_file.empty() && (!a.prompt.empty() || !a.images.empty() || !a.prompt_file.empty()))
         fail("--messages cannot be combined with -p, -f or --image");
+    if (a.raw_prompt && (!a.messages_file.empty() || !a.images.empty() || a.interactive || !a.dump_file.empty()))
+        fail("--raw-prompt takes -p or -f only (no --messages, --image, -cnv or --dump)");
+    if (a.add_bos && !a.raw_prompt) fail("--bos goes with --raw-prompt");
     return a;
 }
 
@@ -470,11 +480,53 @@ int main(int argc, char** argv) {
     model_options mo;
     mo.format = a.format;
     mo.isa = a.isa;
-    auto loaded = model::load(a.model_dir, mo, &pool);
+    auto loaded = !a.mmproj.empty() ? model::load_gguf(a.model_dir, a.mmproj, mo, &pool) : model::load(a.model_dir, mo, &pool);
     if (!loaded) fail(loaded.error().message());
     const model& m = *loaded.value();
     run_timing rt;
     rt.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_load).count();
+
+    // ---- a raw prompt: the text's ids as they are ----
+    if (a.raw_prompt) {
+        std::string text = a.prompt;
+        if (!a.prompt_file.empty()) {
+            auto t = read_text_file(a.prompt_file.c_str(), std::size_t(16) << 20);
+            if (!t) fail(t.error().message());
+            text = t.value();
+        }
+        if (text.empty()) fail("--raw-prompt needs -p TEXT or -f FILE");
+        prepared_prompt pp;
+        pp.chat_text = pp.expanded_text = text;
+        if (a.add_bos) {
+            if (m.config().generation.bos_token_id < 0) fail("--bos: the model names no BOS token");
+            pp.ids.push_back(token_id(m.config().generation.bos_token_id));
+        }
+        m.tok().encode_append(text, pp.ids);
+        if (pp.ids.empty()) fail("the prompt tokenizes to nothing");
+        const std::int64_t ctx = a.n_ctx > 0 ? a.n_ctx : std::int64_t(pp.ids.size()) + a.gen.max_new_tokens + 16;
+        session_options so;
+        so.n_ctx = ctx;
+        so.kv_type = a.cache_k == "f16" ? dtype::f16 : dtype::f32;
+        session s(m, so, &pool);
+        if (std::int64_t(pp.ids.size()) + a.gen.max_new_tokens > ctx) fail("the prompt and -n do not fit the context (-c)");
+        status st = s.prefill(pp.ids);
+        if (!st) fail(st.message());
+        std::vector<token_id> out_ids;
+        st = s.generate(a.gen, [&](token_id, std::string_view piece) {
+            std::fwrite(piece.data(), 1, piece.size(), stdout);
+            std::fflush(stdout);
+            return true;
+        }, &out_ids);
+        if (!st) fail(st.message());
+        std::printf("\n");
+        if (a.ids) {
+            print_ids("prompt_ids", pp.ids);
+            print_ids("output_ids", out_ids);
+        }
+        std::fflush(stdout);
+        print_timings(a, rt, pp, s);
+        return 0;
+    }
 
     // ---- the conversation ----
     std::vector<chat_message> msgs;

@@ -209,6 +209,8 @@ int main(int argc, char** argv) {
     if (dtype_arg != "q4" && dtype_arg != "q8") return fail("--dtype must be q4 or q8");
     const weight_format fmt = dtype_arg == "q4" ? weight_format::q4 : weight_format::q8;
     const std::string in = pos[0], out = pos[1];
+    if (model::is_gguf_path(in))  // its tensors would need Hugging Face names, config.json and tokenizer.json written
+        return fail("'" + in + "': GGUF input is not supported yet; load the GGUF directly (smolvlm-cli -m FILE.gguf)");
 
     const auto t0 = std::chrono::steady_clock::now();
     thread_pool pool(threads);

@@ -24,9 +24,9 @@
 #include "smolvlm/io/file.hpp"
 #include "smolvlm/io/json.hpp"
 #include "smolvlm/io/safetensors.hpp"
-#include "smolvlm/io/tensor_source.hpp"
 #include "smolvlm/io/ggml_type.hpp"
 #include "smolvlm/io/gguf.hpp"
+#include "smolvlm/io/tensor_source.hpp"
 #include "smolvlm/io/image.hpp"
 #include "smolvlm/io/inflate.hpp"
 #include "smolvlm/io/png.hpp"
@@ -58,6 +58,7 @@
 // text/ — tokenizer, chat templates, grammars for constrained decoding (GBNF, JSON Schema)
 #include "smolvlm/text/unicode.hpp"
 #include "smolvlm/text/bpe.hpp"
+#include "smolvlm/text/gguf_tokenizer.hpp"
 #include "smolvlm/text/chat_template.hpp"
 #include "smolvlm/text/grammar.hpp"
 #include "smolvlm/text/grammar_matcher.hpp"

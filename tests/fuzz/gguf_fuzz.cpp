@@ -12,9 +12,15 @@
 // metadata value is read through the getters, every tensor's bytes are read, the first rows of
 // every decodable tensor are dequantized, and small matrices of Q4_0/Q8_0/Q5_0/IQ4_NL are
 // packed into q8 / q4 panels and compared with the dequantized values bit for bit.
+// The metadata parsers behind model::load_gguf run on every accepted file too: the
+// tokenizer (text/gguf_tokenizer.hpp: tokenizer.ggml.* -> tokenizer.json -> tokenizer, then
+// an encode / decode round trip) and each family's config reader (the file as the text
+// model, and as its own mmproj).
 #include <smolvlm/io/gguf.hpp>
 #include <smolvlm/kernels/ggml_blocks.hpp>
 #include <smolvlm/kernels/ggml_repack.hpp>
+#include <smolvlm/model/families.hpp>
+#include <smolvlm/text/gguf_tokenizer.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -136,12 +142,35 @@ errc check(const std::uint8_t* buf, std::size_t size) {
 
 }  // namespace
 
+// The GGUF metadata parsers of model::load_gguf on an accepted file.
+void metadata_parsers(const std::uint8_t* data, std::size_t size) {
+    auto f = gguf_file::from_memory(data, size);
+    if (!f.is_ok()) return;
+    if (const gguf_kv* t = f->find_kv("tokenizer.ggml.tokens"); t && t->array.size() <= 4096) {
+        auto tok = tokenizer_from_gguf(*f);
+        if (tok.is_ok()) {
+            const std::vector<token_id> ids = tok->encode("Hello <|im_start|>world 12345 w\xc3\xa9!");
+            (void)tok->decode(ids);
+        }
+    }
+    for (const model_family* fam : k_families) {
+        if (!fam->read_gguf) continue;
+        model_config c;
+        if (fam->read_gguf(*f, fam->gguf_mmproj ? &*f : nullptr, c).is_ok()) {
+            model_weights w;  // the tensor-name table for that config (no binding: sizes only)
+            if (c.text.num_hidden_layers <= 64 && c.vision.num_hidden_layers <= 64) (void)fam->build(c, w);
+        }
+    }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::vector<std::uint8_t> buf(data, data + size);  // exactly sized: ASan sees one byte past the end
-    if (check(buf.data(), buf.size()) != errc::truncated) return 0;
+    const errc e = check(buf.data(), buf.size());
+    if (e == errc::ok) metadata_parsers(buf.data(), buf.size());
+    if (e != errc::truncated) return 0;
     constexpr std::size_t k_padded = std::size_t(256) << 10;
     if (size >= k_padded) return 0;
     buf.resize(k_padded, 0);
-    (void)check(buf.data(), buf.size());
+    if (check(buf.data(), buf.size()) == errc::ok) metadata_parsers(buf.data(), buf.size());
     return 0;
 }

@@ -76,6 +76,8 @@ std::string messages_json(const json_value& golden, const std::string& dir) {
     return out + "]";
 }
 
+std::vector<std::int64_t> ids_line(const std::string& out, const std::string& label);
+
 std::vector<std::int64_t> ids_line(const std::string& out, const std::string& label) {
     std::vector<std::int64_t> ids;
     const std::size_t p = out.find("\n" + label + ":");
@@ -86,23 +88,11 @@ std::vector<std::int64_t> ids_line(const std::string& out, const std::string& la
     return ids;
 }
 
-}  // namespace
-
-TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
-    SMOLVLM_REQUIRE_SHARED(smolvlm_test::fixtures_dir() + "/README.md");
-    int ran = 0;
-    for (const std::string& c : smolvlm_test::all_fixture_cases()) {
+// One fixture through smolvlm-cli, the model given by `model_args` ("-m DIR" or a GGUF pair).
+void run_fixture(const std::string& c, const std::string& model_args, const std::string& tag) {
         const std::string dir = smolvlm_test::fixtures_dir() + "/" + c;
-        INFO("fixture " << c);
-        auto cfg = parse_json(smolvlm_test::read_file(dir + "/model/config.json"));
-        REQUIRE(cfg.is_ok());
-        const json_value* type = cfg->find("model_type");
-        if (!type || !type->is_string() || !find_family(type->as_string())) {
-            WARN("skipped: " << c << " (model_type " << (type && type->is_string() ? type->as_string() : "?")
-                             << " is not read by this engine yet)");
-            continue;
-        }
-        ++ran;
+        SMOLVLM_REQUIRE_SHARED(dir + "/golden.json");
+        INFO("fixture " << c << " " << tag);
         auto meta = parse_json(smolvlm_test::read_file(dir + "/golden.json"));
         REQUIRE(meta.is_ok());
         // The template's inputs beside the messages: its date and kwargs.
@@ -111,14 +101,14 @@ TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
         if (const json_value* kw = meta->find("chat_template_kwargs"); kw && kw->is_object() && kw->size() > 0) {
             std::string j;
             json_write(j, *kw);
-            const std::string kf = smolvlm_test::temp_dir() + "/e2e_" + c + ".kwargs";
+            const std::string kf = smolvlm_test::temp_dir() + "/e2e_" + c + tag + ".kwargs";
             extra += " --chat-template-kwargs \"$(cat '" + kf + "')\"";
             std::FILE* f = std::fopen(kf.c_str(), "wb");
             REQUIRE(f);
             std::fwrite(j.data(), 1, j.size(), f);
             std::fclose(f);
         }
-        const std::string tmp = smolvlm_test::temp_dir() + "/e2e_" + c;
+        const std::string tmp = smolvlm_test::temp_dir() + "/e2e_" + c + tag;
         {
             std::FILE* f = std::fopen((tmp + ".json").c_str(), "wb");
             REQUIRE(f);
@@ -126,9 +116,9 @@ TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
             std::fwrite(j.data(), 1, j.size(), f);
             std::fclose(f);
         }
-        const std::string cmd = std::string("'") + SMOLVLM_CLI_PATH + "' -m '" + dir + "/model' --messages '" + tmp +
-                                ".json' -n 16 --temp 0 --ignore-eos --ids -t 2 --dump '" + tmp + ".safetensors'" + extra +
-                                " > '" + tmp + ".out' 2> '" + tmp + ".err'";
+        const std::string cmd = std::string("'") + SMOLVLM_CLI_PATH + "' " + model_args + " --messages '" + tmp +
+                                ".json' -n 16 --temp 0 --ignore-eos --ids -t 2 --dump '" + tmp + ".safetensors'" + extra + " > '" +
+                                tmp + ".out' 2> '" + tmp + ".err'";
         const int rc = std::system(cmd.c_str());
         INFO("stderr: " << smolvlm_test::read_file(tmp + ".err"));
         REQUIRE(rc == 0);
@@ -181,11 +171,39 @@ TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
             REQUIRE(a.size() == b.size());
             float err = 0.0f;
             for (std::size_t i = 0; i < a.size(); ++i) err = std::max(err, std::fabs(a[i] - b[i]));
-            WARN(c << " " << kv.first << ": max abs err " << err << " (atol " << atol->as_number() << ")");
+            WARN(c << tag << " " << kv.first << ": max abs err " << err << " (atol " << atol->as_number() << ")");
             CHECK(err <= atol->as_number());
         }
+}
+
+}  // namespace
+
+TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
+    SMOLVLM_REQUIRE_SHARED(smolvlm_test::fixtures_dir() + "/README.md");
+    int ran = 0;
+    for (const std::string& c : smolvlm_test::all_fixture_cases()) {
+        const std::string dir = smolvlm_test::fixtures_dir() + "/" + c;
+        INFO("fixture " << c);
+        auto cfg = parse_json(smolvlm_test::read_file(dir + "/model/config.json"));
+        REQUIRE(cfg.is_ok());
+        const json_value* type = cfg->find("model_type");
+        if (!type || !type->is_string() || !find_family(type->as_string())) {
+            WARN("skipped: " << c << " (model_type " << (type && type->is_string() ? type->as_string() : "?")
+                             << " is not read by this engine yet)");
+            continue;
+        }
+        ++ran;
+        run_fixture(c, "-m '" + dir + "/model'", "");
     }
     CHECK(ran >= 8);  // the six SmolVLM cases and the two SmolLM3 ones at least
+}
+
+// The same golden through the GGUF pair llama.cpp's converter made of the fixture (lossless
+// f32: ../shared/fixtures/gguf/README.md): same prompt ids, same greedy ids, stages within atol.
+TEST_CASE("idefics3_f32_rgb_split end to end through its GGUF pair", "[golden][e2e][gguf]") {
+    const std::string g = smolvlm_test::fixtures_dir() + "/gguf/idefics3_f32_rgb_split";
+    SMOLVLM_REQUIRE_SHARED(g + "/text-f32.gguf");
+    run_fixture("idefics3_f32_rgb_split", "-m '" + g + "/text-f32.gguf' --mmproj '" + g + "/mmproj-f32.gguf'", "_gguf");
 }
 
 #endif  // SMOLVLM_CLI_PATH

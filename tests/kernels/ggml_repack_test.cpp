@@ -4,7 +4,9 @@
 #include <smolvlm/io/gguf.hpp>
 #include <smolvlm/kernels/dispatch.hpp>
 #include <smolvlm/kernels/ggml_repack.hpp>
+#include <smolvlm/core/cpu.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -264,5 +266,55 @@ TEST_CASE("ggml repack: every fixture Q4_0 / Q8_0 / Q5_0 / IQ4_NL weight packs e
             ++packed;
         }
         CHECK(packed == 9);
+    }
+}
+
+TEST_CASE("ggml repack: Q4_1 -> q4 and Q5_1 -> q8 with group offsets hold the values", "[kernels][ggml][repack]") {
+    std::mt19937 rng(11);
+    const std::int64_t rows = 37, cols = 256;
+    for (auto k : {std::make_pair(ggml_type::q4_1, dtype::q4), std::make_pair(ggml_type::q5_1, dtype::q8)}) {
+        INFO(ggml_type_name(k.first) << " -> " << dtype_name(k.second));
+        auto src = random_matrix(rng, k.first, rows, cols);
+        const std::size_t bb = ggml_traits(k.first).block_bytes;
+        std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+        for (std::size_t i = 0; i < src.size(); i += bb) {  // sane f16 minimum m (bytes 2..3)
+            const std::uint16_t m = f32_to_f16(u(rng) / 4.0f);
+            src[i + 2] = std::uint8_t(m);
+            src[i + 3] = std::uint8_t(m >> 8);
+        }
+        REQUIRE(repacks_with_offsets(k.first, k.second));
+        auto p = pack_ggml_weight(src.data(), k.first, rows, cols, k.second);
+        REQUIRE(p.is_ok());
+        const weight_matrix& w = p->matrix();
+        REQUIRE(w.group_offsets);
+        std::vector<float> ref(std::size_t(rows * cols));
+        REQUIRE(gg::dequantize_row(k.first, src.data(), ref.data(), rows * cols).is_ok());
+        const std::int64_t nb = cols / k_group;
+        std::int64_t bad = 0;
+        double maxe = 0;
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t c = 0; c < cols; ++c) {
+                const float v = panel_value(w, r, c) + w.group_offsets[r * nb + c / k_group];
+                const float e = ref[std::size_t(r * cols + c)];
+                bad += v != e;
+                maxe = std::max(maxe, double(std::fabs(v - e)));
+            }
+        // Q5_1: d * q + m exactly; Q4_1: d * (q - 8) + (m + 8d), equal up to f32 rounding.
+        CHECK(maxe <= 1e-6);
+        if (k.first == ggml_type::q5_1) CHECK(bad == 0);
+        // The matmul: q kernels + offsets vs f32 on ggml's values (only the int8 activations differ).
+        std::normal_distribution<float> nd;
+        std::vector<float> x(std::size_t(3 * cols)), y(std::size_t(3 * rows)), yr(std::size_t(3 * rows));
+        for (auto& v : x) v = nd(rng);
+        const kernel_table kt = select_kernels(detect_cpu());
+        kt.matmul(w, x.data(), 3, y.data(), nullptr, nullptr);
+        add_group_offsets(w, x.data(), 3, y.data(), nullptr);
+        scalar::matmul(weight_matrix{dtype::f32, ref.data(), nullptr, rows, cols}, x.data(), 3, yr.data(), nullptr, nullptr);
+        double e2 = 0, n2 = 0;
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            e2 += (y[i] - yr[i]) * (y[i] - yr[i]);
+            n2 += yr[i] * yr[i];
+        }
+        CHECK(std::sqrt(e2 / n2) < 0.02);
     }
 }

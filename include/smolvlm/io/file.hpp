@@ -128,6 +128,26 @@ private:
     bool heap_ = false;
 };
 
+// Bytes [p, p + n) of a read-only file mapping will not be read again (a weight converted at
+// load): the whole pages inside the range leave the process's resident set. The page cache
+// keeps them and a later read faults them back in, so this never changes what is read; it
+// only bounds peak memory when a model is quantized at load (pipeline/loader.hpp). Call it
+// only on memory from mapped_file::open with is_mapped() (never on heap or caller memory).
+// A no-op where madvise is unavailable.
+inline void release_mapped_pages(const void* p, std::size_t n) {
+#if SMOLVLM_HAVE_MMAP && defined(MADV_DONTNEED)
+    const long ps = ::sysconf(_SC_PAGESIZE);
+    if (ps <= 0 || !p || n == 0) return;
+    const std::uintptr_t page = std::uintptr_t(ps);
+    const std::uintptr_t b = (reinterpret_cast<std::uintptr_t>(p) + page - 1) / page * page;
+    const std::uintptr_t e = (reinterpret_cast<std::uintptr_t>(p) + n) / page * page;
+    if (e > b) (void)::madvise(reinterpret_cast<void*>(b), std::size_t(e - b), MADV_DONTNEED);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 // Read a whole (small) text file, refusing files above max_bytes.
 inline result<std::string> read_text_file(const char* path, std::size_t max_bytes = std::size_t(256) << 20) {
     std::FILE* fp = std::fopen(path, "rb");

@@ -13,6 +13,12 @@
 // caller's buffer); tensors stay valid while it lives. Moving it keeps them valid.
 // Block-quantized tensors (GGUF's Q4_K and friends) carry their block type in
 // `block_type` (>= 0) and their logical element shape in `shape`; plain tensors have -1.
+//
+// GGUF (io/gguf.hpp): tensor_source::from_gguf(file) and append_gguf(file) for the second
+// file of a pair (text + mmproj). Names stay the GGUF spellings ("blk.0.attn_q.weight"),
+// naming() says so: the families spell both (weight_slot::gguf_name, model/weights.hpp).
+// Shapes are PyTorch order (GGUF's ne reversed); F32/F16/BF16 are plain tensors, every
+// other ggml type a block tensor whose `type` is f32 (what its blocks decode to).
 #pragma once
 
 #include <cstddef>
@@ -27,9 +33,13 @@
 #include "../core/dtype.hpp"
 #include "../core/status.hpp"
 #include "../core/tensor.hpp"
+#include "gguf.hpp"
 #include "safetensors.hpp"
 
 namespace smolvlm {
+
+// How a source spells tensor names: Hugging Face checkpoint keys or llama.cpp's GGUF names.
+enum class tensor_naming : std::uint8_t { hf, gguf };
 
 struct source_tensor {
     std::string name;
@@ -63,6 +73,40 @@ public:
         s.mapped_ = owned->n_files() > 0 && owned->file(0).is_mapped();
         s.backing_ = std::move(owned);
         return s;
+    }
+
+    // GGUF: one file (the text model, or a lone mmproj), mapped or in memory.
+    static result<tensor_source> from_gguf(gguf_file f) {
+        tensor_source s;
+        s.kind_ = "gguf";
+        s.naming_ = tensor_naming::gguf;
+        SMOLVLM_TRY(s.append_gguf(std::move(f)));
+        return s;
+    }
+    // Add the tensors of a second GGUF file (the mmproj of a pair); names must not repeat.
+    status append_gguf(gguf_file f) {
+        auto owned = std::make_shared<gguf_file>(std::move(f));
+        const std::size_t file = metadata_.size();
+        for (const gguf_tensor& t : owned->tensors()) {
+            source_tensor e;
+            e.name = std::string(t.name);
+            dtype plain = dtype::f32;
+            if (ggml_type_to_dtype(t.type, plain) && (plain == dtype::f32 || plain == dtype::f16 || plain == dtype::bf16)) {
+                e.type = plain;
+            } else {
+                e.type = dtype::f32;
+                e.block_type = int(static_cast<std::uint32_t>(t.type));
+            }
+            e.shape = t.shape();
+            e.data = t.data;
+            e.nbytes = t.nbytes;
+            e.file = file;
+            SMOLVLM_TRY(add(std::move(e)));
+        }
+        metadata_.emplace_back();
+        mapped_ = (file == 0 || mapped_) && owned->is_mapped();
+        extra_backing_.push_back(std::move(owned));
+        return status::ok();
     }
 
     // A non-owning view of `set` (which must outlive the source): tests and tools.
@@ -123,6 +167,7 @@ public:
     }
 
     const char* kind() const { return kind_; }  // "safetensors", "gguf", ...
+    tensor_naming naming() const { return naming_; }
     bool is_mapped() const { return mapped_; }
     std::size_t total_bytes() const {
         std::size_t n = 0;
@@ -135,6 +180,8 @@ private:
     std::unordered_map<std::string, std::size_t> index_;
     std::vector<std::vector<std::pair<std::string, std::string>>> metadata_;  // per backing file
     std::shared_ptr<void> backing_;  // what keeps `data` valid
+    std::vector<std::shared_ptr<void>> extra_backing_;  // GGUF files
+    tensor_naming naming_ = tensor_naming::hf;
     const char* kind_ = "none";
     bool mapped_ = false;
 };

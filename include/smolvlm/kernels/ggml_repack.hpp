@@ -22,7 +22,12 @@
 //               Q4_0 (q - 8 in -8..7), Q5_0 (q - 16 in -16..15), IQ4_NL (table levels in
 //               -127..113). The engine computes d * float(code), the same single rounding as
 //               ggml's dequantizer, so the values are bit-identical.
-//   not exactly: Q4_1 / Q5_1 add an f16 minimum m per block (q * d + m is no d' * integer
+//   with group offsets (weight_matrix::group_offsets, one f32 per row and 32-group):
+//               Q4_1 -> q4: the codes and d copied, offset m + 8d (q4 reads d * (q - 8));
+//               Q5_1 -> q8: the 5-bit codes as int8, d copied, offset m. The values are
+//               d * q + m up to the one f32 rounding of m + 8d (Q4_1; exact for Q5_1);
+//               the matmul adds the offsets times the activations' group sums.
+//   not exactly (without offsets): Q4_1 / Q5_1 add an f16 minimum m per block (q * d + m is no d' * integer
 //               with an f16 d' in general); the K-quants have 2 (Q2_K, Q3_K, Q6_K: 16-value
 //               sub-blocks) or 1 (Q4_K, Q5_K) derived scales per 32 values, d * sc rounded
 //               in f32, and mins. (Q3_K is d * (sc - 32) * q with integer products in -124..128:
@@ -121,6 +126,35 @@ inline bool repack_to_q8(ggml_type t, const void* src, block_q8* dst, std::int64
 
 // ---- whole matrices -------------------------------------------------------------------------
 
+// Q4_1 -> engine q4 codes + d (the same nibble layout as Q4_0); its offsets m + 8d go to off[nb].
+inline void repack_q4_1_to_q4(const void* src, block_q4* dst, float* off, std::int64_t nb) {
+    for (std::int64_t i = 0; i < nb; ++i) {
+        const auto b = ggml::detail::load_block<ggml::block_q4_1>(src, i);
+        dst[i].d = b.d;
+        std::memcpy(dst[i].qs, b.qs, 16);
+        off[i] = f16_to_f32(b.m) + 8.0f * f16_to_f32(b.d);
+    }
+}
+// Q5_1 -> engine q8 codes 0..31 + d; offsets m.
+inline void repack_q5_1_to_q8(const void* src, block_q8* dst, float* off, std::int64_t nb) {
+    for (std::int64_t i = 0; i < nb; ++i) {
+        const auto b = ggml::detail::load_block<ggml::block_q5_1>(src, i);
+        const std::uint32_t qh = std::uint32_t(b.qh[0]) | (std::uint32_t(b.qh[1]) << 8) | (std::uint32_t(b.qh[2]) << 16) |
+                                 (std::uint32_t(b.qh[3]) << 24);
+        dst[i].d = b.d;
+        for (int j = 0; j < 16; ++j) {
+            dst[i].qs[j] = std::int8_t((b.qs[j] & 0x0f) | (((qh >> j) & 1u) << 4));
+            dst[i].qs[j + 16] = std::int8_t((b.qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4));
+        }
+        off[i] = f16_to_f32(b.m);
+    }
+}
+
+// Does (t -> target) keep the values with group offsets (Q4_1 -> q4, Q5_1 -> q8)?
+inline bool repacks_with_offsets(ggml_type t, dtype target) {
+    return (t == ggml_type::q4_1 && target == dtype::q4) || (t == ggml_type::q5_1 && target == dtype::q8);
+}
+
 inline result<packed_weight> pack_ggml_weight(const void* src, ggml_type t, std::int64_t rows, std::int64_t cols,
                                               dtype target, thread_pool* pool = nullptr,
                                               const kernel_table* kt = nullptr) {
@@ -180,14 +214,18 @@ inline result<packed_weight> pack_ggml_weight(const void* src, ggml_type t, std:
         return status::fmt(errc::bad_shape, "pack_ggml_weight: %s needs cols %% 32 == 0, got %lld", dtype_name(target),
                            (long long)cols);
     const bool q8 = target == dtype::q8;
-    const bool exact = engine_holds_exactly(t, target);
+    const bool offsets = repacks_with_offsets(t, target);
+    const bool exact = engine_holds_exactly(t, target) || offsets;
     const std::int64_t nb = cols / k_group;
     const std::size_t qbytes = q8 ? panel_q8_bytes(rows, cols) : panel_q4_bytes(rows, cols);
     const std::size_t dcount = panel_scale_count(rows, cols);
+    const std::size_t obytes = offsets ? std::size_t(rows * nb) * 4 : 0;
+    const std::size_t obegin = (qbytes + dcount * 2 + 63) / 64 * 64;
     packed_weight p;
-    SMOLVLM_ASSIGN_OR_RETURN(p, packed_weight::allocate(qbytes + dcount * 2));
+    SMOLVLM_ASSIGN_OR_RETURN(p, packed_weight::allocate(obegin + obytes));
     auto* q = static_cast<std::uint8_t*>(p.buffer());
     auto* d = reinterpret_cast<std::uint16_t*>(q + qbytes);
+    float* off = offsets ? reinterpret_cast<float*>(q + obegin) : nullptr;
     std::memset(p.buffer(), 0, qbytes + dcount * 2);  // padded panel rows: scale 0
     const q4_row_fn q4f = kt ? kt->q4_row : &quantize_row_q4;  // (SIMD twins give the same bytes faster)
     const q8_row_fn q8f = kt ? kt->q8_row : &quantize_row_q8;
@@ -208,9 +246,12 @@ inline result<packed_weight> pack_ggml_weight(const void* src, ggml_type t, std:
             std::uint16_t* pd = d + std::size_t(pi) * std::size_t(nb) * k_panel;
             for (int r = 0; r < k_panel && pi * k_panel + r < rows; ++r) {
                 const unsigned char* in = s + std::size_t(pi * k_panel + r) * src_row;
+                const std::int64_t rr = pi * k_panel + r;
                 if (q8) {
                     auto* row = reinterpret_cast<block_q8*>(buf);
-                    if (exact) {
+                    if (offsets) {
+                        repack_q5_1_to_q8(in, row, off + rr * nb, nb);
+                    } else if (exact) {
                         repack_to_q8(t, in, row, nb);
                     } else {
                         deq(in, f, cols);
@@ -219,7 +260,9 @@ inline result<packed_weight> pack_ggml_weight(const void* src, ggml_type t, std:
                     put_panel_row_q8(row, nb, r, pq, pd);
                 } else {
                     auto* row = reinterpret_cast<block_q4*>(buf);
-                    if (exact) {
+                    if (offsets) {
+                        repack_q4_1_to_q4(in, row, off + rr * nb, nb);
+                    } else if (exact) {
                         repack_q4_0_to_q4(in, row, nb);
                     } else {
                         deq(in, f, cols);
@@ -233,6 +276,7 @@ inline result<packed_weight> pack_ggml_weight(const void* src, ggml_type t, std:
     });
     if (oom) return status(errc::no_memory, "pack_ggml_weight: cannot allocate a row buffer");
     p.matrix_mut() = weight_matrix{target, q, d, rows, cols};
+    p.matrix_mut().group_offsets = off;
     return p;
 }
 

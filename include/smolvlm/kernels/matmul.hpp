@@ -27,7 +27,48 @@ struct weight_matrix {
     const void* scales = nullptr; // q8/q4: f16 [panels, cols/32, 16] (quant.hpp)
     std::int64_t rows = 0;        // out_features
     std::int64_t cols = 0;        // in_features
+    // >= 0: `data` holds rows of ggml blocks of this type (io/ggml_type.hpp), as a GGUF
+    // stores them; no matmul reads such a matrix — the loader repacks it first
+    // (kernels/ggml_repack.hpp), embeddings decode single rows (kernels/ggml_blocks.hpp).
+    std::int32_t ggml = -1;
+    // q4 / q8 only, may be null: f32 [rows, cols/32], a constant added to every weight of a
+    // 32-group, so weight (r, c) = its code's value + group_offsets[r * cols/32 + c/32]. This
+    // holds ggml's Q4_1 / Q5_1 ("q * d + m") with the codes and d unchanged (kernels/
+    // ggml_repack.hpp); the matmul adds y[t, r] += sum_g offset[r, g] * sum(x[t, group g]).
+    const float* group_offsets = nullptr;
 };
+
+// y[n, rows] += (per-group sums of x) · group_offsets^T, the part of y the group offsets
+// contribute (f32, the sums of the activations as they are). x: [n, cols], y: [n, rows].
+inline void add_group_offsets(const weight_matrix& w, const float* x, std::int64_t n, float* y, thread_pool* pool) {
+    const std::int64_t nb = w.cols / 32;
+    if (!w.group_offsets || nb <= 0) return;
+    float stack_sums[1024];
+    float* sums = n * nb <= 1024 ? stack_sums : static_cast<float*>(SMOLVLM_MALLOC(std::size_t(n * nb) * 4, 64));
+    if (!sums) {  // out of memory: one token at a time through the stack buffer
+        for (std::int64_t t = 0; t < n; ++t) add_group_offsets(w, x + t * w.cols, 1, y + t * w.rows, pool);
+        return;
+    }
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::int64_t g = 0; g < nb; ++g) {
+            const float* xg = x + t * w.cols + g * 32;
+            float acc = 0.0f;
+            for (int i = 0; i < 32; ++i) acc += xg[i];
+            sums[t * nb + g] = acc;
+        }
+    parallel_for(pool, w.rows, [&](std::int64_t r0, std::int64_t r1, int) {
+        for (std::int64_t t = 0; t < n; ++t) {
+            const float* st = sums + t * nb;
+            for (std::int64_t r = r0; r < r1; ++r) {
+                const float* o = w.group_offsets + r * nb;
+                float acc = 0.0f;
+                for (std::int64_t g = 0; g < nb; ++g) acc += o[g] * st[g];
+                y[t * w.rows + r] += acc;
+            }
+        }
+    });
+    if (sums != stack_sums) SMOLVLM_FREE(sums);
+}
 
 using matmul_fn = void (*)(const weight_matrix& w, const float* x, std::int64_t n, float* y,
                            const float* bias, thread_pool* pool);

@@ -5,7 +5,10 @@
 //   - read_config: its config.json keys (and Hugging Face defaults) into model_config;
 //   - build: its modules for one config — the text decoder's weights and, for a VLM, the
 //     vision encoder and projector objects (model/vision.hpp) — and its tensor-name table:
-//     the list of weight_slots every tensor name of the checkpoint comes from.
+//     the list of weight_slots every tensor name of the checkpoint comes from, each with
+//     its Hugging Face key and its GGUF name (llama.cpp's converter);
+//   - read_gguf (optional): the same config from GGUF metadata alone (the text file's
+//     `<arch>.*` keys and, for a VLM, the mmproj file's `clip.*` keys).
 // model/families.hpp lists the families (one registration line each) and picks one by
 // config.json's model_type.
 #pragma once
@@ -13,9 +16,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../core/status.hpp"
+#include "../io/gguf.hpp"
 #include "../io/json.hpp"
 #include "config.hpp"
 #include "llama.hpp"
@@ -53,10 +58,21 @@ struct model_family {
     status (*read_config)(const json_value& root, const std::string& model_type, model_config& out);
     // Create the modules for `cfg` and list every tensor they read (w.slots).
     status (*build)(const model_config& cfg, model_weights& w);
+    // GGUF: the text file's general.architecture values it reads (null: no GGUF support),
+    // whether it needs the mmproj file of a pair, and the config from their metadata.
+    const char* const* gguf_archs = nullptr;
+    bool gguf_mmproj = false;
+    status (*read_gguf)(const gguf_file& text, const gguf_file* mmproj, model_config& out) = nullptr;
 
     bool reads(const std::string& model_type) const {
         for (const char* const* t = model_types; *t; ++t)
             if (model_type == *t) return true;
+        return false;
+    }
+    bool reads_gguf(std::string_view arch, bool has_mmproj) const {
+        if (!gguf_archs || !read_gguf || gguf_mmproj != has_mmproj) return false;
+        for (const char* const* t = gguf_archs; *t; ++t)
+            if (arch == *t) return true;
         return false;
     }
 };

@@ -25,6 +25,7 @@
 #include "../core/status.hpp"
 #include "../core/tensor.hpp"
 #include "../kernels/dispatch.hpp"
+#include "../kernels/ggml_blocks.hpp"
 #include "../nn/activation.hpp"
 #include "../nn/attention.hpp"
 #include "../nn/context.hpp"
@@ -63,7 +64,9 @@ inline void llama_weight_slots(const text_config& t, const std::string& prefix, 
                                text_weights& w, std::vector<weight_slot>& out) {
     const std::int64_t D = t.hidden_size, hd = t.head_dim, F = t.intermediate_size;
     const std::int64_t nq = t.num_attention_heads * hd, nkv = t.num_key_value_heads * hd;
-    out.push_back(weight_slot::mat(prefix + "embed_tokens.weight", t.vocab_size, D, w.embed, /*linear=*/false));
+    weight_slot emb = weight_slot::mat(prefix + "embed_tokens.weight", t.vocab_size, D, w.embed, /*linear=*/false);
+    emb.rows_only = true;  // row lookups: a GGUF's blocks stay as they are (embed_tokens decodes rows)
+    out.push_back(std::move(emb));
     out.push_back(weight_slot::vec(prefix + "norm.weight", {D}, w.final_norm));
     weight_slot lm = weight_slot::mat(head, t.vocab_size, D, w.lm_head);
     lm.per_token = lm.is_lm_head = true;
@@ -238,8 +241,15 @@ inline status embed_tokens(const text_weights& w, const std::int32_t* ids, std::
         if (ids[i] < 0 || ids[i] >= w.embed.rows)
             return status::fmt(errc::invalid_argument, "token id %d is outside the vocabulary (%lld)", int(ids[i]),
                                (long long)w.embed.rows);
-        const std::size_t off = std::size_t(ids[i]) * std::size_t(D);
         const std::uint8_t* base = static_cast<const std::uint8_t*>(w.embed.data);
+        if (w.embed.ggml >= 0) {  // GGUF blocks (bit-exact decode of one row)
+            const ggml_type gt = static_cast<ggml_type>(std::uint32_t(w.embed.ggml));
+            const ggml_type_traits tr = ggml_traits(gt);
+            const std::size_t row = std::size_t(D) / tr.block_size * tr.block_bytes;
+            SMOLVLM_TRY(kernels::ggml::dequantize_row(gt, base + std::size_t(ids[i]) * row, out + i * D, D));
+            continue;
+        }
+        const std::size_t off = std::size_t(ids[i]) * std::size_t(D);
         convert_to_f32(w.embed.type, base + off * dtype_size(w.embed.type), out + i * D, std::size_t(D));
     }
     return status::ok();

@@ -27,7 +27,8 @@
 // a tile or a chunk of the prompt per call.
 //
 // The rest of this file is the family: config.json of model_type "idefics3" / "smolvlm"
-// and the tensor-name table of its checkpoints.
+// and the tensor-name table of its checkpoints, with the GGUF spelling of a llama.cpp pair
+// (text file, architecture "llama" + mmproj file, "clip" with projector_type "idefics3").
 #pragma once
 
 #include <cstdint>
@@ -44,6 +45,7 @@
 #include "family.hpp"
 #include "llama.hpp"
 #include "siglip.hpp"
+#include "smollm.hpp"
 #include "smolvlm_tokens.hpp"
 #include "vision.hpp"
 
@@ -135,6 +137,8 @@ inline status smolvlm_read_config(const json_value& root, const std::string& typ
 //   lm_head.weight                 absent when tied
 //   model.vision_model.*           SigLIP (model/siglip.hpp)
 //   model.connector.modality_projection.proj.weight
+inline void smolvlm_gguf_names(const model_config& cfg, std::vector<weight_slot>& slots);  // below
+
 inline status smolvlm_build(const model_config& cfg, model_weights& w) {
     llama_weight_slots(cfg.text, "model.text_model.", "lm_head.weight", cfg.tie_word_embeddings, w.text, w.slots);
     auto enc = std::unique_ptr<siglip_encoder>(new (std::nothrow) siglip_encoder(cfg.vision, "model.vision_model."));
@@ -143,16 +147,156 @@ inline status smolvlm_build(const model_config& cfg, model_weights& w) {
     if (!enc || !proj) return status(errc::no_memory, "cannot allocate the vision modules");
     enc->weight_slots(w.slots);
     proj->weight_slots(w.slots);
+    smolvlm_gguf_names(cfg, w.slots);
     w.encoder = std::move(enc);
     w.projector = std::move(proj);
     return status::ok();
 }
 
+// ---- GGUF: a text file + an mmproj file ---------------------------------------------------
+//
+// The mmproj's tensors (llama.cpp's converter, projector_type "idefics3"):
+//   v.patch_embd.{weight,bias}  v.position_embd.weight  v.post_ln.{weight,bias}
+//   v.blk.{i}.{attn_q, attn_k, attn_v, attn_out, ln1, ln2, ffn_up, ffn_down}.{weight,bias}
+//   mm.model.fc.weight          (connector modality_projection.proj, no bias)
+// ffn_up is mlp.fc1 and ffn_down mlp.fc2; some published files have the two swapped, which
+// the binder recognises by shape (gguf_swap_name). Vision weights are not permuted.
+// Its clip.* keys give the vision config: vision.{embedding_length, feed_forward_length,
+// block_count, attention.head_count, image_size, patch_size, attention.layer_norm_epsilon},
+// projector.scale_factor (HF default 2 when absent), projection_dim (= the text hidden
+// size), use_gelu (the tanh GELU). The image-processor keys are read by the loader
+// (pipeline/loader.hpp). The image token id is the id of "<image>" in the text vocabulary.
+
+inline std::string siglip_gguf_name(const std::string& hf, const std::string& vp) {
+    if (hf.compare(0, vp.size(), vp) != 0) return std::string();
+    const std::string rest = hf.substr(vp.size());
+    if (rest == "embeddings.patch_embedding.weight") return "v.patch_embd.weight";
+    if (rest == "embeddings.patch_embedding.bias") return "v.patch_embd.bias";
+    if (rest == "embeddings.position_embedding.weight") return "v.position_embd.weight";
+    if (rest == "post_layernorm.weight") return "v.post_ln.weight";
+    if (rest == "post_layernorm.bias") return "v.post_ln.bias";
+    const char* el = "encoder.layers.";
+    if (rest.compare(0, std::strlen(el), el) != 0) return std::string();
+    const std::size_t dot = rest.find('.', std::strlen(el));
+    if (dot == std::string::npos) return std::string();
+    const std::string layer = rest.substr(std::strlen(el), dot - std::strlen(el));
+    std::string leaf = rest.substr(dot + 1);
+    static constexpr const char* k_map[][2] = {
+        {"self_attn.q_proj.", "attn_q."}, {"self_attn.k_proj.", "attn_k."}, {"self_attn.v_proj.", "attn_v."},
+        {"self_attn.out_proj.", "attn_out."}, {"layer_norm1.", "ln1."}, {"layer_norm2.", "ln2."},
+        {"mlp.fc1.", "ffn_up."}, {"mlp.fc2.", "ffn_down."},
+    };
+    for (const auto& m : k_map) {
+        const std::size_t k = std::strlen(m[0]);
+        if (leaf.compare(0, k, m[0]) == 0) return "v.blk." + layer + "." + m[1] + leaf.substr(k);
+    }
+    return std::string();
+}
+
+inline void smolvlm_gguf_names(const model_config& cfg, std::vector<weight_slot>& slots) {
+    llama_gguf_names(cfg.text, "model.text_model.", "lm_head.weight", slots);
+    for (weight_slot& s : slots) {
+        if (s.name == "model.connector.modality_projection.proj.weight") {
+            s.gguf_name = "mm.model.fc.weight";
+            continue;
+        }
+        std::string g = siglip_gguf_name(s.name, "model.vision_model.");
+        if (g.empty()) continue;
+        const std::size_t up = g.find(".ffn_up."), down = g.find(".ffn_down.");
+        if (up != std::string::npos) s.gguf_swap_name = g.substr(0, up) + ".ffn_down." + g.substr(up + 8);
+        if (down != std::string::npos) s.gguf_swap_name = g.substr(0, down) + ".ffn_up." + g.substr(down + 10);
+        s.gguf_name = std::move(g);
+    }
+}
+
+inline status smolvlm_read_gguf(const gguf_file& text, const gguf_file* mmproj, model_config& c) {
+    if (!mmproj) return status(errc::invalid_argument, "gguf: a SmolVLM model needs its mmproj file");
+    const gguf_file& m = *mmproj;
+    SMOLVLM_ASSIGN_OR_RETURN(std::string_view ptype, m.get_string("clip.projector_type"));
+    if (ptype != "idefics3")
+        return status::fmt(errc::unsupported, "gguf mmproj: projector_type '%.40s' is not supported (idefics3)",
+                           std::string(ptype).c_str());
+    if (const gguf_kv* hv = m.find_kv("clip.has_vision_encoder"); hv && hv->type == gguf_value_type::boolean && !hv->scalar.bits)
+        return status(errc::unsupported, "gguf mmproj: the file has no vision encoder");
+    SMOLVLM_TRY(read_gguf_text_config(text, c.text));
+    c.arch = model_arch::smolvlm;
+    c.has_vision = true;
+    c.tie_word_embeddings = c.text.tie_word_embeddings = text.find("output.weight") == nullptr;
+    // The vision config as the config.json keys it stands for (read_vision_config checks them).
+    std::string j = "{";
+    auto num = [&](const char* json_key, const char* key, bool required) -> status {
+        const gguf_kv* kv = m.find_kv(key);
+        if (!kv) return required ? status::fmt(errc::bad_format, "gguf mmproj: metadata key '%s' is missing", key) : status::ok();
+        if (!kv->scalar.is_integer() && !kv->scalar.is_float())
+            return status::fmt(errc::bad_format, "gguf mmproj: metadata '%s' is not a number", key);
+        char b[64];
+        if (kv->scalar.is_integer()) {
+            kv->scalar.format(b, sizeof b);
+        } else {
+            const double v = kv->scalar.as_f64();
+            if (!(v == v) || v > 1e300 || v < -1e300)
+                return status::fmt(errc::bad_format, "gguf mmproj: metadata '%s' is not finite", key);
+            std::snprintf(b, sizeof b, "%.17g", v);
+        }
+        j += std::string(j.size() > 1 ? "," : "") + "\"" + json_key + "\":" + b;
+        return status::ok();
+    };
+    SMOLVLM_TRY(num("hidden_size", "clip.vision.embedding_length", true));
+    SMOLVLM_TRY(num("intermediate_size", "clip.vision.feed_forward_length", true));
+    SMOLVLM_TRY(num("num_hidden_layers", "clip.vision.block_count", true));
+    SMOLVLM_TRY(num("num_attention_heads", "clip.vision.attention.head_count", true));
+    SMOLVLM_TRY(num("image_size", "clip.vision.image_size", true));
+    SMOLVLM_TRY(num("patch_size", "clip.vision.patch_size", true));
+    SMOLVLM_TRY(num("layer_norm_eps", "clip.vision.attention.layer_norm_epsilon", false));
+    if (const gguf_kv* g = m.find_kv("clip.use_gelu"); g && g->type == gguf_value_type::boolean && !g->scalar.bits)
+        return status(errc::unsupported, "gguf mmproj: clip.use_gelu is false (only the tanh GELU is supported)");
+    j += "}";
+    auto parsed = parse_json(j);
+    if (!parsed) return parsed.take_status();
+    SMOLVLM_TRY(read_vision_config(&parsed.value(), c.vision));
+    c.scale_factor = 2;
+    if (const gguf_kv* sf = m.find_kv("clip.vision.projector.scale_factor")) {
+        if (!sf->scalar.to_int(c.scale_factor) || c.scale_factor < 1 || c.scale_factor > 64)
+            return status(errc::bad_format, "gguf mmproj: clip.vision.projector.scale_factor is out of range");
+    }
+    if (const gguf_kv* pd = m.find_kv("clip.vision.projection_dim")) {
+        std::int64_t d = 0;
+        if (!pd->scalar.to_int(d) || d != c.text.hidden_size)
+            return status(errc::bad_format, "gguf mmproj: clip.vision.projection_dim is not the text model's hidden size");
+    }
+    const std::int64_t side = c.vision.patches_per_side();
+    if (side % c.scale_factor != 0)
+        return status::fmt(errc::bad_format, "gguf mmproj: %lld patches per side is not a multiple of scale_factor %lld",
+                           (long long)side, (long long)c.scale_factor);
+    // The image token: "<image>" in the text vocabulary.
+    c.image_token_id = -1;
+    if (const gguf_kv* tk = text.find_kv("tokenizer.ggml.tokens"); tk && tk->type == gguf_value_type::array &&
+                                                                     tk->array.type() == gguf_value_type::string) {
+        std::int64_t i = 0;
+        for (std::string_view t : tk->array.strings()) {
+            if (t == "<image>") {
+                c.image_token_id = i;
+                break;
+            }
+            ++i;
+        }
+    }
+    if (c.image_token_id < 0 || c.image_token_id >= c.text.vocab_size)
+        return status(errc::bad_format, "gguf: the text vocabulary has no <image> token");
+    return status::ok();
+}
+
 inline constexpr const char* k_smolvlm_model_types[] = {"idefics3", "smolvlm", nullptr};
+inline constexpr const char* k_smolvlm_gguf_archs[] = {"llama", nullptr};
 
 }  // namespace detail
 
-inline constexpr model_family smolvlm_family{"smolvlm", detail::k_smolvlm_model_types, &detail::smolvlm_read_config,
-                                             &detail::smolvlm_build};
+inline constexpr model_family smolvlm_family{"smolvlm",
+                                             detail::k_smolvlm_model_types,
+                                             &detail::smolvlm_read_config,
+                                             &detail::smolvlm_build,
+                                             detail::k_smolvlm_gguf_archs,
+                                             /*gguf_mmproj=*/true,
+                                             &detail::smolvlm_read_gguf};
 
 }  // namespace smolvlm

@@ -18,6 +18,21 @@
 // The file's __metadata__ names the format ("smolvlm.quant": "q4" or "q8") and each packed
 // matrix's logical shape ("smolvlm.shape.W": "rows,cols"); the loader checks both. The
 // binder maps such pairs in place like any other matrix.
+//
+// GGUF sources (tensor_naming::gguf) are read under each slot's second spelling,
+// `gguf_name`, which the family fills (model/smollm.hpp, model/smolvlm.hpp), and the binder
+// undoes what llama.cpp's converter changed:
+//   - Q/K rows permuted for llama.cpp's interleaved RoPE (gguf_unpermute_heads = n heads):
+//     W_hf = W_gguf.reshape(n, r, 2, in).swapaxes(1, 2).reshape(rows, in), r = rows / n / 2.
+//     Whole rows move, so block-quantized rows are copied as they are (no decoding).
+//   - ffn_up / ffn_down swapped in some published mmproj files: when the tensor under
+//     gguf_name has the wrong shape and the one under gguf_swap_name the right one, that
+//     one is bound (recognised by shape; SigLIP's fc1 [I, D] and fc2 [D, I] differ).
+//   - a tied output head is simply absent (the slot's tied_to applies).
+// Block-quantized matrices (Q4_K, Q8_0, ...) are bound in place with weight_matrix::ggml
+// set, for the loader to repack (linear slots) or to decode row by row (rows_only: token
+// embeddings); other slots, and every slot when the caller asks for runnable weights
+// (bind_options::keep_blocks = false), are dequantized to f32 bit-exactly here.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +44,7 @@
 #include "../core/status.hpp"
 #include "../core/tensor.hpp"
 #include "../io/tensor_source.hpp"
+#include "../kernels/ggml_blocks.hpp"
 #include "../kernels/matmul.hpp"
 
 namespace smolvlm {
@@ -44,8 +60,14 @@ struct weight_slot {
     bool is_lm_head = false;    // q4 keeps the head in q8
     bool flatten = false;       // stored with more dims: first dim rows, the rest multiply to cols
     bool optional = false;      // may be absent (then left empty)
+    bool rows_only = false;     // only single rows are read (token embeddings): ggml blocks may stay
     // Tied output head: when the file has no packed copy of this slot, bind `tied_to` instead.
     const kernels::weight_matrix* tied_to = nullptr;
+    // The GGUF spelling (llama.cpp's converter; filled by the family), empty when GGUF files
+    // have no such tensor; see the top of this file for the other two.
+    std::string gguf_name;
+    std::int64_t gguf_unpermute_heads = 0;
+    std::string gguf_swap_name;
 
     static weight_slot mat(std::string name, std::int64_t rows, std::int64_t cols, kernels::weight_matrix& dst,
                            bool linear = true) {
@@ -95,24 +117,42 @@ struct owned_tensors {
     }
 };
 
+struct bind_options {
+    // Leave block-quantized linear / rows_only matrices as ggml blocks (the loader repacks
+    // them); false: dequantize every block tensor to f32 (runnable without a loader).
+    bool keep_blocks = false;
+};
+
 namespace detail {
 
 class weight_binder {
 public:
-    weight_binder(const tensor_source& src, owned_tensors& owned) : src_(src), owned_(owned) {}
+    weight_binder(const tensor_source& src, owned_tensors& owned, const bind_options& opt = {})
+        : src_(src), owned_(owned), opt_(opt) {}
 
     status bind(const weight_slot& s) {
+        const bool gguf = src_.naming() == tensor_naming::gguf;
+        if (gguf && s.gguf_name.empty()) {
+            if (s.optional || (s.matrix && s.tied_to)) return bind_gguf_absent(s);
+            return status::fmt(errc::unsupported, "tensor '%.100s' has no GGUF name (not readable from a GGUF file)",
+                               s.name.c_str());
+        }
+        const std::string& name = gguf ? gguf_choice(s) : s.name;
         if (s.matrix) {
-            if (s.tied_to && packed_type(s.name) == dtype::f32) {  // tied head (a prequantized file may pack a copy)
+            if (s.tied_to && (gguf || packed_type(name) == dtype::f32)) {  // tied head (a prequantized file may pack a copy)
                 *s.matrix = *s.tied_to;
                 return status::ok();
             }
-            if (s.optional && !src_.find(s.name) && packed_type(s.name) == dtype::f32) return status::ok();
-            return matrix(s.name, s.shape[0], s.shape[1], *s.matrix, s.flatten);
+            if (s.optional && !src_.find(name) && packed_type(name) == dtype::f32) return status::ok();
+            SMOLVLM_TRY(matrix(name, s.shape[0], s.shape[1], *s.matrix, s.flatten));
+            if (gguf && s.gguf_unpermute_heads > 0) SMOLVLM_TRY(unpermute(name, s.gguf_unpermute_heads, *s.matrix));
+            if (s.matrix->ggml >= 0 && !(opt_.keep_blocks && (s.linear || s.rows_only)))
+                return dequantize(name, *s.matrix);
+            return status::ok();
         }
         if (s.vector) {
-            if (s.optional && !src_.find(s.name)) return status::ok();
-            return vec(s.name, s.shape, *s.vector);
+            if (s.optional && !src_.find(name)) return status::ok();
+            return vec(name, s.shape, *s.vector);
         }
         return status::fmt(errc::invalid_argument, "weight slot '%.100s' has no destination", s.name.c_str());
     }
@@ -125,6 +165,63 @@ public:
     }
 
 private:
+    status bind_gguf_absent(const weight_slot& s) {
+        if (s.matrix && s.tied_to) *s.matrix = *s.tied_to;
+        return status::ok();
+    }
+
+    // gguf_name, or gguf_swap_name when only that one has the slot's shape.
+    const std::string& gguf_choice(const weight_slot& s) const {
+        if (s.gguf_swap_name.empty()) return s.gguf_name;
+        const source_tensor* a = src_.find(s.gguf_name);
+        const source_tensor* b = src_.find(s.gguf_swap_name);
+        if (a && b && a->shape != s.shape && b->shape == s.shape) return s.gguf_swap_name;
+        return s.gguf_name;
+    }
+
+    // Rows back into Hugging Face order (see the top of the file), into an owned copy.
+    status unpermute(const std::string& name, std::int64_t n_heads, kernels::weight_matrix& m) {
+        const std::int64_t rows = m.rows;
+        if (n_heads <= 0 || rows % (2 * n_heads) != 0)
+            return status::fmt(errc::bad_shape, "tensor '%.100s': %lld rows do not split into %lld heads of pairs",
+                               name.c_str(), (long long)rows, (long long)n_heads);
+        const source_tensor* t = src_.find(name);
+        const std::size_t row_bytes = t->nbytes / std::size_t(rows);
+        std::unique_ptr<std::uint8_t[]> tmp(new (std::nothrow) std::uint8_t[t->nbytes]);
+        if (!tmp) return status::fmt(errc::no_memory, "cannot copy tensor '%.100s'", name.c_str());
+        const auto* src = static_cast<const std::uint8_t*>(m.data);
+        const std::int64_t r = rows / n_heads / 2;
+        for (std::int64_t h = 0; h < n_heads; ++h)
+            for (std::int64_t j = 0; j < 2; ++j)
+                for (std::int64_t i = 0; i < r; ++i) {
+                    const std::int64_t hf = h * 2 * r + j * r + i, gg = h * 2 * r + i * 2 + j;
+                    std::memcpy(tmp.get() + std::size_t(hf) * row_bytes, src + std::size_t(gg) * row_bytes, row_bytes);
+                }
+        m.data = owned_.copy(tmp.get(), t->nbytes);
+        if (!m.data) return status::fmt(errc::no_memory, "cannot copy tensor '%.100s'", name.c_str());
+        return status::ok();
+    }
+
+    // ggml blocks -> f32 rows (bit-exact), owned.
+    status dequantize(const std::string& name, kernels::weight_matrix& m) {
+        const ggml_type gt = static_cast<ggml_type>(std::uint32_t(m.ggml));
+        const kernels::ggml::dequantize_fn f = kernels::ggml::dequantizer(gt);
+        if (!f) return status::fmt(errc::unsupported, "tensor '%.100s': ggml type %s cannot be decoded", name.c_str(),
+                                   ggml_type_name(gt));
+        const std::size_t n = std::size_t(m.rows) * std::size_t(m.cols);
+        std::unique_ptr<float[]> tmp(new (std::nothrow) float[n]);
+        if (!tmp) return status::fmt(errc::no_memory, "cannot dequantize tensor '%.100s'", name.c_str());
+        const ggml_type_traits tr = ggml_traits(gt);
+        const std::size_t row_bytes = std::size_t(m.cols) / tr.block_size * tr.block_bytes;
+        for (std::int64_t r = 0; r < m.rows; ++r)
+            f(static_cast<const std::uint8_t*>(m.data) + std::size_t(r) * row_bytes, tmp.get() + std::size_t(r) * std::size_t(m.cols),
+              m.cols);
+        const void* p = owned_.copy(reinterpret_cast<const std::uint8_t*>(tmp.get()), n * sizeof(float));
+        if (!p) return status::fmt(errc::no_memory, "cannot dequantize tensor '%.100s'", name.c_str());
+        m = kernels::weight_matrix{dtype::f32, p, nullptr, m.rows, m.cols};
+        return status::ok();
+    }
+
     // A matrix used in place; shape must equal {rows, cols} or, with `flatten`, any shape
     // whose first dim is rows and whose trailing dims multiply to cols.
     status matrix(const std::string& name, std::int64_t rows, std::int64_t cols, kernels::weight_matrix& out,
@@ -134,9 +231,17 @@ private:
         bool ok = t->shape.ndim >= 2 && t->shape[0] == rows && t->shape.numel() == rows * cols;
         if (!flatten) ok = ok && t->shape.ndim == 2;
         if (!ok) return shape_error(name, *t, {rows, cols});
-        if (t->block_type >= 0 || (t->type != dtype::f32 && t->type != dtype::bf16 && t->type != dtype::f16))
+        if (t->block_type >= 0) {  // ggml blocks, in place (bind() decides what becomes of them)
+            if (!kernels::ggml::can_dequantize(static_cast<ggml_type>(std::uint32_t(t->block_type))))
+                return status::fmt(errc::unsupported, "tensor '%.100s': ggml type %s is not supported", name.c_str(),
+                                   ggml_type_name(static_cast<ggml_type>(std::uint32_t(t->block_type))));
+            out = kernels::weight_matrix{dtype::f32, t->data, nullptr, rows, cols};
+            out.ggml = t->block_type;
+            return status::ok();
+        }
+        if (t->type != dtype::f32 && t->type != dtype::bf16 && t->type != dtype::f16)
             return status::fmt(errc::unsupported, "tensor '%.100s': dtype %s is not a weight dtype (F32/F16/BF16)",
-                               name.c_str(), t->block_type >= 0 ? "block-quantized" : dtype_name(t->type));
+                               name.c_str(), dtype_name(t->type));
         out = kernels::weight_matrix{t->type, t->data, nullptr, rows, cols};
         if (!t->aligned()) {  // copy into aligned memory so kernels may load whole elements
             out.data = owned_.copy(t->data, t->nbytes);
@@ -175,7 +280,12 @@ private:
     status vec(const std::string& name, const shape_t& shape, std::vector<float>& out) {
         SMOLVLM_ASSIGN_OR_RETURN(const source_tensor* t, find(name));
         if (t->shape != shape) return shape_error(name, *t, shape);
-        if (t->block_type >= 0 || (t->type != dtype::f32 && t->type != dtype::bf16 && t->type != dtype::f16))
+        if (t->block_type >= 0) {
+            const ggml_type gt = static_cast<ggml_type>(std::uint32_t(t->block_type));
+            out.resize(std::size_t(t->shape.numel()));
+            return kernels::ggml::dequantize_row(gt, t->data, out.data(), t->shape.numel());
+        }
+        if (t->type != dtype::f32 && t->type != dtype::bf16 && t->type != dtype::f16)
             return status::fmt(errc::unsupported, "tensor '%.100s': dtype %s is not a float dtype", name.c_str(),
                                t->block_type >= 0 ? "block-quantized" : dtype_name(t->type));
         const std::size_t n = std::size_t(t->shape.numel());
@@ -199,13 +309,15 @@ private:
 
     const tensor_source& src_;
     owned_tensors& owned_;
+    bind_options opt_;
 };
 
 }  // namespace detail
 
 // Bind every slot from `src`, in order (a tied head comes after the embedding it points to).
-inline status bind_slots(const tensor_source& src, const std::vector<weight_slot>& slots, owned_tensors& owned) {
-    detail::weight_binder b(src, owned);
+inline status bind_slots(const tensor_source& src, const std::vector<weight_slot>& slots, owned_tensors& owned,
+                         const bind_options& opt = {}) {
+    detail::weight_binder b(src, owned, opt);
     for (const weight_slot& s : slots) SMOLVLM_TRY(b.bind(s));
     return status::ok();
 }

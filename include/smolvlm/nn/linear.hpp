@@ -12,6 +12,7 @@ namespace smolvlm::nn {
 inline void linear(const context& ctx, const kernels::weight_matrix& w, const float* x, std::int64_t n, float* y,
                    const float* bias = nullptr) {
     ctx.kt.matmul(w, x, n, y, bias, ctx.pool);
+    if (w.group_offsets) kernels::add_group_offsets(w, x, n, y, ctx.pool);  // ggml Q4_1 / Q5_1 minima
 }
 
 // Several nn.Linear sharing the input x (q, k, v; gate, up), up to 8: ys[i] = x Wi^T (+ bi).

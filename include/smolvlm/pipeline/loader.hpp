@@ -17,6 +17,24 @@
 // norm weights and biases (f32 copies), the vision patch embedding and position
 // embeddings (tiny, and the first layer sets the error floor of the whole tower).
 //
+// GGUF (llama.cpp's files): model::load of a .gguf path, or load_gguf(text, mmproj) for a
+// SmolVLM pair. The config, tokenizer (text/gguf_tokenizer.hpp), chat template
+// (tokenizer.chat_template) and, for a VLM, the image processor settings come from the
+// metadata alone. Block-quantized weights are handled per ggml type (`gguf_target`):
+//   native : Q4_0 -> q4 and Q8_0 / Q5_0 / IQ4_NL -> q8, repacked without changing a value;
+//            Q4_1 -> q4 and Q5_1 -> q8 with per-group offsets (weight_matrix::group_offsets:
+//            the codes and scales as stored, the minimum added per group), also exact;
+//            the K-quants (no exact engine format) requantized to q8, whose error is small
+//            beside theirs (docs/gguf.md has the measurements); F32/F16/BF16 used in place
+//            as safetensors tensors are.
+//   f32    : every block dequantized bit-exactly (ggml's own values; what the goldens check)
+//   bf16 / q8 / q4 : as for safetensors, from the dequantized rows (Q4_0 -> q4 and the q8
+//            repacks above stay exact).
+// Token embeddings stay as ggml blocks (rows decoded on lookup). The mmproj's missing
+// image-processor keys take the Hugging Face defaults: do_image_splitting true, size =
+// clip.vision.preproc_image_size (else 4 x the tile size, the SmolVLM checkpoints' value),
+// resample bicubic... (load_gguf_image_config).
+//
 // Prequantized directories (examples/smolvlm-quantize.cpp, layout in model/weights.hpp)
 // carry the q8/q4 panels themselves: they are mapped in place, nothing is converted or
 // copied (owned_bytes() == 0), and format() reports the stored format. Such a model
@@ -42,6 +60,9 @@
 #include "../model/weights.hpp"
 #include "../text/bpe.hpp"
 #include "../text/chat_template.hpp"
+#include "../text/gguf_tokenizer.hpp"
+#include "../io/gguf.hpp"
+#include "../kernels/ggml_repack.hpp"
 #include "preprocess.hpp"
 
 namespace smolvlm {
@@ -115,6 +136,26 @@ inline dtype format_target(weight_format f, dtype stored, std::int64_t cols, boo
     return t;
 }
 
+// The dtype a format gives a matrix stored as ggml blocks of type g (see the top of the file).
+inline dtype gguf_target(weight_format f, ggml_type g, std::int64_t cols, bool is_lm_head) {
+    dtype t = dtype::f32;
+    switch (f) {
+        case weight_format::f32: t = dtype::f32; break;
+        case weight_format::bf16: t = dtype::bf16; break;
+        case weight_format::q8: t = dtype::q8; break;
+        case weight_format::q4:
+            t = is_lm_head && g != ggml_type::q4_0 && g != ggml_type::q4_1 ? dtype::q8 : dtype::q4;
+            break;
+        case weight_format::native: {
+            const dtype exact = kernels::smallest_exact_engine_type(g);
+            t = g == ggml_type::q4_1 ? dtype::q4 : exact == dtype::f32 ? dtype::q8 : exact;  // Q5_1: q8 + offsets
+            break;
+        }
+    }
+    if ((t == dtype::q8 || t == dtype::q4) && cols % kernels::k_group != 0) t = dtype::f32;
+    return t;
+}
+
 }  // namespace detail
 
 class model {
@@ -122,9 +163,10 @@ public:
     model(const model&) = delete;
     model& operator=(const model&) = delete;
 
-    // Load a Hugging Face model directory.
+    // Load a Hugging Face model directory (or a text-only .gguf file: load_gguf).
     static result<std::unique_ptr<model>> load(const std::string& dir, const model_options& opt = {},
                                                thread_pool* pool = nullptr) {
+        if (is_gguf_path(dir)) return load_gguf(dir, std::string(), opt, pool);
         std::unique_ptr<model> m(new (std::nothrow) model());
         if (!m) return status(errc::no_memory, "cannot allocate the model");
         m->dir_ = dir;
@@ -185,6 +227,38 @@ public:
         return m;
     }
 
+    // Load a GGUF file, or a GGUF pair (text + mmproj, llama.cpp's --mmproj) for a VLM.
+    static result<std::unique_ptr<model>> load_gguf(const std::string& text_path, const std::string& mmproj_path = {},
+                                                    const model_options& opt = {}, thread_pool* pool = nullptr) {
+        gguf_options go;
+        go.allow_mmap = opt.allow_mmap;
+        SMOLVLM_ASSIGN_OR_RETURN(gguf_file text, gguf_file::open(text_path.c_str(), go));
+        std::unique_ptr<gguf_file> mm;
+        if (!mmproj_path.empty()) {
+            SMOLVLM_ASSIGN_OR_RETURN(gguf_file f, gguf_file::open(mmproj_path.c_str(), go));
+            mm.reset(new (std::nothrow) gguf_file(std::move(f)));
+            if (!mm) return status(errc::no_memory, "cannot allocate the mmproj reader");
+        }
+        return load_gguf_files(text_path, std::move(text), std::move(mm), opt, pool);
+    }
+    // The same from memory (buffers must outlive the model; nothing is copied). mmproj: null
+    // for a text-only model.
+    static result<std::unique_ptr<model>> load_gguf(const void* text, std::size_t text_size, const void* mmproj,
+                                                    std::size_t mmproj_size, const model_options& opt = {},
+                                                    thread_pool* pool = nullptr) {
+        SMOLVLM_ASSIGN_OR_RETURN(gguf_file t, gguf_file::from_memory(text, text_size));
+        std::unique_ptr<gguf_file> mm;
+        if (mmproj) {
+            SMOLVLM_ASSIGN_OR_RETURN(gguf_file f, gguf_file::from_memory(mmproj, mmproj_size));
+            mm.reset(new (std::nothrow) gguf_file(std::move(f)));
+            if (!mm) return status(errc::no_memory, "cannot allocate the mmproj reader");
+        }
+        return load_gguf_files("<memory>", std::move(t), std::move(mm), opt, pool);
+    }
+    static bool is_gguf_path(const std::string& p) {
+        return p.size() > 5 && (p.compare(p.size() - 5, 5, ".gguf") == 0 || p.compare(p.size() - 5, 5, ".GGUF") == 0);
+    }
+
     const std::string& dir() const { return dir_; }
     const model_config& config() const { return cfg_; }
     chat_template_kind chat_kind() const { return chat_kind_; }
@@ -229,6 +303,70 @@ public:
 private:
     model() = default;
 
+    static result<std::unique_ptr<model>> load_gguf_files(const std::string& name, gguf_file text,
+                                                          std::unique_ptr<gguf_file> mmproj, const model_options& opt,
+                                                          thread_pool* pool) {
+        std::unique_ptr<model> m(new (std::nothrow) model());
+        if (!m) return status(errc::no_memory, "cannot allocate the model");
+        m->dir_ = name;
+        SMOLVLM_ASSIGN_OR_RETURN(std::string_view arch, text.get_string("general.architecture"));
+        if (arch == "clip") return status(errc::invalid_argument, "gguf: this is an mmproj file; give the text model with -m and it with --mmproj");
+        const model_family* fam = nullptr;
+        for (const model_family* f : k_families)
+            if (f->reads_gguf(arch, mmproj != nullptr)) fam = f;
+        if (!fam)
+            return status::fmt(errc::unsupported, "gguf: architecture '%.40s'%s is not supported", std::string(arch).c_str(),
+                               mmproj ? " with an mmproj file" : "");
+        SMOLVLM_TRY(fam->read_gguf(text, mmproj.get(), m->cfg_));
+        m->cfg_.family = fam;
+        m->cfg_.generation.bos_token_id = m->cfg_.text.bos_token_id;
+        if (m->cfg_.text.eos_token_id >= 0) m->cfg_.generation.eos_token_ids = {m->cfg_.text.eos_token_id};
+        m->cfg_.generation.pad_token_id = m->cfg_.text.pad_token_id;
+        SMOLVLM_ASSIGN_OR_RETURN(m->tok_, tokenizer_from_gguf(text));
+        m->chat_kind_ = m->cfg_.has_vision ? chat_template_kind::smolvlm : chat_template_kind::chatml;
+        if (text.has("tokenizer.chat_template")) {
+            SMOLVLM_ASSIGN_OR_RETURN(std::string_view tmpl, text.get_string("tokenizer.chat_template"));
+            SMOLVLM_ASSIGN_OR_RETURN(m->chat_kind_, detect_chat_template(tmpl));
+        }
+        if (m->cfg_.has_vision) SMOLVLM_TRY(m->load_gguf_image_config(*mmproj));
+        SMOLVLM_ASSIGN_OR_RETURN(m->src_, tensor_source::from_gguf(std::move(text)));
+        if (mmproj) SMOLVLM_TRY(m->src_.append_gguf(std::move(*mmproj)));
+        SMOLVLM_TRY(m->finish(opt, pool));
+        return m;
+    }
+
+    // The image processor of a GGUF pair: clip.vision.{image_mean, image_std,
+    // preproc_image_size} and the tile size; every other key the Hugging Face default
+    // (SmolVLMImageProcessor / Idefics3ImageProcessor: splitting on, bicubic, 1/255).
+    status load_gguf_image_config(const gguf_file& mm) {
+        auto triple = [&](const char* key, std::string& out) -> status {
+            out = "[0.5,0.5,0.5]";
+            if (!mm.has(key)) return status::ok();
+            SMOLVLM_ASSIGN_OR_RETURN(std::vector<double> v, mm.get_array_of<double>(key));
+            if (v.size() != 3) return status::fmt(errc::bad_format, "gguf mmproj: %s does not hold 3 numbers", key);
+            char b[96];
+            std::snprintf(b, sizeof b, "[%.9g,%.9g,%.9g]", v[0], v[1], v[2]);
+            out = b;
+            return status::ok();
+        };
+        std::string mean, stdv;
+        SMOLVLM_TRY(triple("clip.vision.image_mean", mean));
+        SMOLVLM_TRY(triple("clip.vision.image_std", stdv));
+        std::int64_t longest = 4 * cfg_.vision.image_size;
+        if (const gguf_kv* kv = mm.find_kv("clip.vision.preproc_image_size")) {
+            if (!kv->scalar.to_int(longest) || longest < 1 || longest > k_max_longest_edge)
+                return status(errc::bad_format, "gguf mmproj: clip.vision.preproc_image_size is out of range");
+        }
+        const std::string pre = "{\"do_convert_rgb\":true,\"do_image_splitting\":true,\"do_normalize\":true,\"do_pad\":true,"
+                                "\"do_rescale\":true,\"do_resize\":true,\"resample\":1,\"rescale_factor\":0.00392156862745098,"
+                                "\"image_mean\":" + mean + ",\"image_std\":" + stdv +
+                                ",\"max_image_size\":{\"longest_edge\":" + std::to_string(cfg_.vision.image_size) +
+                                "},\"size\":{\"longest_edge\":" + std::to_string(longest) + "}}";
+        const std::string proc = "{\"image_seq_len\":" + std::to_string(cfg_.image_seq_len()) + "}";
+        const std::string cfg = "{}";
+        return load_image_config(pre, proc, cfg);
+    }
+
     status load_image_config(std::string_view pre, std::string_view proc, std::string_view cfg) {
         auto pj = parse_json(pre);
         if (!pj) {
@@ -265,7 +403,9 @@ private:
         SMOLVLM_ASSIGN_OR_RETURN(weight_format stored, stored_quant_format());
         if (!cfg_.family) return status(errc::invalid_argument, "the config names no model family");
         SMOLVLM_TRY(cfg_.family->build(cfg_, w_));
-        SMOLVLM_TRY(bind_slots(src_, w_.slots, w_.owned));
+        bind_options bo;
+        bo.keep_blocks = true;  // ggml blocks: repacked by convert_weights, embeddings decoded by row
+        SMOLVLM_TRY(bind_slots(src_, w_.slots, w_.owned, bo));
         if (w_.encoder) SMOLVLM_TRY(w_.encoder->check());
         if (w_.projector) SMOLVLM_TRY(w_.projector->check());
         owned_bytes_ = w_.owned.bytes;
@@ -337,6 +477,7 @@ private:
     // Weight bytes streamed per decoded token: the slots marked per_token (text layers, lm_head).
     void count_decode_bytes(const kernels::weight_matrix& m, const weight_slot& slot) {
         if (!slot.per_token) return;
+        if (m.group_offsets) decode_bytes_ += std::size_t(m.rows * (m.cols / 32)) * 4;
         if (m.type == dtype::q8)
             decode_bytes_ += kernels::panel_q8_bytes(m.rows, m.cols) + kernels::panel_scale_count(m.rows, m.cols) * 2;
         else if (m.type == dtype::q4)
@@ -345,22 +486,56 @@ private:
             decode_bytes_ += std::size_t(m.rows * m.cols) * dtype_size(m.type);
     }
 
+    // The mapped bytes a linear slot was bound to in place (null when copied, or not mapped).
+    const source_tensor* mapped_source(const weight_slot& slot, const kernels::weight_matrix& m) const {
+        if (!src_.is_mapped()) return nullptr;
+        const source_tensor* t = src_.find(src_.naming() == tensor_naming::gguf ? slot.gguf_name : slot.name);
+        return t && t->data == m.data ? t : nullptr;
+    }
+
     // Repack every linear layer into the requested format. Packed tensors are only
     // accepted from a file that declares them (stored_quant_format).
+    //
+    // Bounded memory: converting tensor by tensor, the mapped source pages of each converted
+    // tensor are released right after (release_mapped_pages) unless a slot still reads them
+    // in place (an embedding that is also the tied head), so peak RSS stays near the
+    // converted weights + the largest tensor + scratch instead of file + converted copy.
     status convert_weights(thread_pool* pool) {
+        std::vector<const void*> in_place;  // matrices read from the mapping after loading
+        for (const weight_slot& s : w_.slots)
+            if (s.matrix && !s.linear && s.matrix->data) in_place.push_back(s.matrix->data);
+        auto release = [&](const source_tensor* t) {
+            if (!t) return;
+            for (const void* p : in_place)
+                if (p == t->data) return;
+            release_mapped_pages(t->data, t->nbytes);
+        };
         return for_each_linear([&](const weight_slot& slot, kernels::weight_matrix& m) {
             const std::string& name = slot.name;
             const bool head = slot.is_lm_head;
+            const source_tensor* mapped = mapped_source(slot, m);
             if (m.type == dtype::q8 || m.type == dtype::q4)
                 return status::fmt(errc::bad_format, "'%.100s' is stored as packed %s panels but the file has no "
                                    "smolvlm.quant metadata", name.c_str(), dtype_name(m.type));
-            if (fmt_ != weight_format::native) {
-                const dtype target = detail::format_target(fmt_, m.type, m.cols, head);
+            if (m.ggml >= 0) {  // GGUF blocks: the per-type choice at the top of this file
+                const ggml_type g = static_cast<ggml_type>(std::uint32_t(m.ggml));
+                const dtype target = detail::gguf_target(fmt_, g, m.cols, head);
                 SMOLVLM_ASSIGN_OR_RETURN(kernels::packed_weight p,
-                                         kernels::pack_weight(m.data, m.type, m.rows, m.cols, target, pool, &kt_));
+                                         kernels::pack_ggml_weight(m.data, g, m.rows, m.cols, target, pool, &kt_));
+                const bool copied = p.owns_memory();
                 m = p.matrix();
                 owned_bytes_ += p.owned_bytes();
                 packed_.push_back(std::move(p));
+                if (copied) release(mapped);
+            } else if (fmt_ != weight_format::native) {
+                const dtype target = detail::format_target(fmt_, m.type, m.cols, head);
+                SMOLVLM_ASSIGN_OR_RETURN(kernels::packed_weight p,
+                                         kernels::pack_weight(m.data, m.type, m.rows, m.cols, target, pool, &kt_));
+                const bool copied = p.owns_memory();
+                m = p.matrix();
+                owned_bytes_ += p.owned_bytes();
+                packed_.push_back(std::move(p));
+                if (copied) release(mapped);
             }
             count_decode_bytes(m, slot);
             return status::ok();
