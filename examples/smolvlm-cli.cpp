@@ -34,6 +34,7 @@ struct cli_args {
     kernels::isa isa = kernels::isa::best;
     resize_mode mode = resize_mode::exact;
     std::string cache_k = "f32", cache_v = "f32";  // KV cache storage (-ctk / -ctv)
+    std::string date;  // --date YYYY-MM-DD: the date chat templates render (default: today)
 };
 
 [[noreturn]] void fail(const std::string& msg) {
@@ -68,6 +69,7 @@ void usage(FILE* f) {
         "  --isa NAME              force kernels: scalar, avx2, avx-vnni, avx512, avx512-vnni, neon, neon-dotprod\n"
         "  --image-mode M          exact (as the reference) or budget (no upscaling of small images)\n"
         "  --load-image            convert images to RGB and apply EXIF orientation first (HF load_image)\n"
+        "  --date YYYY-MM-DD       the date chat templates render (default: today)\n"
         "  -v                      print the expanded prompt to stderr\n");
 }
 
@@ -122,6 +124,15 @@ cli_args parse_args(int argc, char** argv) {
         else if (f == "-cnv" || f == "--conversation") a.interactive = true;
         else if (f == "-v" || f == "--verbose") a.verbose = true;
         else if (f == "--load-image") a.load_image = true;
+        else if (f == "--date") {
+            a.date = val();
+            int y = 0, mo = 0, d = 0;
+            char tail = 0;
+            if (a.date.size() != 10 || std::sscanf(a.date.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3 || mo < 1 ||
+                mo > 12 || d < 1 || d > 31)
+                fail("--date wants YYYY-MM-DD, got '" + a.date + "'");
+            a.date = format_template_date(y, mo, d);  // chat_options::today_date's form
+        }
         else if (f == "--dtype") {
             auto r = parse_weight_format(val());
             if (!r) fail(r.error().message());
@@ -344,7 +355,40 @@ void write_dump(const std::string& file, const model& m, const prepared_prompt& 
     for (std::size_t l = 0; l < trace.layer_outputs.size(); ++l)
         dump_add(w, "text_layer" + std::to_string(l) + "_output", {L, D}, trace.layer_outputs[l].data());
     dump_add(w, "text_final_hidden", {L, D}, trace.final_hidden.data());
-    if (pp.pixel_values.numel() > 0) {
+    if (pp.per_image_traces && !pp.image_pixels.empty()) {  // Mistral 3: per picture, stages concatenated
+        std::vector<std::int64_t> sizes;
+        for (std::size_t k = 0; k < pp.image_pixels.size(); ++k) {
+            const std::string ks = std::to_string(k);
+            dump_add(w, "pixel_values_" + ks, pp.image_pixels[k].shape(), pp.image_pixels[k].data());
+            if (k < pp.resized_images.size()) {
+                const image& r = pp.resized_images[k];
+                dump_add(w, "image" + ks + "_resized", {r.height, r.width, 3}, r.pixels.data());
+            }
+            sizes.push_back(pp.pixtral_plans[k].resized_height);
+            sizes.push_back(pp.pixtral_plans[k].resized_width);
+        }
+        dump_add(w, "image_sizes", {std::int64_t(pp.image_pixels.size()), 2}, sizes.data());
+        dump_add(w, "image_features", {pp.n_image_tokens, D}, pp.features.data());
+        if (!pp.traces.empty()) {
+            for (const vision_trace::stage& first : pp.traces[0].stages) {
+                std::vector<std::uint8_t> all;
+                std::int64_t rows = 0;
+                bool same = true;
+                for (const vision_trace& tr : pp.traces) {
+                    const vision_trace::stage* st = tr.find(first.name);
+                    if (!st || st->type != first.type || st->shape.ndim != 2 || st->shape[1] != first.shape[1]) {
+                        same = false;
+                        break;
+                    }
+                    all.insert(all.end(), st->bytes.begin(), st->bytes.end());
+                    rows += st->shape[0];
+                }
+                if (!same) continue;
+                status st = w.add(first.name, first.type, shape_t{rows, first.shape[1]}, all.data(), all.size());
+                if (!st) fail(st.message());
+            }
+        }
+    } else if (pp.pixel_values.numel() > 0) {
         dump_add(w, "pixel_values", pp.pixel_values.shape(), pp.pixel_values.data());
         dump_add(w, "pixel_attention_mask", pp.pixel_attention_mask.shape(), pp.pixel_attention_mask.data());
         const std::int64_t nt = std::int64_t(pp.traces.size());
@@ -443,6 +487,8 @@ int main(int argc, char** argv) {
     image_feature_cache cache;
     prompt_options po;
     po.chat.system_prompt = a.system;
+    po.chat.today_date = a.date;
+    po.max_tokens = n_ctx - a.gen.max_new_tokens;  // refuse a prompt that cannot fit before encoding its images
     po.mode = a.mode;
     po.load_image_convention = a.load_image;
     po.keep_traces = !a.dump_file.empty();

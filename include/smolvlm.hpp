@@ -70,10 +70,13 @@
 #include "smolvlm/model/vision.hpp"
 #include "smolvlm/model/siglip.hpp"
 #include "smolvlm/model/connector.hpp"
+#include "smolvlm/model/pixtral.hpp"
+#include "smolvlm/model/patch_merger.hpp"
 #include "smolvlm/model/family.hpp"
 #include "smolvlm/model/smolvlm_tokens.hpp"
 #include "smolvlm/model/smolvlm.hpp"
 #include "smolvlm/model/smollm.hpp"
+#include "smolvlm/model/mistral3.hpp"
 #include "smolvlm/model/families.hpp"
 
 // pipeline/ — what applications call

@@ -78,7 +78,9 @@ std::vector<std::int64_t> ids_line(const std::string& out, const std::string& la
 }  // namespace
 
 TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
-    for (const std::string& c : smolvlm_test::fixture_cases()) {
+    std::vector<std::string> cases = smolvlm_test::fixture_cases();
+    for (const char* c : {"mistral3_bf16_one_image", "mistral3_f32_two_images"}) cases.push_back(c);
+    for (const std::string& c : cases) {
         const std::string dir = smolvlm_test::fixtures_dir() + "/" + c;
         SMOLVLM_REQUIRE_SHARED(dir + "/golden.json");
         INFO("fixture " << c);
@@ -92,9 +94,12 @@ TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
             std::fwrite(j.data(), 1, j.size(), f);
             std::fclose(f);
         }
+        // The date templates render (strftime_now), when the fixture pins one.
+        const json_value* date = meta->find("date");
+        const std::string date_arg = date && date->is_string() ? " --date " + date->as_string() : "";
         const std::string cmd = std::string("'") + SMOLVLM_CLI_PATH + "' -m '" + dir + "/model' --messages '" + tmp +
-                                ".json' -n 16 --temp 0 --ignore-eos --ids -t 2 --dump '" + tmp + ".safetensors' > '" +
-                                tmp + ".out' 2> '" + tmp + ".err'";
+                                ".json' -n 16 --temp 0 --ignore-eos --ids -t 2" + date_arg + " --dump '" + tmp +
+                                ".safetensors' > '" + tmp + ".out' 2> '" + tmp + ".err'";
         const int rc = std::system(cmd.c_str());
         INFO("stderr: " << smolvlm_test::read_file(tmp + ".err"));
         REQUIRE(rc == 0);
@@ -117,8 +122,14 @@ TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
         CHECK(di == gi);
         CHECK(dg == gg);
 
-        // Exact stages (integers, masks, pixel values).
-        for (const char* name : {"pixel_values", "pixel_attention_mask", "patch_attention_mask", "vision_position_ids"}) {
+        // Exact stages (integers, masks, pixel values; Mistral 3: per image, and the resized uint8 images).
+        std::vector<std::string> exact = {"pixel_values", "pixel_attention_mask", "patch_attention_mask",
+                                          "vision_position_ids", "image_sizes"};
+        for (int k = 0; k < 16; ++k) {
+            exact.push_back("pixel_values_" + std::to_string(k));
+            exact.push_back("image" + std::to_string(k) + "_resized");
+        }
+        for (const std::string& name : exact) {
             const st_tensor* gt = g->find(name);
             if (!gt) continue;
             const st_tensor* dt = d->find(name);

@@ -46,6 +46,9 @@ struct weight_slot {
     bool optional = false;      // may be absent (then left empty)
     // Tied output head: when the file has no packed copy of this slot, bind `tied_to` instead.
     const kernels::weight_matrix* tied_to = nullptr;
+    // ... and only when the file has no dense copy either (a head that is tied by default but
+    // present in the checkpoint is used: transformers 5 unties such a pair, Mistral 3).
+    bool tie_if_absent = false;
 
     static weight_slot mat(std::string name, std::int64_t rows, std::int64_t cols, kernels::weight_matrix& dst,
                            bool linear = true) {
@@ -103,7 +106,8 @@ public:
 
     status bind(const weight_slot& s) {
         if (s.matrix) {
-            if (s.tied_to && packed_type(s.name) == dtype::f32) {  // tied head (a prequantized file may pack a copy)
+            if (s.tied_to && packed_type(s.name) == dtype::f32 && !(s.tie_if_absent && src_.find(s.name))) {
+                // tied head (a prequantized file may pack a copy)
                 *s.matrix = *s.tied_to;
                 return status::ok();
             }

@@ -31,6 +31,8 @@
 //       Left out: tools / xml_tools / python_tools (the "### Tools" section) and the
 //       {% generation %} markers (they only build training masks; they print nothing).
 //
+//   mistral_v7  (Mistral Small 3.1 2503 chat_template.json): text/chat_template_mistral.hpp.
+//
 // Text-only templates (chatml, smollm3) reject image and video parts with an error
 // (the Jinja templates would silently print nothing for such a message).
 #pragma once
@@ -74,13 +76,14 @@ struct chat_message {
     }
 };
 
-enum class chat_template_kind : std::uint8_t { smolvlm, chatml, smollm3 };
+enum class chat_template_kind : std::uint8_t { smolvlm, chatml, smollm3, mistral_v7 };
 
 inline const char* chat_template_name(chat_template_kind k) {
     switch (k) {
         case chat_template_kind::smolvlm: return "smolvlm";
         case chat_template_kind::chatml: return "chatml";
         case chat_template_kind::smollm3: return "smollm3";
+        case chat_template_kind::mistral_v7: return "mistral_v7";
     }
     return "unknown";
 }
@@ -93,6 +96,7 @@ struct chat_options {
     // smollm3 only.
     bool enable_thinking = true;  // default reasoning mode /think; a system message's /think or /no_think wins
     std::string today_date;       // "Today Date:" line, e.g. "14 July 2025"; empty = the local date now
+                                  // (mistral_v7 reads it too, or an ISO "2025-07-14")
 };
 
 namespace detail {
@@ -191,6 +195,7 @@ inline result<std::string> render_chatml(const std::vector<chat_message>& msgs, 
 }
 
 inline std::string smollm3_today(const chat_options& opt);
+inline result<std::string> render_mistral_v7(const std::vector<chat_message>& msgs, const chat_options& opt);  // chat_template_mistral.hpp
 
 inline result<std::string> render_smollm3(const std::vector<chat_message>& msgs, const chat_options& opt) {
     const char* k_long_default =
@@ -285,6 +290,7 @@ inline result<std::string> render_chat(chat_template_kind kind, const std::vecto
         case chat_template_kind::smolvlm: return detail::render_smolvlm(*msgs, opt);
         case chat_template_kind::chatml: return detail::render_chatml(*msgs, opt);
         case chat_template_kind::smollm3: return detail::render_smollm3(*msgs, opt);
+        case chat_template_kind::mistral_v7: return detail::render_mistral_v7(*msgs, opt);
     }
     return status(errc::invalid_argument, "render_chat: unknown template kind");
 }
@@ -299,10 +305,11 @@ inline result<std::string> render_chat(chat_template_kind kind, const std::vecto
 // Which of the three templates a Jinja source is, judged by its content.
 inline result<chat_template_kind> detect_chat_template(std::string_view source) {
     auto has = [&](const char* s) { return source.find(s) != std::string_view::npos; };
+    if (has("[SYSTEM_PROMPT]") && has("[INST]") && has("[IMG]")) return chat_template_kind::mistral_v7;
     if (has("Reasoning Mode") || has("/no_think")) return chat_template_kind::smollm3;
     if (has("<end_of_utterance>") && has("capitalize")) return chat_template_kind::smolvlm;
     if (has("<|im_start|>") && has("<|im_end|>")) return chat_template_kind::chatml;
-    return status(errc::unsupported, "chat template: not one of the known templates (smolvlm, chatml, smollm3)");
+    return status(errc::unsupported, "chat template: not one of the known templates (smolvlm, chatml, smollm3, mistral_v7)");
 }
 
 // Find the template of a model directory, in the order transformers reads them:
@@ -345,3 +352,5 @@ inline result<chat_template_kind> load_chat_template_kind(const std::string& mod
 }
 
 }  // namespace smolvlm
+
+#include "chat_template_mistral.hpp"  // the mistral_v7 renderer
