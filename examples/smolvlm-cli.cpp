@@ -11,6 +11,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -479,7 +480,9 @@ int main(int argc, char** argv) {
     loaded_media media;
     load_media(refs, media);
 
-    const std::int64_t n_ctx = a.n_ctx > 0 ? a.n_ctx : std::int64_t(4096) + a.gen.max_new_tokens;
+    std::int64_t n_ctx = a.n_ctx > 0 ? a.n_ctx : std::int64_t(4096) + a.gen.max_new_tokens;
+    if (a.n_ctx == 0 && m.config().text.sliding_window > 0)  // no sliding window here: stay inside it
+        n_ctx = std::min(n_ctx, m.config().text.sliding_window);
     session_options so;
     so.n_ctx = n_ctx;
     so.kv_type = a.cache_k == "f16" ? dtype::f16 : dtype::f32;
