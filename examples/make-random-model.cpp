@@ -4,6 +4,9 @@
 //   make-random-model OUT_DIR [--shape tiny|tiny-text|smolvlm-256m|smolvlm-500m|smolvlm-2.2b|
 //                              smollm2-135m|siglip-b16-512] [--seed N] [--dtype bf16|f32]
 //                              [--tokenizer-from DIR] [--tie|--untie]
+//   make-random-model OUT_DIR --shape tiny-mistral3|mistral3-mid|mistral-small-3.1 [--dtype q4|q8|bf16|f32]
+//                              [--seed N] [--shard-mb N] [--tokenizer-from DIR] [--gguf FILE]
+//     (Mistral 3, written prequantized or sharded tensor by tensor: examples/random_mistral3.hpp)
 //
 // Used by the tests (the `tiny` shapes, so the suite stands alone without ../shared) and by
 // scripts/bench.sh (real SmolVLM shapes; random weights run at the same speed as real ones).
@@ -18,6 +21,8 @@
 #include <vector>
 
 #include <sys/stat.h>
+
+#include "random_mistral3.hpp"  // --shape tiny-mistral3 | mistral3-mid | mistral-small-3.1
 
 using namespace smolvlm;
 
@@ -150,7 +155,8 @@ int usage() {
                  "usage: make-random-model OUT_DIR [--shape NAME] [--seed N] [--dtype bf16|f32] "
                  "[--tokenizer-from DIR] [--tie|--untie]\nshapes:");
     for (const auto& p : k_presets) std::fprintf(stderr, " %s", p.name);
-    std::fprintf(stderr, "\n");
+    for (const auto& p : random_mistral3::k_presets) std::fprintf(stderr, " %s", p.name);
+    std::fprintf(stderr, "\n(mistral3 shapes: --dtype q4|q8|bf16|f32 --shard-mb N --gguf FILE; see random_mistral3.hpp)\n");
     return 1;
 }
 
@@ -158,6 +164,7 @@ int usage() {
 
 int main(int argc, char** argv) {
     if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) return usage();
+    if (random_mistral3::wanted(argc, argv)) return random_mistral3::main(argc, argv);
     std::string out = argv[1], shape = "tiny", tok_from;
     std::uint64_t seed = 1;
     dtype wt = dtype::bf16;

@@ -82,7 +82,9 @@
 // pipeline/ — what applications call
 #include "smolvlm/pipeline/resample.hpp"
 #include "smolvlm/pipeline/preprocess.hpp"
+#include "smolvlm/pipeline/preprocess_pixtral.hpp"
 #include "smolvlm/pipeline/loader.hpp"
 #include "smolvlm/pipeline/sampler.hpp"
 #include "smolvlm/pipeline/session.hpp"
 #include "smolvlm/pipeline/prompt_job.hpp"
+#include "smolvlm/pipeline/prequantize.hpp"
