@@ -1,7 +1,7 @@
 // random_mistral3.hpp — the Mistral 3 shapes of make-random-model (included by
 // make-random-model.cpp only).
 //
-//   make-random-model OUT_DIR --shape tiny-mistral3|mistral3-mid|mistral-small-3.1
+//   make-random-model OUT_DIR --shape tiny-mistral3|mistral3-mid|mistral-small-3.1|mistral3-vision-bench
 //                     [--dtype q4|q8|bf16|f32] [--seed N] [--shard-mb N] [--tokenizer-from DIR|FILE]
 //                     [--gguf FILE.gguf]
 //
@@ -53,6 +53,9 @@ inline const preset k_presets[] = {
     {"tiny-mistral3", 64, 2, 4, 2, 32, 160, 0, 32, 2, 2, 64, 8, 64, 64},
     {"mistral3-mid", 2048, 16, 16, 4, 128, 8192, 131072, 1024, 24, 16, 4096, 14, 1540, 1540},
     {"mistral-small-3.1", 5120, 40, 32, 8, 128, 32768, 131072, 1024, 24, 16, 4096, 14, 1540, 1540},
+    // The real vision tower and projector over a one-layer text model of the real width:
+    // vision benchmarks (and llama.cpp's --mmproj converter) without 14 GB of decoder.
+    {"mistral3-vision-bench", 5120, 1, 32, 8, 128, 256, 0, 1024, 24, 16, 4096, 14, 1540, 1540},
 };
 
 inline const preset* find(const std::string& name) {

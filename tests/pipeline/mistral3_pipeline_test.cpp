@@ -18,6 +18,7 @@
 #include <smolvlm/pipeline/session.hpp>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -304,3 +305,36 @@ TEST_CASE("mistral3 bad checkpoints: missing shard, wrong shape, config and proc
 }
 
 #endif  // SMOLVLM_MAKE_RANDOM_MODEL_PATH
+
+#if defined(SMOLVLM_MAKE_RANDOM_MODEL_PATH) && defined(SMOLVLM_CLI_PATH)
+
+TEST_CASE("mistral3 through smolvlm-cli: images, --date, and a context too small", "[pipeline][mistral3][cli]") {
+    const std::string dir = tiny_dir();
+    const std::string tmp = smolvlm_test::temp_dir() + "/m3_cli";
+    // A gray PGM picture.
+    {
+        std::FILE* f = std::fopen((tmp + ".pgm").c_str(), "wb");
+        REQUIRE(f);
+        std::fprintf(f, "P5 37 90 255\n");
+        for (int i = 0; i < 37 * 90; ++i) std::fputc((i * 7) & 255, f);
+        std::fclose(f);
+    }
+    const std::string base = std::string("'") + SMOLVLM_CLI_PATH + "' -m '" + dir + "' --image '" + tmp + ".pgm' -p Describe -n 4 --temp 0 --ignore-eos --ids --date 2026-12-07 -t 2";
+    REQUIRE(std::system((base + " > '" + tmp + ".out' 2> '" + tmp + ".err'").c_str()) == 0);
+    const std::string out = smolvlm_test::read_file(tmp + ".out");
+    CHECK(out.find("prompt_ids: 1 17 ") != std::string::npos);  // <s>[SYSTEM_PROMPT]
+    CHECK(out.find(" 10 13 ") != std::string::npos);           // a one-token-wide image: [IMG][IMG_END]
+    // The date reaches the system prompt.
+    REQUIRE(std::system((base + " -v > /dev/null 2> '" + tmp + ".err'").c_str()) == 0);
+    CHECK(smolvlm_test::read_file(tmp + ".err").find("The current date is 2026-12-07.") != std::string::npos);
+    // More tokens than the context: one error line, before the image is encoded.
+    const int rc = std::system((base + " -c 64 > '" + tmp + ".out' 2> '" + tmp + ".err'").c_str());
+    CHECK(rc != 0);
+    const std::string err = smolvlm_test::read_file(tmp + ".err");
+    CHECK(err.rfind("error: the prompt has ", 0) == 0);
+    CHECK(err.find("context") != std::string::npos);
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    CHECK(std::system(("'" + std::string(SMOLVLM_CLI_PATH) + "' -m '" + dir + "' -p x --date 2026-13-01 > /dev/null 2>&1").c_str()) != 0);
+}
+
+#endif
