@@ -5,6 +5,9 @@
 //                              smollm2-135m|smollm3-3b|siglip-b16-512] [--seed N] [--dtype bf16|f32]
 //                              [--tokenizer-from DIR] [--tie|--untie] [--vocab N]
 //   make-random-model --picture FILE.ppm        (the demo's 640x480 test picture)
+//   make-random-model OUT_DIR --shape tiny-mistral3|mistral3-mid|mistral-small-3.1 [--dtype q4|q8|bf16|f32]
+//                              [--seed N] [--shard-mb N] [--tokenizer-from DIR] [--gguf FILE]
+//     (Mistral 3, written prequantized or sharded tensor by tensor: examples/random_mistral3.hpp)
 //
 // The smollm3 shapes write a SmolLM3 config (model_type smollm3, NoPE every 4th layer as
 // SmolLM3-3B: no_rope_layers and no_rope_layer_interval, rope_theta 5e6) and a stand-in
@@ -29,6 +32,8 @@
 #include <vector>
 
 #include <sys/stat.h>
+
+#include "random_mistral3.hpp"  // --shape tiny-mistral3 | mistral3-mid | mistral-small-3.1
 
 using namespace smolvlm;
 
@@ -275,7 +280,8 @@ int usage() {
                  "[--tokenizer-from DIR] [--tie|--untie] [--vocab N]\n       make-random-model --picture FILE.ppm   "
                  "(a 640x480 test picture)\nshapes:");
     for (const auto& p : k_presets) std::fprintf(stderr, " %s", p.name);
-    std::fprintf(stderr, "\n");
+    for (const auto& p : random_mistral3::k_presets) std::fprintf(stderr, " %s", p.name);
+    std::fprintf(stderr, "\n(mistral3 shapes: --dtype q4|q8|bf16|f32 --shard-mb N --gguf FILE; see random_mistral3.hpp)\n");
     return 1;
 }
 
@@ -291,6 +297,7 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
+    if (random_mistral3::wanted(argc, argv)) return random_mistral3::main(argc, argv);
     std::string out = argv[1], shape = "tiny", tok_from;
     std::uint64_t seed = 1;
     dtype wt = dtype::bf16;

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -48,6 +49,13 @@ struct cli_args {
     json_value template_kwargs;           // --chat-template-kwargs (a JSON object) + --think / --no-think
     int color = -1;                       // --color: -1 auto (a terminal), 0 never, 1 always
 };
+
+// -ctk/-ctv auto: a quantized model's error dwarfs f16's rounding of K and V, and f16 halves the
+// bytes each decoded token reads from the cache; native weights keep the exact f32 cache.
+dtype kv_type_for(const cli_args& a, const model& m) {
+    const bool quantized = m.format() == weight_format::q8 || m.format() == weight_format::q4;
+    return a.cache_k == "f16" || (a.cache_k == "auto" && quantized) ? dtype::f16 : dtype::f32;
+}
 
 [[noreturn]] void fail(const std::string& msg) {
     std::fflush(stdout);
@@ -433,7 +441,40 @@ void write_dump(const std::string& file, const model& m, const prepared_prompt& 
     for (std::size_t l = 0; l < trace.layer_outputs.size(); ++l)
         dump_add(w, "text_layer" + std::to_string(l) + "_output", {L, D}, trace.layer_outputs[l].data());
     dump_add(w, "text_final_hidden", {L, D}, trace.final_hidden.data());
-    if (pp.pixel_values.numel() > 0) {
+    if (pp.per_image_traces && !pp.image_pixels.empty()) {  // Mistral 3: per picture, stages concatenated
+        std::vector<std::int64_t> sizes;
+        for (std::size_t k = 0; k < pp.image_pixels.size(); ++k) {
+            const std::string ks = std::to_string(k);
+            dump_add(w, "pixel_values_" + ks, pp.image_pixels[k].shape(), pp.image_pixels[k].data());
+            if (k < pp.resized_images.size()) {
+                const image& r = pp.resized_images[k];
+                dump_add(w, "image" + ks + "_resized", {r.height, r.width, 3}, r.pixels.data());
+            }
+            sizes.push_back(pp.pixtral_plans[k].resized_height);
+            sizes.push_back(pp.pixtral_plans[k].resized_width);
+        }
+        dump_add(w, "image_sizes", {std::int64_t(pp.image_pixels.size()), 2}, sizes.data());
+        dump_add(w, "image_features", {pp.n_image_tokens, D}, pp.features.data());
+        if (!pp.traces.empty()) {
+            for (const vision_trace::stage& first : pp.traces[0].stages) {
+                std::vector<std::uint8_t> all;
+                std::int64_t rows = 0;
+                bool same = true;
+                for (const vision_trace& tr : pp.traces) {
+                    const vision_trace::stage* st = tr.find(first.name);
+                    if (!st || st->type != first.type || st->shape.ndim != 2 || st->shape[1] != first.shape[1]) {
+                        same = false;
+                        break;
+                    }
+                    all.insert(all.end(), st->bytes.begin(), st->bytes.end());
+                    rows += st->shape[0];
+                }
+                if (!same) continue;
+                status st = w.add(first.name, first.type, shape_t{rows, first.shape[1]}, all.data(), all.size());
+                if (!st) fail(st.message());
+            }
+        }
+    } else if (pp.pixel_values.numel() > 0) {
         dump_add(w, "pixel_values", pp.pixel_values.shape(), pp.pixel_values.data());
         dump_add(w, "pixel_attention_mask", pp.pixel_attention_mask.shape(), pp.pixel_attention_mask.data());
         const std::int64_t nt = std::int64_t(pp.traces.size());
@@ -506,7 +547,7 @@ int main(int argc, char** argv) {
         const std::int64_t ctx = a.n_ctx > 0 ? a.n_ctx : std::int64_t(pp.ids.size()) + a.gen.max_new_tokens + 16;
         session_options so;
         so.n_ctx = ctx;
-        so.kv_type = a.cache_k == "f16" ? dtype::f16 : dtype::f32;
+        so.kv_type = kv_type_for(a, m);
         session s(m, so, &pool);
         if (std::int64_t(pp.ids.size()) + a.gen.max_new_tokens > ctx) fail("the prompt and -n do not fit the context (-c)");
         status st = s.prefill(pp.ids);
@@ -572,10 +613,11 @@ int main(int argc, char** argv) {
     // prefill, so replacing it then costs nothing).
     session_options so;
     so.n_ctx = a.n_ctx > 0 ? a.n_ctx : 4096;
-    // auto: a quantized model's error dwarfs f16's rounding of K and V, and f16 halves the bytes
-    // each decoded token reads from the cache; native weights keep the exact f32 cache.
-    const bool quantized = m.format() == weight_format::q8 || m.format() == weight_format::q4;
-    so.kv_type = a.cache_k == "f16" || (a.cache_k == "auto" && quantized) ? dtype::f16 : dtype::f32;
+    // A config with a sliding window (attention here is always full): the default context stays
+    // inside it.
+    const std::int64_t window = m.config().text.sliding_window;
+    if (a.n_ctx == 0 && window > 0) so.n_ctx = std::min<std::int64_t>(so.n_ctx, window);
+    so.kv_type = kv_type_for(a, m);
     std::unique_ptr<session> sp(new session(m, so, &pool));
     bool ctx_sized = a.n_ctx > 0;
     rt.decode_weight_bytes = m.decode_weight_bytes();
@@ -595,6 +637,9 @@ int main(int argc, char** argv) {
     // The thinking part of a reply (<think> ... </think>) is shown dim on a terminal.
     const bool color = a.color == 1 || (a.color < 0 && isatty(STDOUT_FILENO));
     const token_id think_open = m.tok().token_to_id("<think>"), think_close = m.tok().token_to_id("</think>");
+    // An explicit (or window-bound) context: prompt_job refuses a longer prompt before it makes any
+    // pixel buffer (Pixtral images are preprocessed after the prompt is tokenized).
+    if (a.n_ctx > 0 || window > 0) po.max_tokens = std::max<std::int64_t>(1, so.n_ctx - a.gen.max_new_tokens);
     po.mode = a.mode;
     po.load_image_convention = a.load_image;
     po.keep_traces = !a.dump_file.empty();
@@ -610,7 +655,7 @@ int main(int argc, char** argv) {
         // known before the expensive part (encoding the tiles), so check the context now.
         const std::int64_t need = std::int64_t(pp.ids.size()) + a.gen.max_new_tokens;
         if (!ctx_sized) {
-            if (need > so.n_ctx) {
+            if (need > so.n_ctx && !(window > 0 && need > window)) {
                 so.n_ctx = need;
                 sp.reset(new session(m, so, &pool));
             }

@@ -254,9 +254,9 @@ TEST_CASE("cli context: checked before the tiles are encoded; default max(4096, 
     run_result r = run("-m '" + m + "' --image '" + img + "' -p hi -n 4 -c 1 --json-timings");
     INFO(r.err);
     CHECK(r.rc == 1);
-    CHECK(r.err.rfind("error: the prompt (", 0) == 0);
-    CHECK(r.err.find("do not fit the context (-c 1)") != std::string::npos);
-    const long n_prompt = std::strtol(r.err.c_str() + std::strlen("error: the prompt ("), nullptr, 10);
+    CHECK(r.err.rfind("error: the prompt has ", 0) == 0);
+    CHECK(r.err.find("fit in the context") != std::string::npos);
+    const long n_prompt = std::strtol(r.err.c_str() + std::strlen("error: the prompt has "), nullptr, 10);
     CHECK(n_prompt > 20);
     // An explicit -c that fits runs.
     run_result ok = run("-m '" + m + "' --image '" + img + "' -p hi -n 2 --ignore-eos -c " + std::to_string(n_prompt + 2));

@@ -141,8 +141,14 @@ void run_fixture(const std::string& c, const std::string& model_args, const std:
         CHECK(di == gi);
         CHECK(dg == gg);
 
-        // Exact stages (integers, masks, pixel values).
-        for (const char* name : {"pixel_values", "pixel_attention_mask", "patch_attention_mask", "vision_position_ids"}) {
+        // Exact stages (integers, masks, pixel values; Mistral 3: per image, and the resized uint8 images).
+        std::vector<std::string> exact = {"pixel_values", "pixel_attention_mask", "patch_attention_mask",
+                                          "vision_position_ids", "image_sizes"};
+        for (int k = 0; k < 16; ++k) {
+            exact.push_back("pixel_values_" + std::to_string(k));
+            exact.push_back("image" + std::to_string(k) + "_resized");
+        }
+        for (const std::string& name : exact) {
             const st_tensor* gt = g->find(name);
             if (!gt) continue;
             const st_tensor* dt = d->find(name);
@@ -195,7 +201,7 @@ TEST_CASE("every fixture end to end through smolvlm-cli", "[golden][e2e]") {
         ++ran;
         run_fixture(c, "-m '" + dir + "/model'", "");
     }
-    CHECK(ran >= 8);  // the six SmolVLM cases and the two SmolLM3 ones at least
+    CHECK(ran >= 10);  // the six SmolVLM cases, the two SmolLM3 and the two Mistral 3 ones at least
 }
 
 // The same golden through the GGUF pair llama.cpp's converter made of the fixture (lossless

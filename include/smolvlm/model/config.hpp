@@ -22,7 +22,7 @@
 
 namespace smolvlm {
 
-enum class model_arch : std::uint8_t { idefics3, smolvlm, llama, smollm3 };
+enum class model_arch : std::uint8_t { idefics3, smolvlm, llama, smollm3, mistral3 };
 
 inline const char* model_arch_name(model_arch a) {
     switch (a) {
@@ -30,6 +30,7 @@ inline const char* model_arch_name(model_arch a) {
         case model_arch::smolvlm: return "smolvlm";
         case model_arch::llama: return "llama";
         case model_arch::smollm3: return "smollm3";
+        case model_arch::mistral3: return "mistral3";
     }
     return "?";
 }
@@ -56,6 +57,9 @@ struct text_config {
     // reader fills it, all true otherwise).
     std::vector<bool> use_rope;
     std::int64_t no_rope_layer_interval = 0;
+    // Mistral: keys further back than this many positions are not attended (0: no window).
+    // The decoder has no window: a session whose context is longer than it is refused.
+    std::int64_t sliding_window = 0;
     std::int64_t bos_token_id = -1, eos_token_id = -1, pad_token_id = -1;
 };
 
@@ -74,6 +78,15 @@ struct vision_config {
     std::int64_t patches_per_side() const { return image_size / patch_size; }
     std::int64_t num_patches() const { return patches_per_side() * patches_per_side(); }
     std::int64_t head_dim() const { return hidden_size / num_attention_heads; }
+};
+
+// Mistral 3 (model/mistral3.hpp): the Pixtral tower's extra keys and the projector's.
+struct mistral3_config {
+    double vision_rope_theta = 10000.0;      // vision_config rope_theta (2D RoPE)
+    std::int64_t spatial_merge_size = 2;     // patch merger: s x s patches -> one token
+    std::string projector_hidden_act = "gelu";
+    bool multimodal_projector_bias = false;  // linear_1 / linear_2 biases
+    std::int64_t vision_feature_layer = -1;  // hidden_states index fed to the projector
 };
 
 struct generation_config {
@@ -96,6 +109,7 @@ struct model_config {
     std::int64_t scale_factor = 2;       // pixel shuffle factor of the connector
     std::int64_t image_token_id = -1;
     bool tie_word_embeddings = false;    // top-level flag: true => no lm_head.weight
+    mistral3_config mistral3;            // arch == mistral3 only
     generation_config generation;
 
     // <image> tokens per tile: (image_size / patch)^2 / scale^2.

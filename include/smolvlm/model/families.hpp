@@ -15,6 +15,7 @@
 #include "../io/tensor_source.hpp"
 #include "config.hpp"
 #include "family.hpp"
+#include "mistral3.hpp"
 #include "smollm.hpp"
 #include "smolvlm.hpp"
 
@@ -23,6 +24,7 @@ namespace smolvlm {
 inline constexpr const model_family* k_families[] = {
     &smolvlm_family,  // idefics3, smolvlm
     &smollm_family,   // llama, smollm3
+    &mistral3_family, // mistral3 (Mistral Small 3.1)
 };
 
 // The family reading config.json's `model_type` (null when none does).

@@ -68,6 +68,9 @@ struct weight_slot {
     std::string gguf_name;
     std::int64_t gguf_unpermute_heads = 0;
     std::string gguf_swap_name;
+    // ... and only when the file has no dense copy either (a head that is tied by default but
+    // present in the checkpoint is used: transformers 5 unties such a pair, Mistral 3).
+    bool tie_if_absent = false;
 
     static weight_slot mat(std::string name, std::int64_t rows, std::int64_t cols, kernels::weight_matrix& dst,
                            bool linear = true) {
@@ -139,7 +142,8 @@ public:
         }
         const std::string& name = gguf ? gguf_choice(s) : s.name;
         if (s.matrix) {
-            if (s.tied_to && (gguf || packed_type(name) == dtype::f32)) {  // tied head (a prequantized file may pack a copy)
+            if (s.tied_to && (gguf || packed_type(name) == dtype::f32) && !(s.tie_if_absent && src_.find(name))) {
+                // tied head (a prequantized file may pack a copy)
                 *s.matrix = *s.tied_to;
                 return status::ok();
             }

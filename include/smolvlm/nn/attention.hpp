@@ -176,20 +176,24 @@ inline void attention_blocked(const context& ctx, const attention_shape& a, cons
             const std::int64_t kvh = h / group;
             std::int64_t nk = 0;  // keys the block sees: up to the largest end of its queries
             for (std::int64_t r = 0; r < m; ++r) nk = std::max(nk, end_key(t0 + r));
+            // f32 / f16 planes: the products start at the smallest first key of the block
+            // (block-diagonal attention skips the other images' keys); q8 panels: at key 0.
+            std::int64_t k0 = int8 || !a.key_begin ? 0 : nk;
+            for (std::int64_t r = 0; r < m && k0 > 0; ++r) k0 = std::min(k0, first_key(t0 + r));
             for (std::int64_t r = 0; r < m; ++r)
                 std::memcpy(qb + r * hdp, q + (t0 + r) * a.q_stride + h * hd, std::size_t(hd) * sizeof(float));
-            std::int64_t row_len = nk;  // score row stride
+            std::int64_t row_len = nk - k0;  // score row stride; column j is key k0 + j
             if (int8) {
                 row_len = kv.k_q8[kvh].rows;  // np: all (padded) keys
                 linear(one, kv.k_q8[kvh], qb, m, sb);  // sb: [m, np]
             } else {
                 const std::size_t es = kv.type == dtype::f16 ? 2 : 4;
-                const void* kh = static_cast<const std::uint8_t*>(kv.k) + std::size_t(kvh * kv.head_stride) * es;
-                linear(one, kernels::weight_matrix{kv.type, kh, nullptr, nk, hd}, qb, m, sb);  // sb: [m, nk]
+                const void* kh = static_cast<const std::uint8_t*>(kv.k) + std::size_t(kvh * kv.head_stride + k0 * hd) * es;
+                linear(one, kernels::weight_matrix{kv.type, kh, nullptr, nk - k0, hd}, qb, m, sb);  // sb: [m, nk - k0]
             }
             for (std::int64_t r = 0; r < m; ++r) {
                 float* row = sb + r * row_len;
-                const std::int64_t kb = first_key(t0 + r), ke = end_key(t0 + r);
+                const std::int64_t kb = first_key(t0 + r) - k0, ke = end_key(t0 + r) - k0;
                 for (std::int64_t j = 0; j < kb; ++j) row[j] = 0.0f;
                 sum[r] = kt.softmax(row + kb, ke - kb, scale);
                 for (std::int64_t j = ke; j < row_len; ++j) row[j] = 0.0f;  // later, masked or padded keys
@@ -197,11 +201,11 @@ inline void attention_blocked(const context& ctx, const attention_shape& a, cons
             if (int8) {
                 linear(one, kv.vt_q8[kvh], sb, m, ob);  // ob: [m, hd] = P v_h
             } else if (kv.type == dtype::f16) {
-                const auto* vh = static_cast<const std::uint16_t*>(kv.v) + kvh * kv.head_stride;
-                kt.pv_f16(sb, row_len, m, nk, vh, hd, hd, ob);
+                const auto* vh = static_cast<const std::uint16_t*>(kv.v) + kvh * kv.head_stride + k0 * hd;
+                kt.pv_f16(sb, row_len, m, nk - k0, vh, hd, hd, ob);
             } else {
-                const auto* vh = static_cast<const float*>(kv.v) + kvh * kv.head_stride;
-                kt.pv(sb, row_len, m, nk, vh, hd, hd, ob);
+                const auto* vh = static_cast<const float*>(kv.v) + kvh * kv.head_stride + k0 * hd;
+                kt.pv(sb, row_len, m, nk - k0, vh, hd, hd, ob);
             }
             for (std::int64_t r = 0; r < m; ++r) {
                 const float inv = 1.0f / sum[r];

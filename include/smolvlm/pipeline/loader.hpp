@@ -64,6 +64,7 @@
 #include "../io/gguf.hpp"
 #include "../kernels/ggml_repack.hpp"
 #include "preprocess.hpp"
+#include "preprocess_pixtral.hpp"
 
 namespace smolvlm {
 
@@ -216,7 +217,9 @@ public:
         if (!mem.chat_template.empty()) {
             SMOLVLM_ASSIGN_OR_RETURN(m->chat_kind_, detect_chat_template(mem.chat_template));
         } else {
-            m->chat_kind_ = m->cfg_.has_vision ? chat_template_kind::smolvlm : chat_template_kind::chatml;
+            m->chat_kind_ = m->cfg_.arch == model_arch::mistral3 ? chat_template_kind::mistral_v7
+                            : m->cfg_.has_vision                  ? chat_template_kind::smolvlm
+                                                                  : chat_template_kind::chatml;
         }
         if (m->cfg_.has_vision) {
             if (mem.preprocessor_config_json.empty())
@@ -262,8 +265,9 @@ public:
     const std::string& dir() const { return dir_; }
     const model_config& config() const { return cfg_; }
     chat_template_kind chat_kind() const { return chat_kind_; }
-    // Image processor settings (VLMs only).
+    // Image processor settings (VLMs only): Idefics3 / SmolVLM, or (arch mistral3) Pixtral.
     const image_processor_config& image_config() const { return image_cfg_; }
+    const pixtral_processor_config& pixtral_config() const { return pixtral_cfg_; }
     const tokenizer& tok() const { return tok_; }
     const model_weights& weights() const { return w_; }
     const kernels::kernel_table& kernels() const { return kt_; }
@@ -383,6 +387,7 @@ private:
         }
         auto cj = parse_json(cfg);
         if (!cj) return cj.take_status();
+        if (cfg_.arch == model_arch::mistral3) return load_pixtral_config(pj.value(), proc.empty() ? nullptr : &rj.value());
         SMOLVLM_ASSIGN_OR_RETURN(image_cfg_, parse_image_processor_config(pj.value(), proc.empty() ? nullptr : &rj.value(),
                                                                           &cj.value()));
         if (image_cfg_.image_seq_len != cfg_.image_seq_len())
@@ -391,6 +396,28 @@ private:
         if (image_cfg_.max_image_size != cfg_.vision.image_size)
             return status::fmt(errc::bad_format, "preprocessor max_image_size %d does not match vision image_size %lld",
                                image_cfg_.max_image_size, (long long)cfg_.vision.image_size);
+        return status::ok();
+    }
+
+    // PixtralProcessor settings, checked against the model before any weight is bound.
+    status load_pixtral_config(const json_value& pre, const json_value* proc) {
+        SMOLVLM_ASSIGN_OR_RETURN(pixtral_cfg_, parse_pixtral_processor_config(pre, proc));
+        const pixtral_processor_config& p = pixtral_cfg_;
+        const std::int64_t merge = cfg_.mistral3.spatial_merge_size, patch = cfg_.vision.patch_size;
+        if (p.patch_size != patch || p.spatial_merge_size != merge)
+            return status::fmt(errc::bad_format,
+                               "processor_config.json: patch_size %d / spatial_merge_size %d do not match the model's %lld / %lld",
+                               p.patch_size, p.spatial_merge_size, (long long)patch, (long long)merge);
+        const std::int64_t tower = (cfg_.vision.image_size + patch * merge - 1) / (patch * merge) * (patch * merge);
+        if (p.max_output_side() > tower)
+            return status::fmt(errc::bad_format,
+                               "preprocessor_config.json: images up to %d px exceed the vision tower's image_size %lld",
+                               p.max_output_side(), (long long)cfg_.vision.image_size);
+        const token_id img = tok_.token_to_id(p.image_token);
+        if (img != cfg_.image_token_id || tok_.token_to_id(p.image_break_token) < 0 || tok_.token_to_id(p.image_end_token) < 0)
+            return status::fmt(errc::bad_format, "the tokenizer's %s / %s / %s do not match image_token_index %lld",
+                               p.image_token.c_str(), p.image_break_token.c_str(), p.image_end_token.c_str(),
+                               (long long)cfg_.image_token_id);
         return status::ok();
     }
 
@@ -552,6 +579,7 @@ private:
     weight_format fmt_ = weight_format::native;
     chat_template_kind chat_kind_ = chat_template_kind::chatml;
     image_processor_config image_cfg_;
+    pixtral_processor_config pixtral_cfg_;
     std::size_t owned_bytes_ = 0, decode_bytes_ = 0;
     bool prequantized_ = false;
 };

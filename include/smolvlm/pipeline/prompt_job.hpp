@@ -9,6 +9,12 @@
 //   tiles --vision encoder + projector--> features [n_tiles * seq, Dt]               model/smolvlm.hpp
 //   session.prefill(ids, features)  splices feature rows into the <image> positions
 //
+// Mistral 3 (config arch mistral3) takes the same path with its own processor and layout
+// (pipeline/preprocess_pixtral.hpp): no tiles, one [3, H, W] image per picture, each [IMG]
+// expanded to rows of [IMG] x cols + [IMG_BREAK] ([IMG_END] last); a step encodes one
+// picture. The prompt's length is known from the image sizes alone, so a prompt longer than
+// prompt_options::max_tokens is refused before any pixel buffer is made.
+//
 // A `prompt_job` does the cheap steps in begin() and then encodes one tile per step(),
 // so a game can spread a picture's vision encoding over frames. Tiles already seen
 // (same pixels) are taken from an `image_feature_cache`, so a second question about the
@@ -30,6 +36,7 @@
 #include "../text/chat_template.hpp"
 #include "loader.hpp"
 #include "preprocess.hpp"
+#include "preprocess_pixtral.hpp"
 
 namespace smolvlm {
 
@@ -99,6 +106,7 @@ struct prompt_options {
     resize_mode mode = resize_mode::exact;   // token_budget: no upscaling of small images
     bool load_image_convention = false;      // convert to RGB (and apply EXIF) before resizing
     bool keep_traces = false;                // capture per-tile vision intermediates
+    std::int64_t max_tokens = 0;             // > 0: refuse longer prompts (e.g. the session's n_ctx)
 };
 
 // Everything prefill needs, plus what --dump and the timing summary report.
@@ -116,6 +124,12 @@ struct prepared_prompt {
     tensor<std::uint8_t> pixel_attention_mask;  // [1, n_tiles, m, m]
     std::vector<image_plan> plans;              // per image / video frame
     std::vector<vision_trace> traces;           // per tile, with keep_traces
+    // Mistral 3 (Pixtral processor): per picture, unpadded; traces are per picture and
+    // concatenate (in prompt order) into the reference's one-sequence stages.
+    std::vector<tensor<float>> image_pixels;    // [3, H, W] each
+    std::vector<pixtral_plan> pixtral_plans;
+    std::vector<image> resized_images;          // with keep_traces: RGB after the resize (image{k}_resized)
+    bool per_image_traces = false;
 };
 
 class prompt_job {
@@ -144,6 +158,7 @@ public:
         if (n_media > 0 && !m.config().has_vision)
             return status(errc::invalid_argument, "this model has no vision tower: it cannot take images");
         SMOLVLM_ASSIGN_OR_RETURN(p_.chat_text, render_chat(m.chat_kind(), messages, opt.chat));
+        if (m.config().arch == model_arch::mistral3) return begin_pixtral(m, media, n_media, opt);
 
         const auto t0 = std::chrono::steady_clock::now();
         std::vector<image_grid> grids;
@@ -192,6 +207,7 @@ public:
             p_.expanded_text = p_.chat_text;
         }
         SMOLVLM_ASSIGN_OR_RETURN(p_.ids, m.tok().try_encode(p_.expanded_text));  // parse_special, no BOS added
+        SMOLVLM_TRY(check_length(opt));
         const token_id img = token_id(m.config().image_token_id);
         for (token_id id : p_.ids) p_.n_image_tokens += (m.config().has_vision && id == img) ? 1 : 0;
 
@@ -218,6 +234,7 @@ public:
     // Encode one tile (or take it from the cache).
     status step() {
         if (done()) return status::ok();
+        if (p_.per_image_traces) return step_pixtral();
         const auto t0 = std::chrono::steady_clock::now();
         const model_config& cfg = m_->config();
         const std::int64_t t = tiles_[next_tile_];
@@ -258,6 +275,100 @@ public:
     prepared_prompt& prompt() { return p_; }
 
 private:
+    status check_length(const prompt_options& opt) const {
+        if (opt.max_tokens > 0 && std::int64_t(p_.ids.size()) > opt.max_tokens)
+            return status::fmt(errc::invalid_argument,
+                               "the prompt has %zu tokens (%lld of them image tokens) but at most %lld fit in the context",
+                               p_.ids.size(), (long long)p_.n_image_tokens, (long long)opt.max_tokens);
+        return status::ok();
+    }
+
+    // Mistral 3: plan every picture, expand and tokenize, check the length, then preprocess.
+    status begin_pixtral(const model& m, const media_input* media, std::size_t n_media, const prompt_options& opt) {
+        const pixtral_processor_config& pc = m.pixtral_config();
+        const auto t0 = std::chrono::steady_clock::now();
+        for (std::size_t i = 0; i < n_media; ++i) {
+            if (media[i].type != media_input::kind::image)
+                return status(errc::unsupported, "Mistral 3 takes images, not videos");
+            int w = media[i].picture.width, h = media[i].picture.height;
+            if (opt.load_image_convention && media[i].orientation >= 5 && media[i].orientation <= 8) std::swap(w, h);
+            SMOLVLM_ASSIGN_OR_RETURN(pixtral_plan pl, plan_pixtral_image(w, h, pc));
+            p_.pixtral_plans.push_back(pl);
+        }
+        SMOLVLM_ASSIGN_OR_RETURN(p_.expanded_text,
+                                 expand_pixtral_prompt(p_.chat_text, p_.pixtral_plans.data(), p_.pixtral_plans.size(), pc));
+        SMOLVLM_ASSIGN_OR_RETURN(p_.ids, m.tok().try_encode(p_.expanded_text));  // the text has its own <s>
+        const token_id img = token_id(m.config().image_token_id);
+        for (token_id id : p_.ids) p_.n_image_tokens += id == img ? 1 : 0;
+        std::int64_t want = 0;
+        for (const pixtral_plan& pl : p_.pixtral_plans) want += pl.n_image_tokens();
+        if (p_.n_image_tokens != want)
+            return status::fmt(errc::invalid_argument, "the prompt has %lld %s tokens but the images give %lld",
+                               (long long)p_.n_image_tokens, pc.image_token.c_str(), (long long)want);
+        SMOLVLM_TRY(check_length(opt));  // before any pixel buffer exists
+
+        pixtral_preprocess_options po;
+        po.load_image_convention = opt.load_image_convention;
+        po.kernels = &ctx_.kt;
+        po.pool = ctx_.pool;
+        p_.image_pixels.resize(n_media);
+        if (opt.keep_traces) p_.resized_images.resize(n_media);
+        for (std::size_t i = 0; i < n_media; ++i) {
+            image_view src = media[i].picture;
+            image oriented;
+            if (opt.load_image_convention && media[i].orientation >= 2 && media[i].orientation <= 8) {
+                oriented = apply_orientation(detail::copy_of(src), media[i].orientation);
+                src = oriented.view();
+            }
+            SMOLVLM_TRY(preprocess_pixtral_image(src, p_.pixtral_plans[i], pc, po, p_.image_pixels[i],
+                                                 opt.keep_traces ? &p_.resized_images[i] : nullptr));
+        }
+        p_.preprocess_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        p_.n_images = int(n_media);
+        p_.per_image_traces = true;
+        tiles_.clear();
+        for (std::size_t i = 0; i < n_media; ++i) tiles_.push_back(std::int64_t(i));
+        p_.n_tiles = int(n_media);
+        p_.features.assign(std::size_t(p_.n_image_tokens * m.config().text.hidden_size), 0.0f);
+        if (opt.keep_traces) p_.traces.resize(n_media);
+        return status::ok();
+    }
+
+    // Mistral 3: encode picture next_tile_ (or take it from the cache).
+    status step_pixtral() {
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::size_t i = next_tile_;
+        const pixtral_plan& pl = p_.pixtral_plans[i];
+        const std::int64_t Dt = m_->config().text.hidden_size;
+        std::int64_t row0 = 0;
+        for (std::size_t k = 0; k < i; ++k) row0 += p_.pixtral_plans[k].n_image_tokens();
+        float* out = p_.features.data() + row0 * Dt;
+        const std::size_t out_n = std::size_t(pl.n_image_tokens() * Dt);
+        const tensor<float>& px = p_.image_pixels[i];
+        const bool tracing = !p_.traces.empty();
+        std::uint64_t key = 0;
+        const std::vector<float>* hit = nullptr;
+        if (cache_ && !tracing) {
+            key = image_feature_cache::hash(px.data(), px.nbytes()) ^
+                  (std::uint64_t(pl.resized_height) << 32 | std::uint64_t(pl.resized_width));
+            hit = cache_->find(key);
+        }
+        if (hit && hit->size() == out_n) {
+            std::memcpy(out, hit->data(), out_n * sizeof(float));
+            cache_->count_hit();
+            ++p_.n_tiles_cached;
+        } else {
+            const model_weights& w = m_->weights();
+            SMOLVLM_TRY(encode_tile(ctx_, *w.encoder, *w.projector,
+                                    vision_image{px.data(), pl.resized_height, pl.resized_width, nullptr}, out, ws_,
+                                    tracing ? &p_.traces[i] : nullptr));
+            if (cache_ && !tracing) cache_->insert(key, out, out_n);
+        }
+        ++next_tile_;
+        p_.encode_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        return status::ok();
+    }
+
     const float* tile_pixels(std::int64_t t) const {
         const std::int64_t m = p_.pixel_values.dim(3);
         return p_.pixel_values.data() + t * 3 * m * m;

@@ -85,6 +85,10 @@ public:
         if (ready_) return status::ok();
         const text_config& t = m_.config().text;
         if (opt_.n_ctx <= 0 || opt_.max_chunk <= 0) return status(errc::invalid_argument, "n_ctx and max_chunk must be positive");
+        if (t.sliding_window > 0 && opt_.n_ctx > t.sliding_window)  // within the window it changes nothing
+            return status::fmt(errc::unsupported, "the model attends through a sliding window of %lld tokens, which this "
+                               "engine does not implement: use a context of at most that (-c %lld)",
+                               (long long)t.sliding_window, (long long)t.sliding_window);
         const int threads = ctx_.pool ? ctx_.pool->size() : 1;
         const std::size_t need = memory_required(m_.config(), opt_, threads);
         if (opt_.max_bytes != 0 && need > opt_.max_bytes)

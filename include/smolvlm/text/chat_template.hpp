@@ -49,6 +49,8 @@
 // Jinja template would silently misread it: the string "false" is true there). Other keys
 // are ignored, as by the template.
 //
+//   mistral_v7  (Mistral Small 3.1 2503 chat_template.json): text/chat_template_mistral.hpp.
+//
 // Text-only templates (chatml, smollm3) reject image and video parts with an error
 // (the Jinja templates would silently print nothing for such a message). Text that is
 // not valid UTF-8 is an error for every template.
@@ -100,13 +102,14 @@ struct chat_message {
     }
 };
 
-enum class chat_template_kind : std::uint8_t { smolvlm, chatml, smollm3 };
+enum class chat_template_kind : std::uint8_t { smolvlm, chatml, smollm3, mistral_v7 };
 
 inline const char* chat_template_name(chat_template_kind k) {
     switch (k) {
         case chat_template_kind::smolvlm: return "smolvlm";
         case chat_template_kind::chatml: return "chatml";
         case chat_template_kind::smollm3: return "smollm3";
+        case chat_template_kind::mistral_v7: return "mistral_v7";
     }
     return "unknown";
 }
@@ -119,6 +122,7 @@ struct chat_options {
     // smollm3 only.
     bool enable_thinking = true;  // default reasoning mode /think; a system message's /think or /no_think wins
     std::string today_date;       // "Today Date:" line, e.g. "14 July 2025" (see parse_template_date); empty = today
+                                  // (mistral_v7 reads it too, or an ISO "2025-07-14")
     // Template kwargs: a JSON object (null = none), e.g. {"enable_thinking": false,
     // "xml_tools": [...]}; its enable_thinking overrides the field above. See the top of the file.
     json_value kwargs;
@@ -222,6 +226,7 @@ inline result<std::string> render_chatml(const std::vector<chat_message>& msgs, 
 }
 
 inline std::string smollm3_today(const chat_options& opt);
+inline result<std::string> render_mistral_v7(const std::vector<chat_message>& msgs, const chat_options& opt);  // chat_template_mistral.hpp
 
 // ---- Python's str() / repr() of JSON values (Jinja's `string` filter on a tool dict) ----
 
@@ -597,6 +602,7 @@ inline result<std::string> render_chat(chat_template_kind kind, const std::vecto
         case chat_template_kind::smolvlm: return detail::render_smolvlm(*msgs, opt);
         case chat_template_kind::chatml: return detail::render_chatml(*msgs, opt);
         case chat_template_kind::smollm3: return detail::render_smollm3(*msgs, opt);
+        case chat_template_kind::mistral_v7: return detail::render_mistral_v7(*msgs, opt);
     }
     return status(errc::invalid_argument, "render_chat: unknown template kind");
 }
@@ -611,10 +617,11 @@ inline result<std::string> render_chat(chat_template_kind kind, const std::vecto
 // Which of the three templates a Jinja source is, judged by its content.
 inline result<chat_template_kind> detect_chat_template(std::string_view source) {
     auto has = [&](const char* s) { return source.find(s) != std::string_view::npos; };
+    if (has("[SYSTEM_PROMPT]") && has("[INST]") && has("[IMG]")) return chat_template_kind::mistral_v7;
     if (has("Reasoning Mode") || has("/no_think")) return chat_template_kind::smollm3;
     if (has("<end_of_utterance>") && has("capitalize")) return chat_template_kind::smolvlm;
     if (has("<|im_start|>") && has("<|im_end|>")) return chat_template_kind::chatml;
-    return status(errc::unsupported, "chat template: not one of the known templates (smolvlm, chatml, smollm3)");
+    return status(errc::unsupported, "chat template: not one of the known templates (smolvlm, chatml, smollm3, mistral_v7)");
 }
 
 // Find the template of a model directory, in the order transformers reads them:
@@ -657,3 +664,5 @@ inline result<chat_template_kind> load_chat_template_kind(const std::string& mod
 }
 
 }  // namespace smolvlm
+
+#include "chat_template_mistral.hpp"  // the mistral_v7 renderer
