@@ -4,6 +4,7 @@
 //               [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [-s SEED]
 //               [-t THREADS] [-c CTX] [--ignore-eos] [--ids] [--dump FILE.safetensors] [--json-timings] [-cnv]
 //               [--dtype native|f32|bf16|q8|q4] [--isa NAME] [--image-mode exact|budget] [--load-image] [-f FILE] [-v]
+//               [--grammar FILE.gbnf | --json-schema FILE.json | --json]
 //
 // Text streams to stdout (flushed per token); the timing summary and errors go to stderr.
 // Exit code 1 with one line "error: ..." for any failure.
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,8 @@ struct cli_args {
     kernels::isa isa = kernels::isa::best;
     resize_mode mode = resize_mode::exact;
     std::string cache_k = "f32", cache_v = "f32";  // KV cache storage (-ctk / -ctv)
+    std::string grammar_file, schema_file;          // structured output (--grammar / --json-schema)
+    bool json_any = false;                          // --json
 };
 
 [[noreturn]] void fail(const std::string& msg) {
@@ -68,7 +72,10 @@ void usage(FILE* f) {
         "  --isa NAME              force kernels: scalar, avx2, avx-vnni, avx512, avx512-vnni, neon, neon-dotprod\n"
         "  --image-mode M          exact (as the reference) or budget (no upscaling of small images)\n"
         "  --load-image            convert images to RGB and apply EXIF orientation first (HF load_image)\n"
-        "  -v                      print the expanded prompt to stderr\n");
+        "  -v                      print the expanded prompt to stderr\n"
+        "  --grammar FILE          constrain the output to a GBNF grammar (llama.cpp syntax, rule root)\n"
+        "  --json-schema FILE      constrain the output to JSON valid under a JSON Schema\n"
+        "  --json                  constrain the output to any JSON value\n");
 }
 
 double to_d(const char* s, const char* flag) {
@@ -122,6 +129,9 @@ cli_args parse_args(int argc, char** argv) {
         else if (f == "-cnv" || f == "--conversation") a.interactive = true;
         else if (f == "-v" || f == "--verbose") a.verbose = true;
         else if (f == "--load-image") a.load_image = true;
+        else if (f == "--grammar") a.grammar_file = val();
+        else if (f == "--json-schema") a.schema_file = val();
+        else if (f == "--json") a.json_any = true;
         else if (f == "--dtype") {
             auto r = parse_weight_format(val());
             if (!r) fail(r.error().message());
@@ -159,6 +169,8 @@ cli_args parse_args(int argc, char** argv) {
     if (a.cache_k != a.cache_v) fail("-ctk and -ctv must name the same type (keys and values are stored alike)");
     if (!a.messages_file.empty() && (!a.prompt.empty() || !a.images.empty() || !a.prompt_file.empty()))
         fail("--messages cannot be combined with -p, -f or --image");
+    if (int(!a.grammar_file.empty()) + int(!a.schema_file.empty()) + int(a.json_any) > 1)
+        fail("use at most one of --grammar, --json-schema and --json");
     return a;
 }
 
@@ -308,14 +320,20 @@ void print_timings(const cli_args& a, const run_timing& rt, const prepared_promp
     const double per_tile = pp.n_tiles - pp.n_tiles_cached > 0 ? pp.encode_ms / double(pp.n_tiles - pp.n_tiles_cached) : 0.0;
     const double ttft = pp.preprocess_ms + pp.encode_ms + g.prefill_ms;
     if (a.json_timings) {
+        char extra[200] = "";
+        if (a.gen.grammar)  // structured output
+            std::snprintf(extra, sizeof extra, ",\"grammar_ms\":%.2f,\"grammar_ms_per_token\":%.4f,\"grammar_masks\":%lld,"
+                          "\"grammar_budget_steps\":%lld,\"stopped_by_grammar\":%s", g.grammar_ms,
+                          g.gen_tokens ? g.grammar_ms / double(g.gen_tokens) : 0.0, (long long)g.grammar_masks,
+                          (long long)g.grammar_budget_steps, g.stopped_by_grammar ? "true" : "false");
         std::fprintf(stderr,
                      "{\"load_ms\":%.2f,\"n_images\":%d,\"n_videos\":%d,\"n_tiles\":%d,\"n_tiles_cached\":%d,"
                      "\"preprocess_ms\":%.2f,\"image_encode_ms\":%.2f,\"image_encode_ms_per_tile\":%.2f,"
                      "\"prompt_tokens\":%lld,\"prefill_tokens\":%lld,\"prefill_ms\":%.2f,\"prefill_tok_s\":%.2f,"
-                     "\"ttft_ms\":%.2f,\"gen_tokens\":%lld,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"peak_rss_mb\":%.1f}\n",
+                     "\"ttft_ms\":%.2f,\"gen_tokens\":%lld,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"peak_rss_mb\":%.1f%s}\n",
                      rt.load_ms, pp.n_images, pp.n_videos, pp.n_tiles, pp.n_tiles_cached, pp.preprocess_ms, pp.encode_ms,
                      per_tile, (long long)g.prompt_tokens, (long long)g.prefill_tokens, g.prefill_ms, prefill_tps, ttft,
-                     (long long)g.gen_tokens, g.decode_ms, decode_tps, peak_rss_mb());
+                     (long long)g.gen_tokens, g.decode_ms, decode_tps, peak_rss_mb(), extra);
     } else {
         std::fprintf(stderr, "\n--- timings ---\nload:        %8.1f ms\n", rt.load_ms);
         if (pp.n_tiles > 0)
@@ -327,6 +345,10 @@ void print_timings(const cli_args& a, const run_timing& rt, const prepared_promp
         std::fprintf(stderr, "first token: %.1f ms after the prompt was ready\n", ttft);
         std::fprintf(stderr, "decode:      %lld tokens in %.1f ms = %.1f tok/s\n", (long long)g.gen_tokens, g.decode_ms,
                      decode_tps);
+        if (a.gen.grammar)
+            std::fprintf(stderr, "grammar:     %.2f ms (%.3f ms/token), %lld full masks%s\n", g.grammar_ms,
+                         g.gen_tokens ? g.grammar_ms / double(g.gen_tokens) : 0.0, (long long)g.grammar_masks,
+                         g.stopped_by_grammar ? ", stopped: grammar complete" : "");
         std::fprintf(stderr, "peak RSS:    %.1f MB\n", peak_rss_mb());
     }
 }
@@ -397,6 +419,28 @@ int main(int argc, char** argv) {
     run_timing rt;
     rt.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_load).count();
 
+    // ---- structured output: compile the grammar once, match it over the model's vocabulary ----
+    std::unique_ptr<grammar> gram;
+    std::unique_ptr<grammar_vocab> gvocab;
+    std::unique_ptr<grammar_matcher> gmatch;
+    if (!a.grammar_file.empty() || !a.schema_file.empty() || a.json_any) {
+        result<grammar> g = status(errc::invalid_argument, "no grammar");
+        if (a.json_any) {
+            g = json_any_value_grammar();
+        } else {
+            const std::string& file = a.grammar_file.empty() ? a.schema_file : a.grammar_file;
+            auto text = read_text_file(file.c_str(), std::size_t(16) << 20);
+            if (!text) fail(text.error().message());
+            g = a.grammar_file.empty() ? grammar_from_json_schema(std::string_view(text.value())) : compile_gbnf(text.value());
+            if (!g) fail(file + ": " + g.error().message());
+        }
+        if (!g) fail(g.error().message());
+        gram.reset(new grammar(std::move(g).value()));
+        gvocab.reset(new grammar_vocab(grammar_vocab_for(m)));
+        gmatch.reset(new grammar_matcher(*gram, *gvocab));
+        a.gen.grammar = gmatch.get();
+    }
+
     // ---- the conversation ----
     std::vector<chat_message> msgs;
     std::vector<media_ref> refs;
@@ -464,6 +508,7 @@ int main(int argc, char** argv) {
         st = s.prefill(pp.ids, pp.features.data(), pp.n_image_tokens, a.dump_file.empty() ? nullptr : &trace);
         if (!st) fail(st.message());
         std::vector<float> logits_last = s.logits();
+        if (a.gen.grammar) a.gen.grammar->reset();  // each turn's answer is one value of the grammar
         st = s.generate(a.gen, [&](token_id, std::string_view piece) {
             out_text += piece;
             std::fwrite(piece.data(), 1, piece.size(), stdout);

@@ -447,7 +447,7 @@ private:
                 ++i_;
                 break;
             }
-            std::uint32_t lo, hi;
+            std::uint32_t lo = 0, hi = 0;
             SMOLVLM_TRY(parse_char(&lo));
             hi = lo;
             if (at('-') && i_ + 1 < n_ && s_[i_ + 1] != ']') {
