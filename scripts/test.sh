@@ -2,6 +2,7 @@
 # scripts/test.sh — build everything and run the whole test suite, from a fresh clone.
 #
 # Installs what is missing (Debian packages), then:
+#   0. single_include/ is what scripts/amalgamate makes from include/ (fails when stale)
 #   1. CMake + g++ (Release): tests, examples, benches, per-header compile check; run the suite
 #   2. Meson + clang++ with ASan + UBSan: the same suite (examples instrumented too);
 #      all_headers.cpp with -Werror -fno-exceptions -fno-rtti
@@ -10,6 +11,9 @@
 #   4. AArch64: kernel and core tests cross-compiled with g++-aarch64-linux-gnu and run under
 #      qemu-aarch64 (NEON + dotprod, and a CPU without dotprod), plus one fixture end to end
 #   5. package consumers: install, find_package, add_subdirectory, Meson subproject, pkg-config
+#      (the C++ headers and the C API library smolvlm::c)
+# The suites also run the C API's real clients (a C99 program, a Python ctypes script) and a
+# program built against single_include/smolvlm.hpp alone (tests/capi/capi_test.cpp).
 # (Two full builds, not three: the sanitizers ride on the Meson/clang build to keep CI short.)
 # Prints the Catch2 counts of each run and the time of each step; exits non-zero if any
 # step failed (later steps still run, so one report shows everything).
@@ -31,6 +35,7 @@ have g++ || need_pkgs+=(g++)
 have clang++ || need_pkgs+=(clang)
 have meson || need_pkgs+=(meson)
 have pkg-config || need_pkgs+=(pkg-config)
+have python3 || need_pkgs+=(python3)
 [ -f /usr/include/catch2/catch.hpp ] || need_pkgs+=(catch2)
 [ -f /usr/include/benchmark/benchmark.h ] || need_pkgs+=(libbenchmark-dev)
 if [ "${SMOLVLM_TEST_QUICK:-0}" != 1 ] && [ "$(uname -m)" = x86_64 ]; then
@@ -101,6 +106,9 @@ suite() {
   fi
   return $rc
 }
+
+step "0. single header: single_include/ up to date with include/"
+timed "single header up to date (scripts/amalgamate --check)" python3 scripts/amalgamate --check
 
 step "1. CMake + g++ (Release): tests, examples, benches"
 timed "gcc: configure" cmake -S . -B "$out/gcc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \

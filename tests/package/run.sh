@@ -7,6 +7,9 @@
 #   4. Meson subproject: dependency('smolvlm')                     (meson/)
 #   5. pkg-config --cflags smolvlm against the installed smolvlm.pc, then a build with it.
 # Each consumer compiles tests/package/main.cpp with -Werror -fno-exceptions -fno-rtti and runs it.
+# The C API library (smolvlm::c, libsmolvlm_c): installed with the headers, linked by a C99
+# program (tests/package/main.c) through find_package and through pkg-config smolvlm-c;
+# add_subdirectory and the Meson subproject must define it (they do not build it).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -26,18 +29,25 @@ cmake -S "$root" -B "$out/lib" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_INST
 cmake --install "$out/lib" >/dev/null
 for f in include/smolvlm.hpp include/smolvlm/core/status.hpp share/cmake/smolvlm/smolvlmConfig.cmake \
          share/cmake/smolvlm/smolvlmConfigVersion.cmake share/cmake/smolvlm/smolvlmTargets.cmake \
-         share/pkgconfig/smolvlm.pc; do
+         include/smolvlm.h include/smolvlm/c_api_impl.hpp share/pkgconfig/smolvlm.pc share/pkgconfig/smolvlm-c.pc; do
   [ -f "$prefix/$f" ] || { echo "error: $f is not installed" >&2; exit 1; }
 done
-extra="$(cd "$prefix" && find . -type f ! -path './include/*' ! -path './share/cmake/smolvlm/*' ! -path './share/pkgconfig/*' ! -path './bin/*')"
+clib="$(cd "$prefix" && find . -name 'libsmolvlm_c.so*' -type f | head -1)"
+[ -n "$clib" ] || { echo "error: libsmolvlm_c is not installed" >&2; exit 1; }
+libdir="$prefix/$(dirname "$clib")"
+extra="$(cd "$prefix" && find . -type f ! -path './include/*' ! -path './share/cmake/smolvlm/*' ! -path './share/pkgconfig/*' \
+         ! -path './bin/*' ! -name 'libsmolvlm_c.so*')"
 [ -z "$extra" ] || { echo "error: unexpected installed files: $extra" >&2; exit 1; }
-ok "install tree ($(find "$prefix/include" -name '*.hpp' | wc -l) headers)"
+exported="$(nm -D --defined-only "$prefix/$clib" | awk '{print $3}' | grep -v '^smolvlm_' | grep -cv '^_Z' || true)"
+[ "$exported" = 0 ] || { echo "error: libsmolvlm_c exports C symbols other than smolvlm_*" >&2; exit 1; }
+ok "install tree ($(find "$prefix/include" -name '*.hpp' | wc -l) headers, smolvlm.h, $clib)"
 
 echo "-- find_package"
 cmake -S "$here/find_package" -B "$out/fp" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$out/fp"
 "$out/fp/consumer"
-ok "find_package(smolvlm CONFIG REQUIRED)"
+"$out/fp/consumer_c"
+ok "find_package(smolvlm CONFIG REQUIRED): smolvlm::smolvlm and smolvlm::c"
 
 echo "-- add_subdirectory"
 cmake -S "$here/add_subdirectory" -B "$out/sub" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DSMOLVLM_SOURCE="$root" >/dev/null
@@ -73,5 +83,10 @@ esac
 "$CXX" $cflags -Wall -Wextra -Werror -fno-exceptions -fno-rtti "$here/main.cpp" -o "$out/pkgconfig-consumer" $libs
 "$out/pkgconfig-consumer"
 ok "pkg-config --cflags/--libs smolvlm"
+# shellcheck disable=SC2046
+"${CC:-cc}" -std=c99 -Wall -Wextra -Werror -pedantic "$here/main.c" -o "$out/pkgconfig-consumer-c" \
+  $(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags --libs smolvlm-c) -Wl,-rpath,"$libdir"
+"$out/pkgconfig-consumer-c"
+ok "pkg-config --cflags/--libs smolvlm-c (C99)"
 
 echo "package tests: $pass passed"
