@@ -61,10 +61,11 @@ struct generate_options {
     // Null: unconstrained (the loop is then exactly the plain one).
     grammar_matcher* grammar = nullptr;
     grammar_sampling grammar_mode = grammar_sampling::check_first;  // or full_mask
-    // Keep the output completable within max_new_tokens: when a token's shortest completion
-    // (in code points) would exceed the tokens left after it, it is refused. An output stopped
-    // by the limit then still matches the grammar, as long as every code point of the shortest
-    // completion has a token of its own (true for ASCII in byte-level vocabularies).
+    // Keep the output completable within max_new_tokens: when the grammar's shortest completion
+    // after a token (in bytes) would exceed the tokens left after it, the token is refused. An
+    // output stopped by the limit then still matches the grammar whenever every byte can be a
+    // token of its own (byte-level vocabularies: SmolLM2 / SmolVLM, SmolLM3) and the limit is at
+    // least the shortest completion at the start.
     bool grammar_fit_budget = true;
 };
 
