@@ -38,8 +38,8 @@ libdir="$prefix/$(dirname "$clib")"
 extra="$(cd "$prefix" && find . -type f ! -path './include/*' ! -path './share/cmake/smolvlm/*' ! -path './share/pkgconfig/*' \
          ! -path './bin/*' ! -name 'libsmolvlm_c.so*')"
 [ -z "$extra" ] || { echo "error: unexpected installed files: $extra" >&2; exit 1; }
-exported="$(nm -D --defined-only "$prefix/$clib" | awk '{print $3}' | grep -v '^smolvlm_' | grep -cv '^_Z' || true)"
-[ "$exported" = 0 ] || { echo "error: libsmolvlm_c exports C symbols other than smolvlm_*" >&2; exit 1; }
+exported="$(nm -D --defined-only "$prefix/$clib" | awk 'NF == 3 && $2 != "A" {print $3}' | grep -cv '^smolvlm_' || true)"
+[ "$exported" = 0 ] || { echo "error: libsmolvlm_c exports symbols other than smolvlm_*" >&2; exit 1; }
 ok "install tree ($(find "$prefix/include" -name '*.hpp' | wc -l) headers, smolvlm.h, $clib)"
 
 echo "-- find_package"
