@@ -5,6 +5,7 @@
 //               [-t THREADS] [-c CTX] [--ignore-eos] [--ids] [--dump FILE.safetensors] [--json-timings] [-cnv]
 //               [--dtype native|f32|bf16|q8|q4] [--isa NAME] [--image-mode exact|budget] [--load-image] [-f FILE] [-v]
 //               [--date YYYY-MM-DD] [--chat-template-kwargs JSON] [--think | --no-think] [--color auto|always|never]
+//               [--grammar FILE.gbnf | --json-schema FILE.json | --json]
 //
 // Text streams to stdout (flushed per token); the timing summary and errors go to stderr.
 // Exit code 1 with one line "error: ..." for any failure.
@@ -48,6 +49,8 @@ struct cli_args {
     std::string date;                     // --date YYYY-MM-DD, as the template prints it ("07 December 2026")
     json_value template_kwargs;           // --chat-template-kwargs (a JSON object) + --think / --no-think
     int color = -1;                       // --color: -1 auto (a terminal), 0 never, 1 always
+    std::string grammar_file, schema_file;          // structured output (--grammar / --json-schema)
+    bool json_any = false;                          // --json
 };
 
 // -ctk/-ctv auto: a quantized model's error dwarfs f16's rounding of K and V, and f16 halves the
@@ -101,6 +104,9 @@ void usage(FILE* f) {
         "                          system prompt still wins, as in the template)\n"
         "  --color WHEN            auto (default), always or never: show a reply's thinking part\n"
         "                          (<think> ... </think>) dim on a terminal; otherwise it is printed as is\n"
+        "  --grammar FILE          constrain the output to a GBNF grammar (llama.cpp syntax, rule root)\n"
+        "  --json-schema FILE      constrain the output to JSON valid under a JSON Schema\n"
+        "  --json                  constrain the output to any JSON value\n"
         "--messages FILE: a JSON list of {\"role\": system|user|assistant|tool, \"content\": string or list of\n"
         "  parts}, or {\"messages\": [...], \"tools\": [...]}. SmolLM3's template, like transformers, renders\n"
         "  list content as an empty string: give its content as strings.\n");
@@ -196,6 +202,9 @@ cli_args parse_args(int argc, char** argv) {
             else if (v == "never" || v == "off") a.color = 0;
             else fail("--color must be auto, always or never");
         }
+        else if (f == "--grammar") a.grammar_file = val();
+        else if (f == "--json-schema") a.schema_file = val();
+        else if (f == "--json") a.json_any = true;
         else if (f == "--dtype") {
             auto r = parse_weight_format(val());
             if (!r) fail(r.error().message());
@@ -236,6 +245,8 @@ cli_args parse_args(int argc, char** argv) {
     if (a.raw_prompt && (!a.messages_file.empty() || !a.images.empty() || a.interactive || !a.dump_file.empty()))
         fail("--raw-prompt takes -p or -f only (no --messages, --image, -cnv or --dump)");
     if (a.add_bos && !a.raw_prompt) fail("--bos goes with --raw-prompt");
+    if (int(!a.grammar_file.empty()) + int(!a.schema_file.empty()) + int(a.json_any) > 1)
+        fail("use at most one of --grammar, --json-schema and --json");
     return a;
 }
 
@@ -403,16 +414,22 @@ void print_timings(const cli_args& a, const run_timing& rt, const prepared_promp
     const double per_tile = pp.n_tiles - pp.n_tiles_cached > 0 ? pp.encode_ms / double(pp.n_tiles - pp.n_tiles_cached) : 0.0;
     const double ttft = pp.preprocess_ms + pp.encode_ms + g.prefill_ms;
     if (a.json_timings) {
+        char extra[200] = "";
+        if (a.gen.grammar)  // structured output
+            std::snprintf(extra, sizeof extra, ",\"grammar_ms\":%.2f,\"grammar_ms_per_token\":%.4f,\"grammar_masks\":%lld,"
+                          "\"grammar_budget_steps\":%lld,\"stopped_by_grammar\":%s", g.grammar_ms,
+                          g.gen_tokens ? g.grammar_ms / double(g.gen_tokens) : 0.0, (long long)g.grammar_masks,
+                          (long long)g.grammar_budget_steps, g.stopped_by_grammar ? "true" : "false");
         std::fprintf(stderr,
                      "{\"load_ms\":%.2f,\"n_images\":%d,\"n_videos\":%d,\"n_tiles\":%d,\"n_tiles_cached\":%d,"
                      "\"preprocess_ms\":%.2f,\"image_encode_ms\":%.2f,\"image_encode_ms_per_tile\":%.2f,"
                      "\"prompt_tokens\":%lld,\"prefill_tokens\":%lld,\"prefill_ms\":%.2f,\"prefill_tok_s\":%.2f,"
                      "\"ttft_ms\":%.2f,\"gen_tokens\":%lld,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"peak_rss_mb\":%.1f,"
-                     "\"decode_weight_bytes\":%zu,\"kv_cache_bytes\":%zu}\n",
+                     "\"decode_weight_bytes\":%zu,\"kv_cache_bytes\":%zu%s}\n",
                      rt.load_ms, pp.n_images, pp.n_videos, pp.n_tiles, pp.n_tiles_cached, pp.preprocess_ms, pp.encode_ms,
                      per_tile, (long long)g.prompt_tokens, (long long)g.prefill_tokens, g.prefill_ms, prefill_tps, ttft,
                      (long long)g.gen_tokens, g.decode_ms, decode_tps, peak_rss_mb(), rt.decode_weight_bytes,
-                     rt.kv_cache_bytes);
+                     rt.kv_cache_bytes, extra);
     } else {
         std::fprintf(stderr, "\n--- timings ---\nload:        %8.1f ms\n", rt.load_ms);
         if (pp.n_tiles > 0)
@@ -424,6 +441,10 @@ void print_timings(const cli_args& a, const run_timing& rt, const prepared_promp
         std::fprintf(stderr, "first token: %.1f ms after the prompt was ready\n", ttft);
         std::fprintf(stderr, "decode:      %lld tokens in %.1f ms = %.1f tok/s\n", (long long)g.gen_tokens, g.decode_ms,
                      decode_tps);
+        if (a.gen.grammar)
+            std::fprintf(stderr, "grammar:     %.2f ms (%.3f ms/token), %lld full masks%s\n", g.grammar_ms,
+                         g.gen_tokens ? g.grammar_ms / double(g.gen_tokens) : 0.0, (long long)g.grammar_masks,
+                         g.stopped_by_grammar ? ", stopped: grammar complete" : "");
         std::fprintf(stderr, "peak RSS:    %.1f MB\n", peak_rss_mb());
     }
 }
@@ -526,6 +547,28 @@ int main(int argc, char** argv) {
     const model& m = *loaded.value();
     run_timing rt;
     rt.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_load).count();
+
+    // ---- structured output: compile the grammar once, match it over the model's vocabulary ----
+    std::unique_ptr<grammar> gram;
+    std::unique_ptr<grammar_vocab> gvocab;
+    std::unique_ptr<grammar_matcher> gmatch;
+    if (!a.grammar_file.empty() || !a.schema_file.empty() || a.json_any) {
+        result<grammar> g = status(errc::invalid_argument, "no grammar");
+        if (a.json_any) {
+            g = json_any_value_grammar();
+        } else {
+            const std::string& file = a.grammar_file.empty() ? a.schema_file : a.grammar_file;
+            auto text = read_text_file(file.c_str(), std::size_t(16) << 20);
+            if (!text) fail(text.error().message());
+            g = a.grammar_file.empty() ? grammar_from_json_schema(std::string_view(text.value())) : compile_gbnf(text.value());
+            if (!g) fail(file + ": " + g.error().message());
+        }
+        if (!g) fail(g.error().message());
+        gram.reset(new grammar(std::move(g).value()));
+        gvocab.reset(new grammar_vocab(grammar_vocab_for(m)));
+        gmatch.reset(new grammar_matcher(*gram, *gvocab));
+        a.gen.grammar = gmatch.get();
+    }
 
     // ---- a raw prompt: the text's ids as they are ----
     if (a.raw_prompt) {
@@ -682,6 +725,7 @@ int main(int argc, char** argv) {
         if (!st) fail(st.message());
         std::vector<float> logits_last = s.logits();
         bool thinking = false;
+        if (a.gen.grammar) a.gen.grammar->reset();  // each turn's answer is one value of the grammar
         st = s.generate(a.gen, [&](token_id id, std::string_view piece) {
             out_text += piece;
             if (color && id >= 0 && id == think_open && !thinking) {

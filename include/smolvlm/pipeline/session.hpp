@@ -13,6 +13,12 @@
 //   session s(m, {.n_ctx = 2048}, &pool);
 //   s.prefill(ids, image_rows, n_image_rows);     // logits of the last prompt token
 //   s.generate(opts, on_token);                   // sample, stream, stop on EOS
+//
+// Structured output: generate_options::grammar points at a grammar_matcher
+// (text/grammar_matcher.hpp) over this model's vocabulary (grammar_vocab_for(m)); then
+// only tokens the grammar allows are sampled, and generation ends when the grammar is
+// complete. Near max_new_tokens, tokens whose shortest completion no longer fits the tokens
+// left are refused, so an output cut by the limit still parses (see generate()).
 #pragma once
 
 #include <algorithm>
@@ -20,6 +26,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +36,7 @@
 #include "../model/llama.hpp"
 #include "../nn/context.hpp"
 #include "../text/bpe.hpp"
+#include "../text/grammar_matcher.hpp"
 #include "../model/family.hpp"
 #include "loader.hpp"
 #include "sampler.hpp"
@@ -47,7 +55,23 @@ struct generate_options {
     sampling_params sampling;
     bool ignore_eos = false;             // generate exactly max_new_tokens
     std::vector<token_id> stop_ids;      // empty: the model's stop ids
+
+    // Constrained decoding. The matcher (caller-owned, over grammar_vocab_for(model)) starts
+    // from its current state: reset() it for a new output, or feed it forced text first.
+    // Null: unconstrained (the loop is then exactly the plain one).
+    grammar_matcher* grammar = nullptr;
+    grammar_sampling grammar_mode = grammar_sampling::check_first;  // or full_mask
+    // Keep the output completable within max_new_tokens: when the grammar's shortest completion
+    // after a token (in bytes) would exceed the tokens left after it, the token is refused. An
+    // output stopped by the limit then still matches the grammar whenever every byte can be a
+    // token of its own (byte-level vocabularies: SmolLM2 / SmolVLM, SmolLM3) and the limit is at
+    // least the shortest completion at the start.
+    bool grammar_fit_budget = true;
 };
+
+// The grammar's view of a model's vocabulary: every token's bytes (special tokens left out),
+// the model's stop ids as end tokens. Build once per model; share it between matchers.
+inline grammar_vocab grammar_vocab_for(const model& m) { return grammar_vocab::from_tokenizer(m.tok(), m.stop_ids()); }
 
 // Called for every generated token with its id and the text it completes (may be empty
 // while a UTF-8 character is incomplete). Return false to stop (cancellation).
@@ -61,6 +85,11 @@ struct generation_stats {
     double decode_ms = 0.0;
     bool stopped_by_eos = false;
     bool cancelled = false;
+    // Constrained decoding (generate_options::grammar):
+    bool stopped_by_grammar = false;     // the grammar was complete and allowed nothing more
+    double grammar_ms = 0.0;             // time in grammar checks, masks and accepts
+    std::int64_t grammar_masks = 0;      // steps that needed the full token mask (the sampled token was refused)
+    std::int64_t grammar_budget_steps = 0;  // steps where the max_new_tokens budget narrowed the choice
 };
 
 class session {
@@ -224,27 +253,49 @@ public:
     status generate(const generate_options& g, const token_callback& on_token, std::vector<token_id>* out = nullptr) {
         if (!ready_ || ids_.empty()) return status(errc::invalid_argument, "generate() needs a prefill first");
         if (!prefill_done()) return status(errc::invalid_argument, "generate() called before the prefill finished");
+        grammar_matcher* gm = g.grammar;
+        if (gm && gm->vocab().size() != m_.tok().vocab_size())
+            return status::fmt(errc::invalid_argument, "the grammar's vocabulary has %zu tokens, the model's tokenizer %zu "
+                               "(build it with grammar_vocab_for(model))", gm->vocab().size(), m_.tok().vocab_size());
         const std::vector<token_id> stops = g.stop_ids.empty() ? m_.stop_ids() : g.stop_ids;
         sampler smp(g.sampling);
         stream_decoder text(m_.tok(), /*skip_special=*/true);
-        std::vector<float> work(logits_.size());
+        std::vector<float> work(logits_.size()), grammar_scratch;
+        const std::int64_t n_vocab = std::int64_t(work.size());
         const auto t0 = std::chrono::steady_clock::now();
         for (std::int64_t step = 0; step < g.max_new_tokens; ++step) {
             std::memcpy(work.data(), logits_.data(), work.size() * sizeof(float));
-            const token_id id = smp.sample(work.data(), std::int64_t(work.size()), ids_);
+            token_id id;
+            if (!gm) {
+                id = smp.sample(work.data(), n_vocab, ids_);
+            } else {
+                const auto tg = std::chrono::steady_clock::now();
+                if (gm->is_finished()) {  // complete before anything was generated
+                    stats_.stopped_by_grammar = true;
+                    break;
+                }
+                id = sample_constrained(g, *gm, smp, work, grammar_scratch, g.max_new_tokens - step - 1);
+                if (id < 0 || !gm->accept_token(id))
+                    return status(errc::unsupported, "grammar: no token of the vocabulary can continue the output here");
+                stats_.grammar_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tg).count();
+            }
             ++stats_.gen_tokens;
             if (out) out->push_back(id);
             bool is_stop = false;
             for (token_id s : stops) is_stop = is_stop || s == id;
-            const std::string piece = (is_stop && !g.ignore_eos) ? text.finish() : text.push(id);
+            // With a grammar, an end token it accepted ends the output even under ignore_eos.
+            const bool ends = is_stop && (!g.ignore_eos || gm);
+            const bool complete = gm && !ends && gm->is_finished();  // nothing may follow: stop here
+            std::string piece = ends ? text.finish() : text.push(id);
+            if (complete) piece += text.finish();
             if (on_token && !on_token(id, piece)) {
                 stats_.cancelled = true;
                 ids_.push_back(id);  // keep the cache and ids consistent: the token is sampled, not yet run
                 cache_sync_pending_ = true;
                 break;
             }
-            if (is_stop && !g.ignore_eos) {
-                stats_.stopped_by_eos = true;
+            if (ends || complete) {
+                (ends ? stats_.stopped_by_eos : stats_.stopped_by_grammar) = true;
                 ids_.push_back(id);
                 cache_sync_pending_ = true;
                 break;
@@ -272,6 +323,51 @@ public:
     }
 
 private:
+    // One constrained draw: the caller's sampler over the tokens the grammar allows
+    // (sample_with_grammar), then, when fit_budget, a check that the token's shortest
+    // completion fits in the `left` tokens after it. -1 when nothing can continue.
+    token_id sample_constrained(const generate_options& g, grammar_matcher& gm, sampler& smp, std::vector<float>& work,
+                                std::vector<float>& scratch, std::int64_t left) {
+        const std::int64_t n = std::int64_t(work.size());
+        auto draw = [&](float* l) { return smp.sample(l, n, ids_); };
+        const std::vector<float>& original = logits_;  // `work` is a copy the draws may change
+        const bool budget = g.grammar_fit_budget;
+        const std::size_t masks_before = gm.stats().mask_hits + gm.stats().mask_misses;
+        token_id id = sample_with_grammar(gm, work.data(), n, draw, scratch, g.grammar_mode);
+        const std::size_t masks_after = gm.stats().mask_hits + gm.stats().mask_misses;
+        stats_.grammar_masks += std::int64_t(masks_after - masks_before);
+        if (id < 0 || !budget || std::int64_t(gm.min_remaining_after(id)) <= left) return id;
+        // Over budget: keep the allowed tokens whose completion fits; if none does, the one
+        // closest to completion (highest logit among equals).
+        ++stats_.grammar_budget_steps;
+        const float ninf = -std::numeric_limits<float>::infinity();
+        token_id closest = -1;
+        std::uint32_t closest_cost = grammar_matcher::k_infinite;
+        std::size_t kept = 0;
+        std::memcpy(work.data(), original.data(), work.size() * sizeof(float));
+        const token_mask& allowed = gm.allowed_tokens();
+        std::vector<std::int32_t> ids;
+        allowed.for_each([&](std::int32_t t) { ids.push_back(t); });
+        std::vector<std::uint8_t> keep(std::size_t(n), 0);
+        for (std::int32_t t : ids) {
+            if (t >= n) continue;
+            const std::uint32_t c = gm.min_remaining_after(t);
+            if (std::int64_t(c) <= left) {
+                keep[std::size_t(t)] = 1;
+                ++kept;
+            }
+            if (c < closest_cost || (c == closest_cost && closest >= 0 && original[std::size_t(t)] > original[std::size_t(closest)])) {
+                closest_cost = c;
+                closest = t;
+            }
+        }
+        if (kept == 0) return closest;
+        for (std::int64_t t = 0; t < n; ++t)
+            if (!keep[std::size_t(t)]) work[std::size_t(t)] = ninf;
+        id = smp.sample(work.data(), n, ids_);
+        return (id >= 0 && id < n && keep[std::size_t(id)]) ? id : closest;
+    }
+
     static void append_trace(llama_trace& dst, const llama_trace& src) {
         if (dst.layer_outputs.size() < src.layer_outputs.size()) dst.layer_outputs.resize(src.layer_outputs.size());
         for (std::size_t l = 0; l < src.layer_outputs.size(); ++l)

@@ -98,7 +98,7 @@ public:
     const cp_range* set_ranges_begin(std::uint32_t set) const { return ranges_.data() + set_begin_[set]; }
     const cp_range* set_ranges_end(std::uint32_t set) const { return ranges_.data() + set_begin_[set + 1]; }
 
-    // Fewest code points that finish the alternative from element `pos` on (0 at its end).
+    // Fewest bytes (UTF-8) that finish the alternative from element `pos` on (0 at its end).
     std::uint32_t min_rest(std::uint32_t pos) const { return min_rest_[pos]; }
     std::uint32_t rule_min_length(std::uint32_t r) const { return min_len_[r]; }
 
@@ -447,7 +447,7 @@ private:
                 ++i_;
                 break;
             }
-            std::uint32_t lo, hi;
+            std::uint32_t lo = 0, hi = 0;
             SMOLVLM_TRY(parse_char(&lo));
             hi = lo;
             if (at('-') && i_ + 1 < n_ && s_[i_ + 1] != ']') {
@@ -725,8 +725,15 @@ inline status gbnf_parser::check(std::uint32_t root) {
     }
     g.root_ = root;
 
-    // Min lengths: iterate to a fixed point (saturating; k_infinite = never completes).
+    // Min lengths in UTF-8 bytes (a set costs the length of its lowest code point): iterate to
+    // a fixed point (saturating; k_infinite = never completes). Bytes, not code points, so a
+    // byte-level vocabulary always has a token per unit of the count (the session's
+    // max_new_tokens budget relies on it).
     constexpr std::uint32_t inf = grammar::k_infinite;
+    auto set_bytes = [&](std::uint32_t set) -> std::uint32_t {
+        const std::uint32_t lo = g.ranges_[g.set_begin_[set]].lo;
+        return lo < 0x80 ? 1u : lo < 0x800 ? 2u : lo < 0x10000 ? 3u : 4u;
+    };
     g.min_len_.assign(nr, inf);
     auto alt_cost = [&](std::uint32_t pos) {
         std::uint64_t sum = 0;
@@ -734,7 +741,7 @@ inline status gbnf_parser::check(std::uint32_t root) {
             const std::uint32_t e = g.elems_[pos];
             const auto k = grammar::kind_of(e);
             if (k == grammar::elem_kind::end) break;
-            const std::uint32_t c = k == grammar::elem_kind::set ? 1u : g.min_len_[grammar::index_of(e)];
+            const std::uint32_t c = k == grammar::elem_kind::set ? set_bytes(grammar::index_of(e)) : g.min_len_[grammar::index_of(e)];
             if (c == inf) return inf;
             sum += c;
             if (sum >= inf) return inf - 1;
@@ -762,7 +769,7 @@ inline status gbnf_parser::check(std::uint32_t root) {
             g.min_rest_[pos] = 0;
             continue;
         }
-        const std::uint32_t c = k == grammar::elem_kind::set ? 1u : g.min_len_[grammar::index_of(e)];
+        const std::uint32_t c = k == grammar::elem_kind::set ? set_bytes(grammar::index_of(e)) : g.min_len_[grammar::index_of(e)];
         const std::uint32_t rest = g.min_rest_[pos + 1];
         g.min_rest_[pos] = (c == inf || rest == inf) ? inf : std::uint32_t(std::min<std::uint64_t>(std::uint64_t(c) + rest, inf - 1));
     }

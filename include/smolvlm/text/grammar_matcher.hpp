@@ -372,7 +372,8 @@ public:
         return kept;
     }
 
-    // Fewest code points that complete the root from here (0 when can_end()).
+    // Fewest bytes that complete the root from here (0 when can_end()); inside a multi-byte
+    // character the pending character counts whole (an over-estimate by its bytes already read).
     std::uint32_t min_remaining() {
         if (ended_) return 0;
         return state_cost(cur_);

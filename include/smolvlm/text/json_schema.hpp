@@ -424,7 +424,7 @@ private:
                 ++i_;
                 SMOLVLM_TRY(parse_escape(item, true));
             } else {
-                std::uint32_t cp;
+                std::uint32_t cp = 0;
                 SMOLVLM_TRY(next_cp(&cp));
                 item.push_back({cp, cp});
             }
@@ -436,7 +436,7 @@ private:
                     ++i_;
                     SMOLVLM_TRY(parse_escape(hi_item, true));
                 } else {
-                    std::uint32_t cp;
+                    std::uint32_t cp = 0;
                     SMOLVLM_TRY(next_cp(&cp));
                     hi_item.push_back({cp, cp});
                 }
