@@ -639,8 +639,10 @@ inline int resolve_threads(int n) {
 #endif
 }
 
-// chat_template_kwargs: a JSON object; enable_thinking and add_generation_prompt are read
-// (booleans), other keys are ignored as a Jinja template ignores unknown variables.
+// chat_template_kwargs: a JSON object; enable_thinking and add_generation_prompt must be
+// booleans; the object goes to the template as chat_options::kwargs (SmolLM3 reads xml_tools,
+// python_tools, tools, ... and checks their types); keys no template reads are ignored, as a
+// Jinja template ignores unknown variables.
 inline smolvlm_status read_template_kwargs(const char* text, chat_options& chat) {
     if (!text || !*text) return SMOLVLM_OK;
     auto doc = parse_json(std::string_view(text));
@@ -655,6 +657,7 @@ inline smolvlm_status read_template_kwargs(const char* text, chat_options& chat)
         if (!v->is_bool()) return fail(SMOLVLM_ERR_INVALID_ARGUMENT, "chat_template_kwargs: \"%s\" must be true or false", key);
         (std::strcmp(key, "enable_thinking") == 0 ? chat.enable_thinking : chat.add_generation_prompt) = v->as_bool();
     }
+    chat.kwargs = std::move(doc).value();  // the template reads the rest (SmolLM3: xml_tools, python_tools, ...)
     return SMOLVLM_OK;
 }
 
@@ -818,11 +821,15 @@ SMOLVLM_API smolvlm_status smolvlm_model_load_gguf(const char* model_gguf, const
     if (smolvlm_status st = read_struct(params, p, default_model_params(), "smolvlm_model_params")) return st;
     smolvlm::model_options opt;
     if (smolvlm_status st = to_model_options(p, opt)) return st;
-    (void)mmproj_gguf;
-    // TODO(gguf): call smolvlm::model::load_gguf(model_gguf, mmproj_gguf, opt, &pool) (pipeline/loader.hpp)
-    // once the loader reads GGUF pairs; the io/ and kernels/ readers are there already.
-    return fail(SMOLVLM_ERR_UNSUPPORTED, "smolvlm_model_load_gguf: GGUF models are not supported by this build yet "
-                "(load a Hugging Face directory or memory buffers)");
+    std::unique_ptr<smolvlm_model> h(new (std::nothrow) smolvlm_model());
+    if (!h) return fail(SMOLVLM_ERR_NO_MEMORY, "cannot allocate the model");
+    smolvlm::thread_pool pool(resolve_threads(p.n_threads));
+    auto m = smolvlm::model::load_gguf(std::string(model_gguf), mmproj_gguf ? std::string(mmproj_gguf) : std::string(),
+                                       opt, &pool);
+    if (!m) return fail(m.error());
+    h->m = std::move(m).value();
+    *out = h.release();
+    return SMOLVLM_OK;
 }
 
 SMOLVLM_API smolvlm_status smolvlm_model_load_from_memory(const smolvlm_model_buffers* buffers,

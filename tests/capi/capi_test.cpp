@@ -169,8 +169,10 @@ TEST_CASE("C API: errors are codes and messages", "[capi]") {
     CHECK(smolvlm_model_load("/nonexistent/dir", nullptr, &m) != SMOLVLM_OK);
     CHECK(std::strlen(smolvlm_last_error()) > 0);
     CHECK(smolvlm_model_load("x", nullptr, nullptr) == SMOLVLM_ERR_INVALID_ARGUMENT);
-    CHECK(smolvlm_model_load_gguf("a.gguf", "mmproj.gguf", nullptr, &m) == SMOLVLM_ERR_UNSUPPORTED);
-    CHECK(std::string(smolvlm_last_error()).find("GGUF") != std::string::npos);
+    CHECK(smolvlm_model_load_gguf("a.gguf", "mmproj.gguf", nullptr, &m) != SMOLVLM_OK);
+    CHECK(m == nullptr);
+    CHECK(std::string(smolvlm_last_error()).find("a.gguf") != std::string::npos);
+    CHECK(smolvlm_model_load_gguf(nullptr, nullptr, nullptr, &m) == SMOLVLM_ERR_INVALID_ARGUMENT);
     smolvlm_model_buffers b = smolvlm_model_default_buffers();
     CHECK(smolvlm_model_load_from_memory(&b, nullptr, &m) == SMOLVLM_ERR_INVALID_ARGUMENT);
     smolvlm_model_params mp = smolvlm_model_default_params();
@@ -701,3 +703,31 @@ TEST_CASE("single header: a program built on single_include/smolvlm.hpp alone ru
     CHECK(smolvlm::parse_json(out).is_ok());
 }
 #endif
+
+TEST_CASE("C API: a GGUF pair loads (llama.cpp's files of a fixture)", "[capi][gguf]") {
+    const std::string g = smolvlm_test::fixtures_dir() + "/gguf/idefics3_f32_rgb_split";
+    SMOLVLM_REQUIRE_SHARED(g + "/text-f32.gguf");
+    model_handle mh;
+    REQUIRE(smolvlm_model_load_gguf((g + "/text-f32.gguf").c_str(), (g + "/mmproj-f32.gguf").c_str(), nullptr, &mh.p) ==
+            SMOLVLM_OK);
+    smolvlm_model_info info;
+    info.struct_size = sizeof info;
+    REQUIRE(smolvlm_model_get_info(mh.p, &info) == SMOLVLM_OK);
+    CHECK(info.has_vision == 1);
+    CHECK(std::string(info.chat_template) == "smolvlm");
+    // The text file alone is a text model; a truncated file is an error with a message.
+    model_handle text_only;
+    CHECK(smolvlm_model_load_gguf((g + "/text-f32.gguf").c_str(), nullptr, nullptr, &text_only.p) == SMOLVLM_OK);
+    const std::string cut = smolvlm_test::temp_dir() + "/capi_cut.gguf";
+    {
+        const std::string bytes = smolvlm_test::read_file(g + "/text-f32.gguf");
+        std::FILE* f = std::fopen(cut.c_str(), "wb");
+        REQUIRE(f);
+        std::fwrite(bytes.data(), 1, bytes.size() / 3, f);
+        std::fclose(f);
+    }
+    smolvlm_model* bad = nullptr;
+    CHECK(smolvlm_model_load_gguf(cut.c_str(), nullptr, nullptr, &bad) != SMOLVLM_OK);
+    CHECK(bad == nullptr);
+    CHECK(std::strlen(smolvlm_last_error()) > 0);
+}
