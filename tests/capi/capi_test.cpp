@@ -21,6 +21,8 @@
 #include "../test_util.hpp"
 #include "../text/json_schema_test_util.hpp"
 
+namespace smolvlm_test_capi_capi_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 namespace {
 
 struct run_result {
@@ -731,3 +733,5 @@ TEST_CASE("C API: a GGUF pair loads (llama.cpp's files of a fixture)", "[capi][g
     CHECK(bad == nullptr);
     CHECK(std::strlen(smolvlm_last_error()) > 0);
 }
+
+}  // namespace smolvlm_test_capi_capi_cases

@@ -6,6 +6,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_core_cpu_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -70,3 +72,5 @@ TEST_CASE("detect_cpu agrees with the kernel's /proc/cpuinfo flags", "[core][cpu
     CHECK(f.amx_bf16 == (flags.count("amx_bf16") == 1));
 }
 #endif
+
+}  // namespace smolvlm_test_core_cpu_cases

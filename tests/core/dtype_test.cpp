@@ -5,6 +5,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_core_dtype_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 TEST_CASE("bf16 round trip is exact for every bf16 value", "[core][dtype]") {
@@ -56,3 +58,5 @@ TEST_CASE("f32 -> f16 rounding matches a double-precision reference", "[core][dt
     CHECK(f32_to_f16(65520.0f) == 0x7c00);  // rounds to inf
     CHECK(f32_to_f16(-0.0f) == 0x8000);
 }
+
+}  // namespace smolvlm_test_core_dtype_cases

@@ -9,6 +9,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_core_memory_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 TEST_CASE("align_up, mul_size and is_aligned check their arithmetic", "[core][arena]") {
@@ -190,3 +192,5 @@ TEST_CASE("memory_estimate: totals, budget check, longest context, saturation", 
     memory_estimate no_kv;
     CHECK(no_kv.max_context(10) == UINT64_MAX);
 }
+
+}  // namespace smolvlm_test_core_memory_cases

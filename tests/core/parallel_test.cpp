@@ -6,6 +6,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_core_parallel_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 TEST_CASE("parallel_for covers every index exactly once", "[core][parallel]") {
@@ -54,3 +56,5 @@ TEST_CASE("tensor owns aligned zeroed memory and views index row-major", "[core]
     auto huge = tensor<float>::zeros({INT64_MAX / 2, 4});
     CHECK(huge.error().code() == errc::bad_shape);
 }
+
+}  // namespace smolvlm_test_core_parallel_cases

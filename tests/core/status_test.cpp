@@ -6,6 +6,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_core_status_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 static result<int> parse_digit(char c) {
@@ -68,3 +70,5 @@ TEST_CASE("version macros match the build files", "[core][version]") {
     CHECK(v == std::to_string(SMOLVLM_VERSION_MAJOR) + "." + std::to_string(SMOLVLM_VERSION_MINOR) + "." +
                    std::to_string(SMOLVLM_VERSION_PATCH));
 }
+
+}  // namespace smolvlm_test_core_status_cases

@@ -13,6 +13,8 @@
 
 #if defined(SMOLVLM_CLI_PATH) && defined(SMOLVLM_MAKE_RANDOM_MODEL_PATH)
 
+namespace smolvlm_test_examples_cli_grammar_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 namespace {
 
 struct run_result {
@@ -102,5 +104,8 @@ TEST_CASE("smolvlm-cli structured output errors", "[cli][structured]") {
         CHECK(r.err.find('\n') == r.err.size() - 1);  // one line
     }
 }
+
+
+}  // namespace smolvlm_test_examples_cli_grammar_cases
 
 #endif

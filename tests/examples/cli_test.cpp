@@ -15,6 +15,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_examples_cli_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 #if defined(SMOLVLM_CLI_PATH) && defined(SMOLVLM_MAKE_RANDOM_MODEL_PATH)
@@ -315,6 +317,8 @@ TEST_CASE("make-random-model: a full vocabulary decodes every generated id; the 
     INFO(v.err);
     CHECK(v.rc == 0);
     CHECK(v.err.find("\"n_tiles\":5") != std::string::npos);  // 4:3 -> 2x2 tiles of 32 px + the global one
+}
+
 namespace {
 
 std::string write_text_file(const std::string& name, const std::string& text) {
@@ -461,3 +465,5 @@ TEST_CASE("cli SmolLM3: bad input gives one error line", "[examples][cli][smollm
 }
 
 #endif
+
+}  // namespace smolvlm_test_examples_cli_cases

@@ -13,6 +13,8 @@
 
 #ifdef SMOLVLM_INSPECT_PATH
 
+namespace smolvlm_test_examples_inspect_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 namespace {
 
 struct run_result {
@@ -188,5 +190,8 @@ TEST_CASE("smolvlm-inspect: fixture gguf", "[examples][inspect][gguf]") {
                                          Catch::Contains("[512, 256]") && Catch::Contains("73728"));
     CHECK_THAT(r.out, Catch::Contains("types: Q4_K x 9, F32 x 3"));
 }
+
+
+}  // namespace smolvlm_test_examples_inspect_cases
 
 #endif  // SMOLVLM_INSPECT_PATH

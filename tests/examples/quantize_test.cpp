@@ -23,6 +23,8 @@
 
 #if defined(SMOLVLM_QUANTIZE_PATH) && defined(SMOLVLM_MAKE_RANDOM_MODEL_PATH)
 
+namespace smolvlm_test_examples_quantize_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -350,5 +352,8 @@ TEST_CASE("prequantized loading: damaged files are rejected", "[examples][quanti
         expect_error(dir, "past the end");
     }
 }
+
+
+}  // namespace smolvlm_test_examples_quantize_cases
 
 #endif

@@ -17,6 +17,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_golden_e2e_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 #ifdef SMOLVLM_CLI_PATH
@@ -213,3 +215,5 @@ TEST_CASE("idefics3_f32_rgb_split end to end through its GGUF pair", "[golden][e
 }
 
 #endif  // SMOLVLM_CLI_PATH
+
+}  // namespace smolvlm_test_golden_e2e_cases

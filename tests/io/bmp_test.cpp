@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace smolvlm_test_io_bmp_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using bytes = std::vector<std::uint8_t>;
 
@@ -197,3 +199,5 @@ TEST_CASE("bmp: decode_image dispatches on 'BM'", "[io][bmp]") {
     REQUIRE(r.is_ok());
     CHECK(r->pixels == bytes({3, 2, 1}));
 }
+
+}  // namespace smolvlm_test_io_bmp_cases

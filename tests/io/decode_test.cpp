@@ -7,6 +7,8 @@
 #include "../test_util.hpp"
 #include "test_png_encoder.hpp"
 
+namespace smolvlm_test_io_decode_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using bytes = std::vector<std::uint8_t>;
 
@@ -171,3 +173,5 @@ TEST_CASE("raw frames: validation, zero-copy views and BGR conversion", "[io][de
     lim.max_pixels = 5;
     CHECK(!validate_frame(bgra, lim).is_ok());
 }
+
+}  // namespace smolvlm_test_io_decode_cases

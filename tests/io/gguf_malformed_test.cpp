@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+namespace smolvlm_test_io_gguf_malformed_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -380,3 +382,6 @@ TEST_CASE("malformed gguf: every single-byte mutation of the baseline", "[io][gg
     CHECK(accepted > 0);
     CHECK(rejected > 0);
 }
+
+}  // namespace smolvlm_test_io_gguf_malformed_cases
+#undef CHECK_REJECTED

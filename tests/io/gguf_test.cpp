@@ -13,6 +13,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_io_gguf_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -437,3 +439,5 @@ TEST_CASE("gguf fixture tensors: dims order, tokenizer arrays, chat template", "
     CHECK(*f->get_bool("tokenizer.ggml.add_space_prefix") == false);
     CHECK(*f->get_f32("llama.attention.layer_norm_rms_epsilon") == 1e-5f);
 }
+
+}  // namespace smolvlm_test_io_gguf_cases

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace smolvlm_test_io_gif_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using bytes = std::vector<std::uint8_t>;
 
@@ -120,3 +122,5 @@ TEST_CASE("gif: every truncation is an error or a whole image, never a crash", "
         CHECK(!decode_gif(f.data(), f.size() - 4).is_ok());
     }
 }
+
+}  // namespace smolvlm_test_io_gif_cases

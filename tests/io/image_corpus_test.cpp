@@ -14,6 +14,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_io_image_corpus_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -125,3 +127,5 @@ TEST_CASE("BMP / GIF / WebP corpus decodes to Pillow's pixels", "[io][corpus]") 
         std::printf("image corpus: %-4s %d files, %d decoded exactly, %d refused as Pillow refuses them\n",
                     t.first.c_str(), t.second, exact[t.first], refused[t.first]);
 }
+
+}  // namespace smolvlm_test_io_image_corpus_cases

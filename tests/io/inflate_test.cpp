@@ -7,6 +7,8 @@
 #include "../test_util.hpp"
 #include "test_png_encoder.hpp"
 
+namespace smolvlm_test_io_inflate_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using smolvlm_test::bytes;
 
@@ -160,3 +162,5 @@ TEST_CASE("inflate rejects malformed streams with clear messages", "[io][inflate
         CHECK(msg(z).find("over-subscribed") != std::string::npos);
     }
 }
+
+}  // namespace smolvlm_test_io_inflate_cases

@@ -13,6 +13,8 @@
 #include "../sha256.hpp"
 #include "../test_util.hpp"
 
+namespace smolvlm_test_io_jpeg_png_corpus_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -133,3 +135,5 @@ TEST_CASE("jpeg/png corpus decodes exactly like Pillow", "[io][jpeg][png][corpus
     }
     CHECK(total == int(files->size()));
 }
+
+}  // namespace smolvlm_test_io_jpeg_png_corpus_cases

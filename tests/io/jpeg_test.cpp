@@ -9,6 +9,8 @@
 #include "../test_util.hpp"
 #include "jpeg_cases.inc"
 
+namespace smolvlm_test_io_jpeg_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using bytes = std::vector<std::uint8_t>;
 
@@ -331,3 +333,6 @@ TEST_CASE("jpeg SIMD upsampling and colour conversion equal the scalar versions"
         }
     }
 }
+
+}  // namespace smolvlm_test_io_jpeg_cases
+#undef SMOLVLM_JPEG_CASE

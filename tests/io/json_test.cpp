@@ -4,6 +4,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_io_json_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 TEST_CASE("json parses every value kind", "[io][json]") {
@@ -84,3 +86,5 @@ TEST_CASE("json duplicate keys are detectable", "[io][json]") {
     big += "\"k50\":2}";
     CHECK(parse_json(big)->has_duplicate_keys());
 }
+
+}  // namespace smolvlm_test_io_json_cases

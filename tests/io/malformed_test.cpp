@@ -17,6 +17,8 @@
 #include "../test_util.hpp"
 #include "../tiny_checkpoint.hpp"
 
+namespace smolvlm_test_io_malformed_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -481,3 +483,6 @@ TEST_CASE("malformed weights: wrong dtype and a flattened patch embedding", "[mo
     CHECK_REJECTED(b.is_ok() ? status::ok() : b.error(), errc::unsupported,
                    "tensor 'model.text_model.embed_tokens.weight': dtype I32");
 }
+
+}  // namespace smolvlm_test_io_malformed_cases
+#undef CHECK_REJECTED

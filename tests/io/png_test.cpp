@@ -8,6 +8,8 @@
 #include "../test_util.hpp"
 #include "test_png_encoder.hpp"
 
+namespace smolvlm_test_io_png_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using smolvlm_test::bytes;
 using smolvlm_test::png_spec;
@@ -439,3 +441,5 @@ TEST_CASE("png fixture pixels match an independent checksum", "[io][png][fixture
     CHECK(sum == 117274610u);
     CHECK(fnv == 0xf9fb8db3u);
 }
+
+}  // namespace smolvlm_test_io_png_cases

@@ -5,6 +5,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_io_ppm_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using bytes = std::vector<std::uint8_t>;
 
@@ -75,3 +77,5 @@ TEST_CASE("ppm rejects bad headers and truncated rasters", "[io][ppm]") {
     REQUIRE(err(good) == "ok");
     for (std::size_t cut = 0; cut < good.size(); ++cut) CHECK(!decode_ppm(good.data(), cut).is_ok());
 }
+
+}  // namespace smolvlm_test_io_ppm_cases

@@ -6,6 +6,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_io_safetensors_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 TEST_CASE("safetensors writer and reader round trip", "[io][safetensors]") {
@@ -70,3 +72,5 @@ TEST_CASE("safetensors reads every fixture checkpoint", "[io][safetensors][share
         CHECK(emb->aligned());
     }
 }
+
+}  // namespace smolvlm_test_io_safetensors_cases

@@ -6,6 +6,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_io_webp_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using bytes = std::vector<std::uint8_t>;
 
@@ -273,3 +275,5 @@ TEST_CASE("webp: EXIF orientation is read from the EXIF chunk, not applied", "[i
     REQUIRE(off.is_ok());
     CHECK(off->orientation == 1);
 }
+
+}  // namespace smolvlm_test_io_webp_cases

@@ -19,6 +19,8 @@
 #include "../sha256.hpp"
 #include "../test_util.hpp"
 
+namespace smolvlm_test_kernels_ggml_blocks_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 namespace gg = smolvlm::kernels::ggml;
 
@@ -335,3 +337,5 @@ TEST_CASE("ggml reference quantizers reproduce llama-quantize's Q8_0 and Q4_0 fi
         CHECK(quantized == 9);
     }
 }
+
+}  // namespace smolvlm_test_kernels_ggml_blocks_cases

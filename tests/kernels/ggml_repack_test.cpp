@@ -15,6 +15,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_kernels_ggml_repack_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using namespace smolvlm::kernels;
 namespace gg = smolvlm::kernels::ggml;
@@ -318,3 +320,5 @@ TEST_CASE("ggml repack: Q4_1 -> q4 and Q5_1 -> q8 with group offsets hold the va
         CHECK(std::sqrt(e2 / n2) < 0.02);
     }
 }
+
+}  // namespace smolvlm_test_kernels_ggml_repack_cases

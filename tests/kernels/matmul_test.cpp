@@ -7,6 +7,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_kernels_matmul_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using namespace smolvlm::kernels;
 
@@ -291,3 +293,5 @@ TEST_CASE("matmul_multi gives exactly the results of separate matmul calls, ever
         }
     }
 }
+
+}  // namespace smolvlm_test_kernels_matmul_cases

@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "../test_util.hpp"
+#include <smolvlm/kernels/dispatch.hpp>
+
+namespace smolvlm_test_kernels_quant_cases {  // one namespace per test file: the files also build as one unity translation unit
 
 using namespace smolvlm;
 using namespace smolvlm::kernels;
@@ -232,8 +235,6 @@ TEST_CASE("round_even matches nearbyint, ties to even, and stays defined on huge
     CHECK(kernels::detail::min_f(1.0f, NAN) == 1.0f);
 }
 
-#include <smolvlm/kernels/dispatch.hpp>
-
 TEST_CASE("every host ISA's q4 weight quantizer is bit-identical to the scalar twin", "[kernels][quant]") {
 #if SMOLVLM_SIMD_X86
     // The kernel table's q4_row for each ISA this CPU runs (AVX2: avx2::quantize_row_q4,
@@ -300,3 +301,5 @@ TEST_CASE("avx512 q8 weight quantizer is bit-identical to the scalar twin", "[ke
     }
 #endif
 }
+
+}  // namespace smolvlm_test_kernels_quant_cases

@@ -14,6 +14,8 @@
 #include "../test_util.hpp"
 #include "../tiny_checkpoint.hpp"
 
+namespace smolvlm_test_model_config_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -245,3 +247,5 @@ TEST_CASE("configs with repeated keys are refused (Python would take the last on
     generation_config g;
     CHECK_FALSE(parse_generation_config(R"({"eos_token_id":1,"eos_token_id":2})", g).is_ok());
 }
+
+}  // namespace smolvlm_test_model_config_cases

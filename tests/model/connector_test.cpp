@@ -16,6 +16,8 @@
 #include <random>
 #include <vector>
 
+namespace smolvlm_test_model_connector_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -137,3 +139,5 @@ TEST_CASE("connector: forward = projection of the shuffled features, no bias", "
     REQUIRE(small.bind(tiny, sizeof tiny).is_ok());
     CHECK(proj.project(ctx, x.data(), grid, out.data(), small, nullptr).code() == errc::no_memory);
 }
+
+}  // namespace smolvlm_test_model_connector_cases

@@ -11,6 +11,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_model_llama_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -212,3 +214,5 @@ TEST_CASE("KV-cache decoding equals full recomputation", "[model][llama]") {
         CHECK(dec.forward(ctx, inc, s, emb.data(), 1).code() == errc::no_memory);
     }
 }
+
+}  // namespace smolvlm_test_model_llama_cases

@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+namespace smolvlm_test_model_pixtral_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -453,3 +455,5 @@ TEST_CASE("mistral3 fixtures: encoder and projector stage by stage", "[model][pi
         CHECK(err <= atol("vision_last_hidden_state"));
     }
 }
+
+}  // namespace smolvlm_test_model_pixtral_cases

@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+namespace smolvlm_test_model_siglip_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -921,3 +923,5 @@ TEST_CASE("siglip: position ids match every case of _unit/position_ids.json", "[
     }
     CHECK(full_checked == 64);
 }
+
+}  // namespace smolvlm_test_model_siglip_cases

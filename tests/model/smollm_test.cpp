@@ -14,6 +14,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_model_smollm_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -255,3 +257,5 @@ TEST_CASE("smollm3: config defaults, NoPE interval, rope_scaling forms, refusals
         CHECK_THAT(std::string(r.error().message()), Catch::Contains(b.says));
     }
 }
+
+}  // namespace smolvlm_test_model_smollm_cases

@@ -6,6 +6,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_model_smolvlm_tokens_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 TEST_CASE("prompt: every fixture's prompt_text_expanded from chat_template_text and the grids", "[pipeline][prompt][golden]") {
@@ -112,3 +114,5 @@ TEST_CASE("prompt: num2words and timedelta formatting", "[pipeline][prompt]") {
     CHECK(s.size() >= 2);
     CHECK(s.substr(s.size() - 2) == "\n\n");
 }
+
+}  // namespace smolvlm_test_model_smolvlm_tokens_cases

@@ -7,6 +7,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_nn_activation_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 TEST_CASE("swiglu / gelu_tanh kernels of every host ISA match the scalar twins", "[nn][activation]") {
@@ -74,3 +76,4 @@ TEST_CASE("softmax kernels of every host ISA match the scalar twin", "[nn][activ
     }
 }
 
+}  // namespace smolvlm_test_nn_activation_cases

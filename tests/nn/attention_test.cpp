@@ -7,6 +7,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_nn_attention_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -247,3 +249,5 @@ TEST_CASE("blocked attention (prefill) equals the double reference: causal, GQA,
     }
     CHECK(checked >= 18);
 }
+
+}  // namespace smolvlm_test_nn_attention_cases

@@ -13,6 +13,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_nn_rope_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 using nn::rope_scaling;
 using nn::rope_type;
@@ -223,3 +225,5 @@ TEST_CASE("rope: apply() rotates like the plain loop, bit for bit, scaling cos a
     t.apply(x.data(), 1, 1, 0);
     CHECK(x == y);
 }
+
+}  // namespace smolvlm_test_nn_rope_cases

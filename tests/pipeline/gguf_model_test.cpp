@@ -26,6 +26,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_pipeline_gguf_model_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -250,3 +252,5 @@ TEST_CASE("gguf: the same weights as from safetensors (Q/K un-permuted, tied hea
     }
     CHECK(compared == n);
 }
+
+}  // namespace smolvlm_test_pipeline_gguf_model_cases

@@ -23,6 +23,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_pipeline_gguf_real_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -161,3 +163,6 @@ TEST_CASE("SmolLM2-135M Q4_1 GGUF: chats and agrees with transformers and llama.
     }
     WARN(table);
 }
+
+}  // namespace smolvlm_test_pipeline_gguf_real_cases
+#undef SMOLVLM_REQUIRE_FILE

@@ -26,6 +26,8 @@
 
 #ifdef SMOLVLM_MAKE_RANDOM_MODEL_PATH
 
+namespace smolvlm_test_pipeline_mistral3_pipeline_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -304,9 +306,13 @@ TEST_CASE("mistral3 bad checkpoints: missing shard, wrong shape, config and proc
     }
 }
 
+}  // namespace smolvlm_test_pipeline_mistral3_pipeline_cases
+
 #endif  // SMOLVLM_MAKE_RANDOM_MODEL_PATH
 
 #if defined(SMOLVLM_MAKE_RANDOM_MODEL_PATH) && defined(SMOLVLM_CLI_PATH)
+
+namespace smolvlm_test_pipeline_mistral3_pipeline_cases {
 
 TEST_CASE("mistral3 through smolvlm-cli: images, --date, and a context too small", "[pipeline][mistral3][cli]") {
     const std::string dir = tiny_dir();
@@ -336,5 +342,8 @@ TEST_CASE("mistral3 through smolvlm-cli: images, --date, and a context too small
     CHECK(std::count(err.begin(), err.end(), '\n') == 1);
     CHECK(std::system(("'" + std::string(SMOLVLM_CLI_PATH) + "' -m '" + dir + "' -p x --date 2026-13-01 > /dev/null 2>&1").c_str()) != 0);
 }
+
+
+}  // namespace smolvlm_test_pipeline_mistral3_pipeline_cases
 
 #endif

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+namespace smolvlm_test_pipeline_preprocess_pixtral_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -161,3 +163,5 @@ TEST_CASE("pixtral processor: fixtures bit for bit", "[pipeline][pixtral][golden
         }
     }
 }
+
+}  // namespace smolvlm_test_pipeline_preprocess_pixtral_cases

@@ -12,6 +12,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_pipeline_preprocess_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -534,3 +536,5 @@ TEST_CASE("preprocess: config parsing", "[pipeline][preprocess]") {
         CHECK_FALSE(parse_image_processor_config(*j).is_ok());
     }
 }
+
+}  // namespace smolvlm_test_pipeline_preprocess_cases

@@ -35,6 +35,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_pipeline_quant_accuracy_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -411,3 +413,5 @@ TEST_CASE("q8 keeps all 16 greedy tokens of every fixture (issue requirement)", 
         CHECK(r.free_ids == golden);
     }
 }
+
+}  // namespace smolvlm_test_pipeline_quant_accuracy_cases

@@ -8,6 +8,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_pipeline_resample_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -302,3 +304,5 @@ TEST_CASE("torch uint8 antialiased resize differs from PIL's arithmetic", "[pipe
     CHECK(n > 0);
     CHECK(max_diff <= 2);
 }
+
+}  // namespace smolvlm_test_pipeline_resample_cases

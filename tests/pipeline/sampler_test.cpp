@@ -5,6 +5,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_pipeline_sampler_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 TEST_CASE("greedy picks the argmax, lowest id on ties", "[pipeline][sampler]") {
@@ -65,3 +67,5 @@ TEST_CASE("pcg32 matches its published reference stream", "[pipeline][sampler]")
     const std::uint32_t expect[] = {0xa15c02b7u, 0x7b47f409u, 0xba1d3330u, 0x83d2f293u, 0xbfa4784bu, 0xcbed606eu};
     for (std::uint32_t e : expect) CHECK(r.next_u32() == e);
 }
+
+}  // namespace smolvlm_test_pipeline_sampler_cases

@@ -8,6 +8,8 @@
 
 #include "../test_util.hpp"
 
+namespace smolvlm_test_pipeline_session_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -268,3 +270,5 @@ TEST_CASE("an f16 KV cache: half the cache memory, logits close to the f32 cache
     session sb(*m.value(), bad, &pool);
     CHECK(sb.prefill(prompt).code() == errc::unsupported);
 }
+
+}  // namespace smolvlm_test_pipeline_session_cases

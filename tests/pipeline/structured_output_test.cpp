@@ -16,6 +16,8 @@
 #include "../test_util.hpp"
 #include "../text/json_schema_test_util.hpp"
 
+namespace smolvlm_test_pipeline_structured_output_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 #if defined(SMOLVLM_MAKE_RANDOM_MODEL_PATH)
@@ -274,3 +276,5 @@ TEST_CASE("structured output: the matcher must be over the model's vocabulary", 
 }
 
 #endif
+
+}  // namespace smolvlm_test_pipeline_structured_output_cases

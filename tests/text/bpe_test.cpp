@@ -9,6 +9,8 @@
 #include "../test_util.hpp"
 #include "smolvlm/text/bpe.hpp"
 
+namespace smolvlm_test_text_bpe_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using smolvlm::token_id;
 using smolvlm::tokenizer;
 
@@ -384,3 +386,5 @@ TEST_CASE("tokenizer: a default-constructed tokenizer is empty and safe", "[text
     CHECK(t.id_to_token(0).empty());
     CHECK(t.row_col_id(1, 1) == smolvlm::k_no_token);
 }
+
+}  // namespace smolvlm_test_text_bpe_cases

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+namespace smolvlm_test_text_chat_template_mistral_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using namespace smolvlm;
 
 namespace {
@@ -106,3 +108,5 @@ TEST_CASE("mistral_v7 template: errors, date, detection", "[text][chat_template]
         CHECK(r.value() == g->find("chat_template_text")->as_string());
     }
 }
+
+}  // namespace smolvlm_test_text_chat_template_mistral_cases

@@ -10,6 +10,8 @@
 #include "../test_util.hpp"
 #include "smolvlm/text/chat_template.hpp"
 
+namespace smolvlm_test_text_chat_template_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using smolvlm::chat_message;
 using smolvlm::chat_options;
 using smolvlm::chat_part;
@@ -328,3 +330,5 @@ TEST_CASE("chat template: Python str() of tool values", "[text][chat]") {
     CHECK(py(R"("top-level string")") == "top-level string");
     CHECK(py(R"({"k": 1, "j": 2, "k": 3})") == "{'k': 3, 'j': 2}");
 }
+
+}  // namespace smolvlm_test_text_chat_template_cases

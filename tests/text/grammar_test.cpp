@@ -14,6 +14,8 @@
 #include "smolvlm/text/grammar_matcher.hpp"
 #include "smolvlm/text/json_schema.hpp"
 
+namespace smolvlm_test_text_grammar_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using smolvlm::compile_gbnf;
 using smolvlm::grammar;
 using smolvlm::grammar_matcher;
@@ -557,3 +559,5 @@ TEST_CASE("grammar matcher: SmolVLM vocabulary", "[grammar]") {
     CHECK(m.allowed_tokens().test(tok.value().eos_id()));
     CHECK(m.accept_token(tok.value().eos_id()));
 }
+
+}  // namespace smolvlm_test_text_grammar_cases

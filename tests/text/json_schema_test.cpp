@@ -17,6 +17,8 @@
 #include "smolvlm/io/json.hpp"
 #include "smolvlm/text/json_schema.hpp"
 
+namespace smolvlm_test_text_json_schema_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using smolvlm::grammar;
 using smolvlm::grammar_matcher;
 using smolvlm::json_value;
@@ -449,3 +451,5 @@ TEST_CASE("json schema: random schemas, random tokens, outputs validate (SmolVLM
     WARN("SmolVLM vocabulary: " << c.schemas << " random schemas x 4 seeds: " << c.outputs
                                 << " outputs parsed and validated");
 }
+
+}  // namespace smolvlm_test_text_json_schema_cases

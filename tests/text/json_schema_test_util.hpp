@@ -355,7 +355,9 @@ private:
             case 1: return R"({"type":"integer","minimum":)" + lo + "}";
             case 2: return R"({"type":"integer","maximum":)" + hi + "}";
             case 3:
-                if (lo == hi || std::stoll(hi) - std::stoll(lo) < 2) return R"({"type":"integer","minimum":)" + lo + "}";
+                // lo <= hi: the unsigned difference is exact (a signed one overflows for extreme bounds)
+                if (lo == hi || (unsigned long long)std::stoll(hi) - (unsigned long long)std::stoll(lo) < 2)
+                    return R"({"type":"integer","minimum":)" + lo + "}";
                 return R"({"type":"integer","exclusiveMinimum":)" + lo + R"(,"exclusiveMaximum":)" + hi + "}";
             default: return R"({"type":"integer","minimum":)" + lo + R"(,"maximum":)" + hi + "}";
         }

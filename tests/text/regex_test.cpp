@@ -10,6 +10,8 @@
 #include "smolvlm/io/json.hpp"
 #include "smolvlm/text/regex.hpp"
 
+namespace smolvlm_test_text_regex_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using smolvlm::regex;
 using smolvlm::regex_result;
 using smolvlm::regex_scratch;
@@ -161,3 +163,5 @@ TEST_CASE("regex: unsupported constructs name themselves", "[text][regex]") {
         CHECK(r.error().code() == smolvlm::errc::bad_format);
     }
 }
+
+}  // namespace smolvlm_test_text_regex_cases

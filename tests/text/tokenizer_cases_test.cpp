@@ -10,6 +10,8 @@
 #include "../test_util.hpp"
 #include "smolvlm/text/bpe.hpp"
 
+namespace smolvlm_test_text_tokenizer_cases_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using smolvlm::encode_options;
 using smolvlm::errc;
 using smolvlm::token_id;
@@ -326,3 +328,5 @@ TEST_CASE("tokenizer: decode(encode(s)) == s on random Unicode text (SmolLM3, Mi
         }
     }
 }
+
+}  // namespace smolvlm_test_text_tokenizer_cases_cases

@@ -7,6 +7,8 @@
 #include "../test_util.hpp"
 #include "smolvlm/text/unicode.hpp"
 
+namespace smolvlm_test_text_unicode_cases {  // one namespace per test file: the files also build as one unity translation unit
+
 using smolvlm::char_class;
 using smolvlm::char_class_of;
 
@@ -75,3 +77,5 @@ TEST_CASE("unicode: lossy UTF-8 follows the maximal-subpart rule (Rust from_utf8
     CHECK(smolvlm::is_valid_utf8("\xE6\x97\xA5", 3));
     CHECK_FALSE(smolvlm::is_valid_utf8("\xE6\x97", 2));
 }
+
+}  // namespace smolvlm_test_text_unicode_cases
