@@ -15312,6 +15312,8 @@ inline void rope_frequencies(std::int64_t hd, double theta, const rope_scaling& 
             return;
         }
     }
+}
+
 // Rotate x: [n_tokens, n_heads, hd] in place with per-token angles given as
 // cos, sin: [n_tokens, hd/2] (pair i of token t uses cos[t][i], sin[t][i]).
 inline void rope_apply_angles(const context& ctx, float* x, std::int64_t n_tokens, std::int64_t n_heads,
