@@ -161,7 +161,7 @@ timed "single header up to date (scripts/amalgamate --check)" python3 scripts/am
 step "1. CMake + g++ (Release): tests, examples, benches, each header alone"
 timed "gcc: configure" cmake -S . -B "$out/gcc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
   -DSMOLVLM_SHARED_DIR="$shared" >/dev/null
-timed "gcc: build" cmake --build "$out/gcc" -j "$JOBS" >"$out/gcc-build.log" 2>&1 ||
+timed "gcc: build" cmake --build "$out/gcc" -j "$JOBS" -- -k 0 >"$out/gcc-build.log" 2>&1 ||
   { grep -E 'error|FAILED' "$out/gcc-build.log" | head -n 40; }
 suite "gcc: smolvlm-tests" "$out/gcc/tests/smolvlm-tests"
 
@@ -187,7 +187,7 @@ if [ "${SMOLVLM_TEST_QUICK:-0}" != 1 ]; then
     -Dcpp_args="['-O1', '-gline-tables-only', '-fno-sanitize-recover=all']" \
     -Dc_args="['-O1', '-gline-tables-only', '-fno-sanitize-recover=all']" \
     -Dshared_dir="$shared" >/dev/null
-  timed "meson/clang+asan: build (+ all_headers.cpp)" meson compile -C "$out/meson" -j "$JOBS" \
+  timed "meson/clang+asan: build (+ all_headers.cpp)" meson compile -C "$out/meson" -j "$JOBS" --ninja-args=-k0 \
     smolvlm-tests smolvlm-cli smolvlm-inspect smolvlm-quantize make-random-model smolvlm-c-client \
     smolvlm-compile-check >"$out/meson-build.log" 2>&1 ||
     { grep -E 'error|FAILED' "$out/meson-build.log" | head -n 40; }
