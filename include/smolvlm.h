@@ -96,7 +96,11 @@ extern "C" {
 
 /* ---- errors and version ------------------------------------------------------------- */
 
-typedef enum smolvlm_status {
+/* A status is an int32_t, not the enum type: a C caller may hand back any integer (a newer
+ * library's code, garbage), and in C++ an enum object holding a value outside its enumerators is
+ * undefined behaviour; the fixed width also keeps the ABI the same for every compiler. */
+typedef int32_t smolvlm_status;
+enum smolvlm_status_code {
     SMOLVLM_OK = 0,
     SMOLVLM_ERR_IO = 1,               /* a file could not be opened, read or mapped */
     SMOLVLM_ERR_TRUNCATED = 2,        /* input ends before a length or offset says it should */
@@ -106,7 +110,7 @@ typedef enum smolvlm_status {
     SMOLVLM_ERR_NO_MEMORY = 6,        /* allocation failed or a memory cap was exceeded */
     SMOLVLM_ERR_INVALID_ARGUMENT = 7, /* the caller passed something unusable */
     SMOLVLM_ERR_CANCELLED = 8         /* a progress callback asked to stop before generation */
-} smolvlm_status;
+};
 
 /* The message of the last failed call on this thread ("" when none). Valid until the next
  * failing call on the same thread. */
