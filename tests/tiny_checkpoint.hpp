@@ -21,8 +21,59 @@ struct named_shape {
     smolvlm::shape_t shape;
 };
 
+// Mistral 3 (Mistral3ForConditionalGeneration, the checkpoint names transformers 4.50+ writes):
+// a Mistral decoder under language_model., the Pixtral tower under vision_tower., the
+// patch-merger projector under multi_modal_projector.
+inline std::vector<named_shape> expected_mistral3_tensors(const smolvlm::model_config& c) {
+    std::vector<named_shape> v;
+    const auto& t = c.text;
+    const auto& vc = c.vision;
+    const std::int64_t D = t.hidden_size, F = t.intermediate_size;
+    const std::int64_t nq = t.num_attention_heads * t.head_dim, nkv = t.num_key_value_heads * t.head_dim;
+    v.push_back({"language_model.model.embed_tokens.weight", {t.vocab_size, D}});
+    v.push_back({"language_model.model.norm.weight", {D}});
+    if (!c.tie_word_embeddings) v.push_back({"language_model.lm_head.weight", {t.vocab_size, D}});
+    for (std::int64_t i = 0; i < t.num_hidden_layers; ++i) {
+        const std::string p = "language_model.model.layers." + std::to_string(i) + ".";
+        v.push_back({p + "input_layernorm.weight", {D}});
+        v.push_back({p + "post_attention_layernorm.weight", {D}});
+        v.push_back({p + "self_attn.q_proj.weight", {nq, D}});
+        v.push_back({p + "self_attn.k_proj.weight", {nkv, D}});
+        v.push_back({p + "self_attn.v_proj.weight", {nkv, D}});
+        v.push_back({p + "self_attn.o_proj.weight", {D, nq}});
+        v.push_back({p + "mlp.gate_proj.weight", {F, D}});
+        v.push_back({p + "mlp.up_proj.weight", {F, D}});
+        v.push_back({p + "mlp.down_proj.weight", {D, F}});
+    }
+    const std::int64_t V = vc.hidden_size, VF = vc.intermediate_size, P = vc.patch_size;
+    v.push_back({"vision_tower.patch_conv.weight", {V, vc.num_channels, P, P}});
+    v.push_back({"vision_tower.ln_pre.weight", {V}});
+    // Every layer of the tower is in the checkpoint (even when vision_feature_layer stops early).
+    for (std::int64_t i = 0; i < vc.num_hidden_layers; ++i) {
+        const std::string p = "vision_tower.transformer.layers." + std::to_string(i) + ".";
+        v.push_back({p + "attention_norm.weight", {V}});
+        v.push_back({p + "ffn_norm.weight", {V}});
+        for (const char* m : {"q_proj", "k_proj", "v_proj", "o_proj"})
+            v.push_back({p + "attention." + m + ".weight", {V, V}});
+        v.push_back({p + "feed_forward.gate_proj.weight", {VF, V}});
+        v.push_back({p + "feed_forward.up_proj.weight", {VF, V}});
+        v.push_back({p + "feed_forward.down_proj.weight", {V, VF}});
+    }
+    const std::int64_t s = c.mistral3.spatial_merge_size;
+    v.push_back({"multi_modal_projector.norm.weight", {V}});
+    v.push_back({"multi_modal_projector.patch_merger.merging_layer.weight", {V, V * s * s}});
+    v.push_back({"multi_modal_projector.linear_1.weight", {D, V}});
+    v.push_back({"multi_modal_projector.linear_2.weight", {D, D}});
+    if (c.mistral3.multimodal_projector_bias) {
+        v.push_back({"multi_modal_projector.linear_1.bias", {D}});
+        v.push_back({"multi_modal_projector.linear_2.bias", {D}});
+    }
+    return v;
+}
+
 inline std::vector<named_shape> expected_tensors(const smolvlm::model_config& c) {
     using smolvlm::shape_t;
+    if (c.arch == smolvlm::model_arch::mistral3) return expected_mistral3_tensors(c);
     std::vector<named_shape> v;
     const auto& t = c.text;
     const std::string tp = c.has_vision ? "model.text_model." : "model.";
