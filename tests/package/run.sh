@@ -46,6 +46,7 @@ install_tree() {
   echo "-- install to $prefix"
   cmake -S "$root" -B "$out/lib" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_INSTALL_PREFIX="$prefix" \
     -DSMOLVLM_BUILD_TESTS=OFF -DSMOLVLM_BUILD_EXAMPLES=OFF -DSMOLVLM_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$out/lib" >/dev/null  # the C API library (no build type: -O0, a quick compile)
   cmake --install "$out/lib" >/dev/null
   for f in include/smolvlm.hpp include/smolvlm/core/status.hpp share/cmake/smolvlm/smolvlmConfig.cmake \
            share/cmake/smolvlm/smolvlmConfigVersion.cmake share/cmake/smolvlm/smolvlmTargets.cmake \
