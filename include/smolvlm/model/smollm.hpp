@@ -216,6 +216,7 @@ inline status read_gguf_text_config(const gguf_file& f, text_config& t) {
     auto parsed = parse_json(j);
     if (!parsed) return parsed.take_status();
     SMOLVLM_TRY(read_text_config(&parsed.value(), "gguf", t));
+    if (a == "smollm3") SMOLVLM_TRY(smollm3_read_nope(parsed.value(), t));  // every 4th layer, as llama.cpp's smollm3
     if (const gguf_kv* rd = f.find_kv(a + ".rope.dimension_count")) {
         std::int64_t d = 0;
         if (!rd->scalar.to_int(d) || d != t.head_dim)

@@ -21,6 +21,8 @@ inline void linear(const context& ctx, const kernels::weight_matrix& w, const fl
 inline void linear_multi(const context& ctx, const kernels::weight_matrix* ws, int count, const float* x,
                          std::int64_t n, float* const* ys, const float* const* biases = nullptr) {
     ctx.kt.matmul_multi(ws, count, x, n, ys, biases, ctx.pool);
+    for (int i = 0; i < count; ++i)
+        if (ws[i].group_offsets) kernels::add_group_offsets(ws[i], x, n, ys[i], ctx.pool);  // as in linear()
 }
 
 }  // namespace smolvlm::nn

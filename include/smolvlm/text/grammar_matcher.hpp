@@ -853,6 +853,11 @@ private:
         const dfa_state s = states_[state];
         std::uint32_t best = k_infinite;
         for (std::uint32_t k = 0; k < s.n_stacks; ++k) best = std::min(best, node_cost(stack_pool_[s.stacks_begin + k]));
+        // Inside a UTF-8 character the stacks still wait for it: their cost counts it at its
+        // set's shortest encoding (possibly 1 byte), but `need` continuation bytes must come
+        // first. Adding them may overcount by that set's length: never under, so a budget
+        // built on this cost still closes the output in time.
+        if (s.partial != 0 && best < k_infinite) best = std::min<std::uint32_t>(best + ((s.partial >> 24) & 3u), k_infinite - 1);
         states_[state].cost = best;
         return best;
     }
