@@ -15066,6 +15066,8 @@ inline void linear(const context& ctx, const kernels::weight_matrix& w, const fl
 inline void linear_multi(const context& ctx, const kernels::weight_matrix* ws, int count, const float* x,
                          std::int64_t n, float* const* ys, const float* const* biases = nullptr) {
     ctx.kt.matmul_multi(ws, count, x, n, ys, biases, ctx.pool);
+    for (int i = 0; i < count; ++i)
+        if (ws[i].group_offsets) kernels::add_group_offsets(ws[i], x, n, ys[i], ctx.pool);  // as in linear()
 }
 
 }  // namespace smolvlm::nn
@@ -22520,6 +22522,11 @@ private:
         const dfa_state s = states_[state];
         std::uint32_t best = k_infinite;
         for (std::uint32_t k = 0; k < s.n_stacks; ++k) best = std::min(best, node_cost(stack_pool_[s.stacks_begin + k]));
+        // Inside a UTF-8 character the stacks still wait for it: their cost counts it at its
+        // set's shortest encoding (possibly 1 byte), but `need` continuation bytes must come
+        // first. Adding them may overcount by that set's length: never under, so a budget
+        // built on this cost still closes the output in time.
+        if (s.partial != 0 && best < k_infinite) best = std::min<std::uint32_t>(best + ((s.partial >> 24) & 3u), k_infinite - 1);
         states_[state].cost = best;
         return best;
     }
@@ -26967,6 +26974,7 @@ inline status read_gguf_text_config(const gguf_file& f, text_config& t) {
     auto parsed = parse_json(j);
     if (!parsed) return parsed.take_status();
     SMOLVLM_TRY(read_text_config(&parsed.value(), "gguf", t));
+    if (a == "smollm3") SMOLVLM_TRY(smollm3_read_nope(parsed.value(), t));  // every 4th layer, as llama.cpp's smollm3
     if (const gguf_kv* rd = f.find_kv(a + ".rope.dimension_count")) {
         std::int64_t d = 0;
         if (!rd->scalar.to_int(d) || d != t.head_dim)

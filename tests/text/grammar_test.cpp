@@ -484,6 +484,24 @@ TEST_CASE("grammar matcher: min_remaining", "[grammar]") {
     CHECK(m.is_finished());
 }
 
+TEST_CASE("grammar matcher: min_remaining inside a UTF-8 character counts its missing bytes", "[grammar]") {
+    // A JSON-like string: after the lead byte of a 3-byte character, two continuation bytes and
+    // the closing quote are still needed (3 bytes, 3 byte tokens). Counting the pending
+    // character at its class's shortest encoding (1 byte) let max_new_tokens cut such outputs.
+    const grammar g = compile_ok("root ::= \"\\\"\" [^\"]* \"\\\"\"\n");
+    grammar_matcher m(g, grammar_test::byte_vocab());
+    REQUIRE(m.accept_bytes("\"ab"));
+    CHECK(m.min_remaining() == 1);
+    REQUIRE(m.accept_bytes("\xe4"));
+    CHECK(m.min_remaining() >= 3);
+    REQUIRE(m.accept_bytes("\xb8"));
+    CHECK(m.min_remaining() >= 2);
+    REQUIRE(m.accept_bytes("\x80"));  // U+4E00 complete
+    CHECK(m.min_remaining() == 1);
+    REQUIRE(m.accept_bytes("\""));
+    CHECK(m.can_end());
+}
+
 TEST_CASE("grammar matcher: sample_with_grammar", "[grammar]") {
     const grammar g = compile_ok("root ::= [0-9]+\n");
     const grammar_vocab& v = grammar_test::byte_vocab();
