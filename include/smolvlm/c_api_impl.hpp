@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -66,13 +67,23 @@ template <class T>
 constexpr std::size_t v1_size() { return sizeof(T); }
 
 // Copy the defaults `def` into the caller's struct of `size` bytes (its struct_size = size).
+// A caller's struct may be an older, smaller version of ours: its struct_size (the first
+// field of every versioned struct) is read and written as bytes, never through a member
+// access on an object that may be shorter than the type.
+inline std::uint32_t struct_size_of(const void* p) {
+    std::uint32_t n;
+    std::memcpy(&n, p, sizeof n);
+    return n;
+}
+inline void set_struct_size(void* p, std::uint32_t n) { std::memcpy(p, &n, sizeof n); }
+
 template <class T>
 void init_struct(T* out, std::size_t size, const T& def) {
     if (!out || size < sizeof(std::uint32_t)) return;
     const std::size_t n = size < sizeof(T) ? size : sizeof(T);
     std::memcpy(out, &def, n);
     if (size > sizeof(T)) std::memset(reinterpret_cast<unsigned char*>(out) + sizeof(T), 0, size - sizeof(T));
-    out->struct_size = std::uint32_t(size);
+    set_struct_size(out, std::uint32_t(size));
 }
 
 // Read a caller's struct: defaults for what it lacks, refusal for unknown non-zero fields.
@@ -80,7 +91,8 @@ template <class T>
 smolvlm_status read_struct(const T* in, T& out, const T& def, const char* name) {
     out = def;
     if (!in) return SMOLVLM_OK;
-    const std::size_t n = in->struct_size;
+    static_assert(offsetof(T, struct_size) == 0, "struct_size comes first");
+    const std::size_t n = struct_size_of(in);
     if (n < v1_size<T>())
         return fail(SMOLVLM_ERR_INVALID_ARGUMENT, "%s.struct_size is %zu, below the %zu bytes of its first version (fill it "
                     "with the *_default_params() / *_init() functions)", name, n, v1_size<T>());
@@ -98,12 +110,13 @@ smolvlm_status read_struct(const T* in, T& out, const T& def, const char* name) 
 // Write a result struct: at most the caller's struct_size bytes.
 template <class T>
 smolvlm_status write_struct(T* dst, const T& src, const char* name) {
-    const std::size_t n = dst->struct_size;
+    static_assert(offsetof(T, struct_size) == 0, "struct_size comes first");
+    const std::size_t n = struct_size_of(dst);
     if (n < v1_size<T>())
         return fail(SMOLVLM_ERR_INVALID_ARGUMENT, "%s.struct_size is %zu, below the %zu bytes of its first version (set it "
                     "to sizeof(%s))", name, n, v1_size<T>(), name);
     std::memcpy(dst, &src, n < sizeof(T) ? n : sizeof(T));
-    dst->struct_size = std::uint32_t(n);
+    set_struct_size(dst, std::uint32_t(n));
     return SMOLVLM_OK;
 }
 
@@ -675,9 +688,9 @@ SMOLVLM_API smolvlm_status smolvlm_session_generate(smolvlm_session* session, co
     using namespace smolvlm;
     using namespace smolvlm::capi_detail;
     if (!session || !prompt) return fail(SMOLVLM_ERR_INVALID_ARGUMENT, "smolvlm_session_generate: NULL session or prompt");
-    if (result && result->struct_size < v1_size<smolvlm_generate_result>())
+    if (result && struct_size_of(result) < v1_size<smolvlm_generate_result>())
         return fail(SMOLVLM_ERR_INVALID_ARGUMENT, "smolvlm_generate_result.struct_size is %u: set it to sizeof the struct",
-                    unsigned(result->struct_size));
+                    unsigned(struct_size_of(result)));
     smolvlm_generate_params p;
     if (smolvlm_status st = read_struct(params, p, default_generate_params(), "smolvlm_generate_params")) return st;
     if (p.max_new_tokens < 0) return fail(SMOLVLM_ERR_INVALID_ARGUMENT, "max_new_tokens must be >= 0");

@@ -9,6 +9,7 @@
 #define SMOLVLM_IMPLEMENTATION
 #include <smolvlm.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -116,8 +117,15 @@ TEST_CASE("C API: version, status names, default params", "[capi]") {
     std::memset(buf, 0xab, sizeof buf);
     smolvlm_generate_params_init(reinterpret_cast<smolvlm_generate_params*>(buf), 8);
     CHECK(buf[8] == 0xab);
-    CHECK(reinterpret_cast<smolvlm_generate_params*>(buf)->struct_size == 8);
-    CHECK(reinterpret_cast<smolvlm_generate_params*>(buf)->max_new_tokens == 256);
+    // (read as bytes: the buffer is shorter than the struct, as an older caller's would be)
+    std::uint32_t size8 = 0;
+    std::memcpy(&size8, buf, sizeof size8);
+    CHECK(size8 == 8);
+    static_assert(offsetof(smolvlm_generate_params, max_new_tokens) + sizeof(std::int32_t) <= 8,
+                  "max_new_tokens is within an 8-byte first version");
+    std::int32_t max_new = 0;
+    std::memcpy(&max_new, buf + offsetof(smolvlm_generate_params, max_new_tokens), sizeof max_new);
+    CHECK(max_new == 256);
 }
 
 TEST_CASE("C API: params struct_size rules (ABI notes)", "[capi]") {
