@@ -21,20 +21,17 @@ struct named_shape {
     smolvlm::shape_t shape;
 };
 
-// Mistral 3 (Mistral3ForConditionalGeneration, the checkpoint names transformers 4.50+ writes):
-// a Mistral decoder under language_model., the Pixtral tower under vision_tower., the
-// patch-merger projector under multi_modal_projector.
-inline std::vector<named_shape> expected_mistral3_tensors(const smolvlm::model_config& c) {
-    std::vector<named_shape> v;
-    const auto& t = c.text;
-    const auto& vc = c.vision;
+// The Llama-style decoder: embeddings, final norm, head (unless tied) and every layer, under
+// `prefix` ("model." or "model.text_model." or "language_model.model.").
+inline void push_decoder_tensors(std::vector<named_shape>& v, const smolvlm::text_config& t, const std::string& prefix,
+                                 const std::string& lm_head, bool tied) {
     const std::int64_t D = t.hidden_size, F = t.intermediate_size;
     const std::int64_t nq = t.num_attention_heads * t.head_dim, nkv = t.num_key_value_heads * t.head_dim;
-    v.push_back({"language_model.model.embed_tokens.weight", {t.vocab_size, D}});
-    v.push_back({"language_model.model.norm.weight", {D}});
-    if (!c.tie_word_embeddings) v.push_back({"language_model.lm_head.weight", {t.vocab_size, D}});
+    v.push_back({prefix + "embed_tokens.weight", {t.vocab_size, D}});
+    v.push_back({prefix + "norm.weight", {D}});
+    if (!tied) v.push_back({lm_head, {t.vocab_size, D}});
     for (std::int64_t i = 0; i < t.num_hidden_layers; ++i) {
-        const std::string p = "language_model.model.layers." + std::to_string(i) + ".";
+        const std::string p = prefix + "layers." + std::to_string(i) + ".";
         v.push_back({p + "input_layernorm.weight", {D}});
         v.push_back({p + "post_attention_layernorm.weight", {D}});
         v.push_back({p + "self_attn.q_proj.weight", {nq, D}});
@@ -44,7 +41,29 @@ inline std::vector<named_shape> expected_mistral3_tensors(const smolvlm::model_c
         v.push_back({p + "mlp.gate_proj.weight", {F, D}});
         v.push_back({p + "mlp.up_proj.weight", {F, D}});
         v.push_back({p + "mlp.down_proj.weight", {D, F}});
+        if (t.attention_bias) {
+            v.push_back({p + "self_attn.q_proj.bias", {nq}});
+            v.push_back({p + "self_attn.k_proj.bias", {nkv}});
+            v.push_back({p + "self_attn.v_proj.bias", {nkv}});
+            v.push_back({p + "self_attn.o_proj.bias", {D}});
+        }
+        if (t.mlp_bias) {
+            v.push_back({p + "mlp.gate_proj.bias", {F}});
+            v.push_back({p + "mlp.up_proj.bias", {F}});
+            v.push_back({p + "mlp.down_proj.bias", {D}});
+        }
     }
+}
+
+// Mistral 3 (Mistral3ForConditionalGeneration, the checkpoint names transformers 4.50+ writes):
+// a Mistral decoder under language_model., the Pixtral tower under vision_tower., the
+// patch-merger projector under multi_modal_projector.
+inline std::vector<named_shape> expected_mistral3_tensors(const smolvlm::model_config& c) {
+    std::vector<named_shape> v;
+    const auto& t = c.text;
+    const auto& vc = c.vision;
+    const std::int64_t D = t.hidden_size;
+    push_decoder_tensors(v, t, "language_model.model.", "language_model.lm_head.weight", c.tie_word_embeddings);
     const std::int64_t V = vc.hidden_size, VF = vc.intermediate_size, P = vc.patch_size;
     v.push_back({"vision_tower.patch_conv.weight", {V, vc.num_channels, P, P}});
     v.push_back({"vision_tower.ln_pre.weight", {V}});
@@ -77,34 +96,8 @@ inline std::vector<named_shape> expected_tensors(const smolvlm::model_config& c)
     std::vector<named_shape> v;
     const auto& t = c.text;
     const std::string tp = c.has_vision ? "model.text_model." : "model.";
-    const std::int64_t D = t.hidden_size, F = t.intermediate_size;
-    const std::int64_t nq = t.num_attention_heads * t.head_dim, nkv = t.num_key_value_heads * t.head_dim;
-    v.push_back({tp + "embed_tokens.weight", {t.vocab_size, D}});
-    v.push_back({tp + "norm.weight", {D}});
-    if (!c.tie_word_embeddings) v.push_back({"lm_head.weight", {t.vocab_size, D}});
-    for (std::int64_t i = 0; i < t.num_hidden_layers; ++i) {
-        const std::string p = tp + "layers." + std::to_string(i) + ".";
-        v.push_back({p + "input_layernorm.weight", {D}});
-        v.push_back({p + "post_attention_layernorm.weight", {D}});
-        v.push_back({p + "self_attn.q_proj.weight", {nq, D}});
-        v.push_back({p + "self_attn.k_proj.weight", {nkv, D}});
-        v.push_back({p + "self_attn.v_proj.weight", {nkv, D}});
-        v.push_back({p + "self_attn.o_proj.weight", {D, nq}});
-        v.push_back({p + "mlp.gate_proj.weight", {F, D}});
-        v.push_back({p + "mlp.up_proj.weight", {F, D}});
-        v.push_back({p + "mlp.down_proj.weight", {D, F}});
-        if (t.attention_bias) {
-            v.push_back({p + "self_attn.q_proj.bias", {nq}});
-            v.push_back({p + "self_attn.k_proj.bias", {nkv}});
-            v.push_back({p + "self_attn.v_proj.bias", {nkv}});
-            v.push_back({p + "self_attn.o_proj.bias", {D}});
-        }
-        if (t.mlp_bias) {
-            v.push_back({p + "mlp.gate_proj.bias", {F}});
-            v.push_back({p + "mlp.up_proj.bias", {F}});
-            v.push_back({p + "mlp.down_proj.bias", {D}});
-        }
-    }
+    const std::int64_t D = t.hidden_size;
+    push_decoder_tensors(v, t, tp, "lm_head.weight", c.tie_word_embeddings);
     if (c.has_vision) {
         const auto& vc = c.vision;
         const std::int64_t Dv = vc.hidden_size, Fv = vc.intermediate_size, p = vc.patch_size;
