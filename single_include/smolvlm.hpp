@@ -3430,6 +3430,34 @@ private:
     std::unordered_map<std::string_view, std::size_t> tensor_index_;
 };
 
+// A numeric metadata value appended to `json` as the member "json_key":value (after a comma
+// unless `json` ends with '{'). The family readers (model/smollm.hpp, model/smolvlm.hpp) build a
+// config.json-shaped object from GGUF keys and let the config.json reader check it. An absent key
+// is an error when `required`, else nothing is appended; `what` names the file in messages
+// ("gguf", "gguf mmproj").
+inline status append_gguf_number(const gguf_file& f, const std::string& key, const char* json_key, bool required,
+                                 const char* what, std::string& json) {
+    const gguf_kv* kv = f.find_kv(key);
+    if (!kv) {
+        if (required) return status::fmt(errc::bad_format, "%s: metadata key '%s' is missing", what, key.c_str());
+        return status::ok();
+    }
+    if (!kv->scalar.is_integer() && !kv->scalar.is_float())
+        return status::fmt(errc::bad_format, "%s: metadata '%s' is not a number", what, key.c_str());
+    char b[64];
+    if (kv->scalar.is_integer()) {
+        kv->scalar.format(b, sizeof b);
+    } else {
+        const double v = kv->scalar.as_f64();
+        if (!(v == v) || v > 1e300 || v < -1e300)
+            return status::fmt(errc::bad_format, "%s: metadata '%s' is not finite", what, key.c_str());
+        std::snprintf(b, sizeof b, "%.17g", v);
+    }
+    if (!json.empty() && json.back() != '{') json += ",";
+    json += "\"" + std::string(json_key) + "\":" + b;
+    return status::ok();
+}
+
 // ---- writer ----------------------------------------------------------------------------------
 //
 // Collects metadata and tensors (their bytes are copied) and writes a GGUF v3 file that
@@ -26922,26 +26950,8 @@ inline status read_gguf_text_config(const gguf_file& f, text_config& t) {
                            std::string(arch).c_str());
     const std::string a(arch);
     std::string j = "{\"model_type\":\"" + a + "\"";
-    auto num = [&](const char* json_key, const char* suffix, bool required) -> status {
-        const std::string key = a + "." + suffix;
-        const gguf_kv* kv = f.find_kv(key);
-        if (!kv) {
-            if (required) return status::fmt(errc::bad_format, "gguf: metadata key '%s' is missing", key.c_str());
-            return status::ok();
-        }
-        if (!kv->scalar.is_integer() && !kv->scalar.is_float())
-            return status::fmt(errc::bad_format, "gguf: metadata '%s' is not a number", key.c_str());
-        char b[64];
-        if (kv->scalar.is_integer()) {
-            kv->scalar.format(b, sizeof b);
-        } else {
-            const double v = kv->scalar.as_f64();
-            if (!(v == v) || v > 1e300 || v < -1e300)
-                return status::fmt(errc::bad_format, "gguf: metadata '%s' is not finite", key.c_str());
-            std::snprintf(b, sizeof b, "%.17g", v);
-        }
-        j += ",\"" + std::string(json_key) + "\":" + b;
-        return status::ok();
+    auto num = [&](const char* json_key, const char* suffix, bool required) {
+        return append_gguf_number(f, a + "." + suffix, json_key, required, "gguf", j);
     };
     SMOLVLM_TRY(num("hidden_size", "embedding_length", true));
     SMOLVLM_TRY(num("intermediate_size", "feed_forward_length", true));
@@ -27187,22 +27197,8 @@ inline status smolvlm_read_gguf(const gguf_file& text, const gguf_file* mmproj, 
     c.tie_word_embeddings = c.text.tie_word_embeddings = text.find("output.weight") == nullptr;
     // The vision config as the config.json keys it stands for (read_vision_config checks them).
     std::string j = "{";
-    auto num = [&](const char* json_key, const char* key, bool required) -> status {
-        const gguf_kv* kv = m.find_kv(key);
-        if (!kv) return required ? status::fmt(errc::bad_format, "gguf mmproj: metadata key '%s' is missing", key) : status::ok();
-        if (!kv->scalar.is_integer() && !kv->scalar.is_float())
-            return status::fmt(errc::bad_format, "gguf mmproj: metadata '%s' is not a number", key);
-        char b[64];
-        if (kv->scalar.is_integer()) {
-            kv->scalar.format(b, sizeof b);
-        } else {
-            const double v = kv->scalar.as_f64();
-            if (!(v == v) || v > 1e300 || v < -1e300)
-                return status::fmt(errc::bad_format, "gguf mmproj: metadata '%s' is not finite", key);
-            std::snprintf(b, sizeof b, "%.17g", v);
-        }
-        j += std::string(j.size() > 1 ? "," : "") + "\"" + json_key + "\":" + b;
-        return status::ok();
+    auto num = [&](const char* json_key, const char* key, bool required) {
+        return append_gguf_number(m, key, json_key, required, "gguf mmproj", j);
     };
     SMOLVLM_TRY(num("hidden_size", "clip.vision.embedding_length", true));
     SMOLVLM_TRY(num("intermediate_size", "clip.vision.feed_forward_length", true));

@@ -722,6 +722,34 @@ private:
     std::unordered_map<std::string_view, std::size_t> tensor_index_;
 };
 
+// A numeric metadata value appended to `json` as the member "json_key":value (after a comma
+// unless `json` ends with '{'). The family readers (model/smollm.hpp, model/smolvlm.hpp) build a
+// config.json-shaped object from GGUF keys and let the config.json reader check it. An absent key
+// is an error when `required`, else nothing is appended; `what` names the file in messages
+// ("gguf", "gguf mmproj").
+inline status append_gguf_number(const gguf_file& f, const std::string& key, const char* json_key, bool required,
+                                 const char* what, std::string& json) {
+    const gguf_kv* kv = f.find_kv(key);
+    if (!kv) {
+        if (required) return status::fmt(errc::bad_format, "%s: metadata key '%s' is missing", what, key.c_str());
+        return status::ok();
+    }
+    if (!kv->scalar.is_integer() && !kv->scalar.is_float())
+        return status::fmt(errc::bad_format, "%s: metadata '%s' is not a number", what, key.c_str());
+    char b[64];
+    if (kv->scalar.is_integer()) {
+        kv->scalar.format(b, sizeof b);
+    } else {
+        const double v = kv->scalar.as_f64();
+        if (!(v == v) || v > 1e300 || v < -1e300)
+            return status::fmt(errc::bad_format, "%s: metadata '%s' is not finite", what, key.c_str());
+        std::snprintf(b, sizeof b, "%.17g", v);
+    }
+    if (!json.empty() && json.back() != '{') json += ",";
+    json += "\"" + std::string(json_key) + "\":" + b;
+    return status::ok();
+}
+
 // ---- writer ----------------------------------------------------------------------------------
 //
 // Collects metadata and tensors (their bytes are copied) and writes a GGUF v3 file that

@@ -164,26 +164,8 @@ inline status read_gguf_text_config(const gguf_file& f, text_config& t) {
                            std::string(arch).c_str());
     const std::string a(arch);
     std::string j = "{\"model_type\":\"" + a + "\"";
-    auto num = [&](const char* json_key, const char* suffix, bool required) -> status {
-        const std::string key = a + "." + suffix;
-        const gguf_kv* kv = f.find_kv(key);
-        if (!kv) {
-            if (required) return status::fmt(errc::bad_format, "gguf: metadata key '%s' is missing", key.c_str());
-            return status::ok();
-        }
-        if (!kv->scalar.is_integer() && !kv->scalar.is_float())
-            return status::fmt(errc::bad_format, "gguf: metadata '%s' is not a number", key.c_str());
-        char b[64];
-        if (kv->scalar.is_integer()) {
-            kv->scalar.format(b, sizeof b);
-        } else {
-            const double v = kv->scalar.as_f64();
-            if (!(v == v) || v > 1e300 || v < -1e300)
-                return status::fmt(errc::bad_format, "gguf: metadata '%s' is not finite", key.c_str());
-            std::snprintf(b, sizeof b, "%.17g", v);
-        }
-        j += ",\"" + std::string(json_key) + "\":" + b;
-        return status::ok();
+    auto num = [&](const char* json_key, const char* suffix, bool required) {
+        return append_gguf_number(f, a + "." + suffix, json_key, required, "gguf", j);
     };
     SMOLVLM_TRY(num("hidden_size", "embedding_length", true));
     SMOLVLM_TRY(num("intermediate_size", "feed_forward_length", true));

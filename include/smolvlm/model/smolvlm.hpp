@@ -224,22 +224,8 @@ inline status smolvlm_read_gguf(const gguf_file& text, const gguf_file* mmproj, 
     c.tie_word_embeddings = c.text.tie_word_embeddings = text.find("output.weight") == nullptr;
     // The vision config as the config.json keys it stands for (read_vision_config checks them).
     std::string j = "{";
-    auto num = [&](const char* json_key, const char* key, bool required) -> status {
-        const gguf_kv* kv = m.find_kv(key);
-        if (!kv) return required ? status::fmt(errc::bad_format, "gguf mmproj: metadata key '%s' is missing", key) : status::ok();
-        if (!kv->scalar.is_integer() && !kv->scalar.is_float())
-            return status::fmt(errc::bad_format, "gguf mmproj: metadata '%s' is not a number", key);
-        char b[64];
-        if (kv->scalar.is_integer()) {
-            kv->scalar.format(b, sizeof b);
-        } else {
-            const double v = kv->scalar.as_f64();
-            if (!(v == v) || v > 1e300 || v < -1e300)
-                return status::fmt(errc::bad_format, "gguf mmproj: metadata '%s' is not finite", key);
-            std::snprintf(b, sizeof b, "%.17g", v);
-        }
-        j += std::string(j.size() > 1 ? "," : "") + "\"" + json_key + "\":" + b;
-        return status::ok();
+    auto num = [&](const char* json_key, const char* key, bool required) {
+        return append_gguf_number(m, key, json_key, required, "gguf mmproj", j);
     };
     SMOLVLM_TRY(num("hidden_size", "clip.vision.embedding_length", true));
     SMOLVLM_TRY(num("intermediate_size", "clip.vision.feed_forward_length", true));
