@@ -19,10 +19,7 @@
 #include <string>
 #include <vector>
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/resource.h>
-#define SMOLVLM_PIXTRAL_BENCH_RUSAGE 1
-#endif
+#include "bench_util.hpp"
 
 #include "smolvlm/core/cpu.hpp"
 #include "smolvlm/core/dtype.hpp"
@@ -35,16 +32,6 @@
 namespace {
 
 using namespace smolvlm;
-
-double cpu_seconds() {
-#ifdef SMOLVLM_PIXTRAL_BENCH_RUSAGE
-    rusage ru{};
-    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-#else
-    return 0.0;
-#endif
-}
 
 struct tower {
     vision_config v;
@@ -135,7 +122,7 @@ void BM_pixtral_encode(benchmark::State& state) {
         state.SkipWithError("cannot allocate the workspace");
         return;
     }
-    const double c0 = cpu_seconds();
+    const double c0 = smolvlm_bench::process_cpu_seconds();
     for (auto _ : state) {
         status s = encode_tile(ctx, *m.enc, *m.proj, vision_image{pixels.data(), side, side, nullptr}, out.data(), ws);
         if (!s.is_ok()) {
@@ -150,7 +137,7 @@ void BM_pixtral_encode(benchmark::State& state) {
                               double(n) * 588 * D + double(tokens) * (4 * D * D + D * 5120 + 5120.0 * 5120)) / 1e9;
     state.counters["GOP"] = gop;
     state.counters["GOP/s"] = benchmark::Counter(gop * double(state.iterations()), benchmark::Counter::kIsRate);
-    state.counters["cpu_ms_all_threads"] = (cpu_seconds() - c0) * 1e3 / double(state.iterations());
+    state.counters["cpu_ms_all_threads"] = (smolvlm_bench::process_cpu_seconds() - c0) * 1e3 / double(state.iterations());
     state.SetLabel(std::string(kernels::isa_name(ctx.kt.chosen)) + (t == dtype::q4 ? " q4" : " q8") + ", workspace " +
                    std::to_string(ws.size_bytes() >> 20) + " MiB");
 }

@@ -14,10 +14,7 @@
 #include <string>
 #include <vector>
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/resource.h>
-#define SMOLVLM_BENCH_RUSAGE 1
-#endif
+#include "bench_util.hpp"
 
 #include "smolvlm/core/cpu.hpp"
 #include "smolvlm/core/dtype.hpp"
@@ -29,17 +26,6 @@
 namespace {
 
 using namespace smolvlm;
-
-// CPU seconds used by the whole process (all threads) so far; 0 where unavailable.
-double process_cpu_seconds() {
-#ifdef SMOLVLM_BENCH_RUSAGE
-    rusage ru{};
-    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-#else
-    return 0.0;
-#endif
-}
 
 // A SmolVLM-256M-shaped vision tower with random weights, kept alive for all runs.
 struct bench_model {
@@ -153,7 +139,7 @@ void BM_vision_encode_tile(benchmark::State& state) {
         state.SkipWithError("cannot allocate the vision workspace");
         return;
     }
-    const double cpu0 = process_cpu_seconds();
+    const double cpu0 = smolvlm_bench::process_cpu_seconds();
     for (auto _ : state) {
         status s = encode_tile(ctx, enc, proj, vision_image{pixels.data(), 512, 512, nullptr}, features.data(), scratch);
         if (!s.is_ok()) {
@@ -164,7 +150,7 @@ void BM_vision_encode_tile(benchmark::State& state) {
     }
     // CPU ms per tile summed over all threads: on a shared (loaded) machine, the work
     // done, independent of how long the threads waited for a core.
-    state.counters["cpu_ms_all_threads"] = (process_cpu_seconds() - cpu0) * 1e3 / double(state.iterations());
+    state.counters["cpu_ms_all_threads"] = (smolvlm_bench::process_cpu_seconds() - cpu0) * 1e3 / double(state.iterations());
     state.SetLabel(std::string(kernels::isa_name(kt.chosen)) + (q8 ? " q8" : " bf16") + ", scratch " +
                    std::to_string(scratch.size_bytes() >> 20) + " MiB");
 }
